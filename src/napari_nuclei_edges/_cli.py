@@ -1,0 +1,100 @@
+"""The ``napari-nuclei-edges`` command: napari with the dataset and every dock of the plugin."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+PLUGIN_NAME = "napari-nuclei-edges"
+SAMPLE_KEY = "synthetic_nuclei"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="napari-nuclei-edges",
+        description=(
+            "Open napari with a nuclei dataset and dock every widget of napari-nuclei-edges. "
+            "Without PATH, the synthetic sample (5 classes with ground-truth masks) is loaded."
+        ),
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="an .npz of (N, H, W) class stacks, or a folder with one sub-folder per class",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def plugin_widget_names() -> list[str]:
+    """Display names of every widget the plugin's manifest contributes."""
+    from npe2 import PluginManager
+
+    manifest = PluginManager.instance().get_manifest(PLUGIN_NAME)
+    return [widget.display_name for widget in manifest.contributions.widgets or ()]
+
+
+def launch(path: str | os.PathLike | None = None, viewer=None):
+    """Open the dataset at ``path`` (or the synthetic sample) and dock every widget.
+
+    Parameters
+    ----------
+    path : str or PathLike, optional
+        Dataset to open with the plugin's reader; None loads the synthetic sample.
+    viewer : napari.Viewer, optional
+        Viewer to use; a new one is made when None.
+
+    Returns
+    -------
+    napari.Viewer
+        The viewer, with the class layers and the plugin's docks.
+    """
+    import napari
+
+    if viewer is None:
+        viewer = napari.Viewer(title="napari-nuclei-edges")
+    if path is None:
+        viewer.open_sample(PLUGIN_NAME, SAMPLE_KEY)
+    else:
+        viewer.open(os.fspath(path), plugin=PLUGIN_NAME)
+    for name in plugin_widget_names():
+        viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name)
+    return viewer
+
+
+def _display_problem() -> str | None:
+    """A sentence when Qt has nowhere to draw, instead of Qt's abort."""
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "No display found (DISPLAY is not set), so napari cannot open a window. "
+        "Run this on a desktop, or under a virtual screen: xvfb-run -a napari-nuclei-edges"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.path is not None and not Path(args.path).expanduser().exists():
+        print(f"napari-nuclei-edges: {args.path}: no such file or folder.", file=sys.stderr)
+        return 2
+    problem = _display_problem()
+    if problem:
+        print(f"napari-nuclei-edges: {problem}", file=sys.stderr)
+        return 1
+    import napari
+
+    launch(args.path)
+    napari.run()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
