@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._layers import TRUTH_SUFFIX
 
 PLUGIN_NAME = "napari-nuclei-edges"
 SAMPLE_KEY = "synthetic_nuclei"
@@ -63,9 +64,32 @@ def launch(path: str | os.PathLike | None = None, viewer=None):
         viewer.open_sample(PLUGIN_NAME, SAMPLE_KEY)
     else:
         viewer.open(os.fspath(path), plugin=PLUGIN_NAME)
+    show_classes_side_by_side(viewer)
+    images = [layer for layer in viewer.layers if layer._type_string == "image"]
+    if images:
+        # an image, not a hidden truth mask, is what the layer controls should show
+        viewer.layers.selection.active = images[-1]
     for name in plugin_widget_names():
         viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name)
     return viewer
+
+
+def show_classes_side_by_side(viewer) -> None:
+    """napari's grid view, one class per cell, each ground truth over its class.
+
+    The sample puts every ``<class>_truth`` right after its class, so a stride of
+    2 keeps the pair in one cell (hidden layers keep their place in the grid).
+    """
+    names = [layer.name for layer in viewer.layers]
+    paired = len(names) % 2 == 0 and all(
+        truth == f"{image}{TRUTH_SUFFIX}"
+        for image, truth in zip(names[::2], names[1::2], strict=True)
+    )
+    grid = getattr(viewer.canvas, "grid", None) or viewer.grid  # napari < 0.9: viewer.grid
+    grid.stride = 2 if paired else 1
+    grid.shape = (1, -1) if len(names) <= 10 else (-1, -1)
+    grid.enabled = True
+    viewer.reset_view()
 
 
 def _display_problem() -> str | None:

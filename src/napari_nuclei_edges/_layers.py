@@ -16,14 +16,9 @@ TRUTH_SUFFIX = "_truth"
 def class_image_layers(
     stacks: Mapping[str, np.ndarray], metadata: Mapping[str, object]
 ) -> list[tuple]:
-    """One image layer per class, named by class, with the given metadata.
-
-    Only the last layer starts visible: the classes lie on top of each other and
-    one visible stack draws faster and reads more clearly than five blended ones.
-    """
-    names = list(stacks)
+    """One image layer per class, named by class, with the given metadata."""
     layers = []
-    for index, name in enumerate(names):
+    for name in stacks:
         stack = stacks[name]
         layers.append(
             (
@@ -31,7 +26,6 @@ def class_image_layers(
                 {
                     "name": name,
                     "colormap": "gray",
-                    "visible": index == len(names) - 1,
                     "contrast_limits": _contrast_limits(stack),
                     "metadata": {
                         **metadata,

@@ -126,9 +126,7 @@ def _load_class_folder(folder: Path) -> np.ndarray:
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
     if not files:
-        raise ValueError(
-            f"{folder}: empty folder, no images ({', '.join(IMAGE_SUFFIXES)}) found."
-        )
+        raise ValueError(f"{folder}: empty folder, no images ({', '.join(IMAGE_SUFFIXES)}) found.")
     images = []
     for file in files:
         image = _read_image(file)
@@ -376,8 +374,8 @@ def _anaphase(canvas: _Canvas, cy: float, cx: float, scale: float) -> None:
     rng = canvas.rng
     angle = rng.uniform(0, np.pi)
     half_gap = rng.uniform(5, 11) * scale
-    # the bars move apart along the spindle, perpendicular to the plates
-    dy, dx = half_gap * np.cos(angle), -half_gap * np.sin(angle)
+    # the plates lie along the ellipse's long (v) axis; they move apart along u
+    dy, dx = half_gap * np.sin(angle), half_gap * np.cos(angle)
     brightness = rng.uniform(130, 210)
     for sign in (-1, 1):
         canvas.ellipse(

@@ -1,0 +1,56 @@
+"""Take every screenshot in docs/ from the real application.
+
+Run under a display or a virtual one (``make screenshots`` uses ``xvfb-run``)::
+
+    python scripts/screenshots.py [--out docs/images]
+
+Each screenshot is the real napari window as a user sees it after the same
+calls the launcher and the widgets make; nothing is drawn by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+WINDOW_SIZE = (1500, 900)
+
+
+def _settle(viewer, rounds: int = 20) -> None:
+    from qtpy.QtWidgets import QApplication
+
+    for _ in range(rounds):
+        QApplication.processEvents()
+
+
+def launcher(out: Path) -> Path:
+    """The launcher's window: the synthetic sample with every dock of the plugin."""
+    import napari
+
+    from napari_nuclei_edges._cli import launch
+
+    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
+    viewer.window.resize(*WINDOW_SIZE)
+    launch(viewer=viewer)
+    _settle(viewer)
+    path = out / "launcher.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    viewer.close()
+    return path
+
+
+SHOTS = {"launcher": launcher}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs" / "images")
+    parser.add_argument("names", nargs="*", choices=[*SHOTS, []], help="screenshots to take")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.names or SHOTS:
+        print("wrote", SHOTS[name](args.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+import numpy as np
+from napari.layers import Image, Labels
+
+from napari_nuclei_edges._cli import launch, plugin_widget_names
+from napari_nuclei_edges.data import CLASS_NAMES
+
+
+def test_launcher_opens_dataset_with_five_layers(make_napari_viewer, qtbot, tmp_path):
+    path = tmp_path / "nuclei.npz"
+    stacks = {n: np.full((4, 16, 16), 10 * i, np.uint8) for i, n in enumerate(CLASS_NAMES)}
+    np.savez(path, **stacks)
+    viewer = launch(path, viewer=make_napari_viewer())
+    assert [layer.name for layer in viewer.layers] == list(CLASS_NAMES)
+    assert all(isinstance(layer, Image) for layer in viewer.layers)
+    for layer in viewer.layers:
+        np.testing.assert_array_equal(layer.data, stacks[layer.name])
+        assert layer.metadata["source_path"] == str(path.resolve())
+    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
+    assert grid.enabled and grid.stride == 1
+
+
+def test_launcher_opens_reference_data(make_napari_viewer, qtbot, reference_path):
+    viewer = launch(reference_path, viewer=make_napari_viewer())
+    assert [layer.name for layer in viewer.layers] == list(CLASS_NAMES)
+    assert {layer.data.shape for layer in viewer.layers} == {(50, 80, 80)}
+
+
+def test_launcher_without_path_loads_sample_and_docks(make_napari_viewer, qtbot):
+    viewer = launch(viewer=make_napari_viewer())
+    images = [layer.name for layer in viewer.layers if isinstance(layer, Image)]
+    labels = [layer for layer in viewer.layers if isinstance(layer, Labels)]
+    assert images == list(CLASS_NAMES)
+    assert [layer.name for layer in labels] == [f"{n}_truth" for n in CLASS_NAMES]
+    assert not any(layer.visible for layer in labels)
+    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
+    assert grid.enabled
+    assert grid.stride == 2  # each truth shares its class's cell
+    docked = set(viewer.window.dock_widgets)
+    for name in plugin_widget_names():
+        assert any(name in title for title in docked), (name, docked)
+
+
+def test_reader_through_napari_open(make_napari_viewer, qtbot, tmp_path):
+    from imageio import v3 as iio
+
+    (tmp_path / "apoptosis").mkdir()
+    for i in range(3):
+        iio.imwrite(tmp_path / "apoptosis" / f"{i}.png", np.full((6, 6), i, np.uint8))
+    viewer = make_napari_viewer()
+    viewer.open(str(tmp_path), plugin="napari-nuclei-edges")
+    (layer,) = viewer.layers
+    assert layer.name == "apoptosis"
+    assert layer.data[:, 0, 0].tolist() == [0, 1, 2]
