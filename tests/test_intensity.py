@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import skimage.filters
+
+from napari_nuclei_edges.data import CLASS_NAMES
+from napari_nuclei_edges.intensity import THRESHOLD_METHODS, auto_threshold, class_histograms
+
+
+@pytest.fixture(scope="module")
+def reference(reference_path):
+    with np.load(reference_path) as npz:
+        return {name: npz[name] for name in CLASS_NAMES}
+
+
+def test_histograms_of_reference_data(reference):
+    h = class_histograms(reference)
+    assert h.unit_bins
+    assert h.names == list(CLASS_NAMES)
+    np.testing.assert_array_equal(h.centers, np.arange(256))
+    for name, stack in reference.items():
+        np.testing.assert_array_equal(h.counts[name], np.bincount(stack.ravel(), minlength=256))
+        stats = h.statistics[name]
+        assert stats.count == stack.size == 50 * 80 * 80
+        assert stats.mean == pytest.approx(stack.mean())
+        assert stats.std == pytest.approx(stack.std())
+        assert stats.median == np.median(stack)
+        assert (stats.p01, stats.p99) == tuple(np.percentile(stack, [1, 99]))
+    # systematic differences between classes: interphase is the brightest overall
+    means = {name: s.mean for name, s in h.statistics.items()}
+    assert max(means, key=means.get) == "interphase"
+
+
+def test_separability(reference):
+    h = class_histograms(reference)
+    same = h.separability("metaphase", "metaphase")
+    assert same == {"auc": pytest.approx(0.5), "overlap": pytest.approx(1.0)}
+    a, b = reference["metaphase"].ravel(), reference["interphase"].ravel()
+    rng = np.random.default_rng(0)
+    ia, ib = rng.integers(0, a.size, 200_000), rng.integers(0, b.size, 200_000)
+    sampled = np.mean(b[ib] > a[ia]) + 0.5 * np.mean(b[ib] == a[ia])
+    assert h.separability("metaphase", "interphase")["auc"] == pytest.approx(sampled, abs=0.01)
+    matrix = h.separability_matrix()
+    np.testing.assert_allclose(matrix + matrix.T, 1.0)
+
+
+def test_disjoint_classes_separate_perfectly():
+    h = class_histograms({"dark": np.full(10, 3, np.uint8), "bright": np.full(10, 9, np.uint8)})
+    assert h.separability("dark", "bright") == {"auc": 1.0, "overlap": 0.0}
+
+
+def test_fraction_above_threshold():
+    h = class_histograms({"x": np.arange(100, dtype=np.uint8)}, threshold=89)
+    assert h.statistics["x"].fraction_above == pytest.approx(0.10)
+
+
+def test_float_with_nan_and_inf_are_counted_not_binned():
+    x = np.array([0.0, 0.5, 1.0, np.nan, np.inf, -np.inf], np.float32)
+    h = class_histograms({"x": x}, bins=4)
+    assert not h.unit_bins
+    assert h.counts["x"].tolist() == [1, 0, 1, 1]
+    assert h.statistics["x"].nonfinite == 3
+    assert h.statistics["x"].count == 3
+    assert (h.edges[0], h.edges[-1]) == (0.0, 1.0)
+
+
+def test_wide_integer_range_gets_256_bins_and_negative_values():
+    x = np.array([-1000, 0, 3000], np.int16)
+    h = class_histograms({"x": x})
+    assert h.edges.size == 257
+    assert h.counts["x"].sum() == 3
+    assert h.statistics["x"].minimum == -1000
+    narrow = class_histograms({"x": np.array([-3, -1, 2], np.int16)})
+    assert narrow.unit_bins and narrow.centers.tolist() == [-3, -2, -1, 0, 1, 2]
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="complex"):
+        class_histograms({"c": np.ones(3, complex)})
+    with pytest.raises(ValueError, match="at least one"):
+        class_histograms({})
+    h = class_histograms({"all_nan": np.full(4, np.nan)})
+    assert h.statistics["all_nan"].count == 0 and h.statistics["all_nan"].nonfinite == 4
+
+
+@pytest.mark.parametrize("method", THRESHOLD_METHODS)
+def test_auto_threshold_equals_scikit_image(reference, method):
+    pooled = np.concatenate(list(reference.values()))
+    expected = getattr(skimage.filters, f"threshold_{method}")(pooled)
+    assert auto_threshold(reference, method) == pytest.approx(expected)
+    one = reference["metaphase"][0]
+    assert auto_threshold(one, method) == pytest.approx(
+        getattr(skimage.filters, f"threshold_{method}")(one)
+    )
+
+
+def test_auto_threshold_from_histograms(reference):
+    h = class_histograms(reference)
+    assert auto_threshold(h, "otsu") == auto_threshold(reference, "otsu") == 77
+    with pytest.raises(ValueError, match="needs the pixels"):
+        auto_threshold(h, "li")
+
+
+def test_auto_threshold_bad_input():
+    with pytest.raises(ValueError, match="unknown threshold method"):
+        auto_threshold(np.arange(10), "magic")
+    with pytest.raises(ValueError, match="constant"):
+        auto_threshold(np.full((4, 4), 7, np.uint8))
+    with pytest.raises(ValueError, match="no finite"):
+        auto_threshold(np.full(3, np.nan))

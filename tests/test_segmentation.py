@@ -1,0 +1,152 @@
+import numpy as np
+import pytest
+
+from napari_nuclei_edges.data import CLASS_NAMES
+from napari_nuclei_edges.intensity import auto_threshold
+from napari_nuclei_edges.segmentation import (
+    segment,
+    segment_band,
+    segment_nuclei,
+    segmentation_scores,
+)
+
+
+@pytest.fixture(scope="module")
+def pooled(synthetic_with_masks):
+    images, masks = synthetic_with_masks
+    return (
+        np.concatenate([images[n] for n in CLASS_NAMES]),
+        np.concatenate([masks[n] for n in CLASS_NAMES]),
+    )
+
+
+def test_segment_is_exactly_greater_than():
+    x = np.array([[np.nan, 79.9, 80.0], [80.1, 255.0, -1.0]])
+    np.testing.assert_array_equal(segment(x, 80), [[0, 0, 0], [1, 1, 0]])
+    assert segment(np.zeros((2, 3, 4, 5)), -1).shape == (2, 3, 4, 5)
+    np.testing.assert_array_equal(segment_band([1, 2, 3, 4], 1, 3), [0, 1, 1, 0])
+
+
+def test_global_otsu_on_synthetic_truth(pooled):
+    images, truth = pooled
+    scores = segmentation_scores(segment(images, auto_threshold(images, "otsu")), truth)
+    # the naive threshold works, but visibly imperfectly: dim nuclei are lost
+    assert 0.78 < scores["dice"] < 0.88
+    assert scores["recall"] < 0.8
+    assert scores["split"] > 50  # noise cuts nuclei into pieces
+
+
+def test_improved_segmentation_scores_better(pooled):
+    images, truth = pooled
+    naive = segmentation_scores(segment(images, auto_threshold(images, "otsu")), truth)
+    labels, thresholds = segment_nuclei(images, rule="per_image", return_thresholds=True)
+    improved = segmentation_scores(labels, truth)
+    assert labels.dtype == np.int32 and labels.shape == images.shape
+    assert thresholds.shape == (len(images),) and np.ptp(thresholds) > 20
+    assert improved["dice"] > naive["dice"] + 0.07
+    assert improved["matched"] > naive["matched"] + 30
+    assert improved["split"] < 5
+
+
+def test_global_rule_uses_one_threshold(pooled):
+    images, _ = pooled
+    _, thresholds = segment_nuclei(images[:10], sigma=0, return_thresholds=True)
+    assert np.unique(thresholds).size == 1
+    assert thresholds[0] == auto_threshold(images[:10], "otsu")
+    _, given = segment_nuclei(images[:3], threshold=50, return_thresholds=True)
+    assert given.tolist() == [50, 50, 50]
+
+
+def test_labels_are_per_image():
+    stack = np.zeros((2, 20, 20), np.uint8)
+    stack[:, 5:15, 5:15] = 200  # the same square in both images
+    labels = segment_nuclei(stack, threshold=100, sigma=0, min_size=0)
+    assert [int(plane.max()) for plane in labels] == [1, 1]
+    four_d = segment_nuclei(stack.reshape(1, 2, 20, 20), threshold=100, sigma=0)
+    np.testing.assert_array_equal(four_d.reshape(2, 20, 20), labels)
+
+
+def test_each_improvement():
+    image = np.zeros((40, 40), np.uint8)
+    image[5:25, 5:25] = 200
+    image[12:16, 12:16] = 0  # a hole
+    image[32, 32] = 255  # a speck
+    holes = segment_nuclei(image, threshold=100, sigma=0, fill_holes=False, min_size=0)
+    assert holes[13, 13] == 0 and holes.max() == 2
+    filled = segment_nuclei(image, threshold=100, sigma=0, min_size=5)
+    assert filled[13, 13] == 1 and filled.max() == 1 and filled[32, 32] == 0
+    dark = segment_nuclei(
+        image, threshold=100, sigma=0, polarity="dark", min_size=0, fill_holes=False
+    )
+    assert dark[0, 0] > 0 and dark[10, 10] == 0
+
+
+def test_opening_removes_a_bridge_and_split_separates_touching():
+    yy, xx = np.mgrid[:40, :60]
+    two = ((yy - 20) ** 2 + (xx - 18) ** 2 < 100) | ((yy - 20) ** 2 + (xx - 35) ** 2 < 100)
+    image = two.astype(np.uint8) * 200
+    assert segment_nuclei(image, threshold=100, sigma=0).max() == 1  # touching: one object
+    split = segment_nuclei(image, threshold=100, sigma=0, split_touching=True)
+    assert split.max() == 2
+    assert split[20, 18] != split[20, 35]
+    bridged = np.zeros((30, 60), np.uint8)
+    bridged[5:25, 5:25] = bridged[5:25, 35:55] = 200
+    bridged[15, 25:35] = 200  # a one-pixel bridge
+    assert segment_nuclei(bridged, threshold=100, sigma=0).max() == 1
+    assert segment_nuclei(bridged, threshold=100, sigma=0, opening=1).max() == 2
+
+
+def test_keep_centre(reference_path):
+    with np.load(reference_path) as npz:
+        stack = np.concatenate([npz[n] for n in CLASS_NAMES])
+    labels = segment_nuclei(stack, rule="per_image", keep_centre=True)
+    per_image = labels.reshape(len(stack), -1)
+    assert per_image.max(1).tolist() == [1] * len(stack)
+    centre_hit = labels[:, 40, 40] == 1
+    assert centre_hit.mean() > 0.8
+
+
+def test_keep_centre_picks_the_nearest_object():
+    image = np.zeros((41, 41), np.uint8)
+    image[0:5, 0:5] = 200
+    image[22:27, 22:27] = 200  # nearer to the centre (20, 20)
+    labels = segment_nuclei(image, threshold=100, sigma=0, min_size=0, keep_centre=True)
+    assert labels[24, 24] == 1 and labels[2, 2] == 0
+
+
+def test_segment_nuclei_bad_input():
+    with pytest.raises(ValueError, match="2D image"):
+        segment_nuclei(np.zeros(5))
+    with pytest.raises(ValueError, match="constant"):
+        segment_nuclei(np.full((8, 8), 5, np.uint8))
+    with pytest.raises(ValueError, match="rule"):
+        segment_nuclei(np.zeros((8, 8)), rule="sometimes")
+
+
+def test_scores_count_objects():
+    truth = np.zeros((30, 30), np.int32)
+    truth[2:10, 2:10] = 1  # matched
+    truth[2:10, 15:25] = 2  # split in two
+    truth[15:20, 2:7] = 3  # merged with 4
+    truth[15:20, 8:13] = 4
+    truth[25:28, 25:28] = 5  # missed
+    pred = np.zeros_like(truth)
+    pred[2:10, 2:10] = 1
+    pred[2:10, 15:20] = 2
+    pred[2:10, 20:25] = 3
+    pred[15:20, 2:13] = 4
+    pred[25:28, 2:5] = 5  # spurious
+    s = segmentation_scores(pred, truth)
+    assert (s["true_objects"], s["predicted_objects"]) == (5, 5)
+    assert (s["matched"], s["split"], s["merged"], s["missed"], s["spurious"]) == (1, 1, 1, 1, 1)
+    tp = np.count_nonzero((pred > 0) & (truth > 0))
+    assert s["precision"] == pytest.approx(tp / np.count_nonzero(pred))
+    assert s["recall"] == pytest.approx(tp / np.count_nonzero(truth))
+    assert s["dice"] == s["f1"]
+
+
+def test_scores_edge_cases():
+    empty = np.zeros((5, 5), bool)
+    assert segmentation_scores(empty, empty)["dice"] == 1.0
+    with pytest.raises(ValueError, match="differs"):
+        segmentation_scores(empty, np.zeros((5, 6), bool))
