@@ -1,0 +1,1 @@
+"""Every module that imports Qt, magicgui or pyqtgraph lives here."""

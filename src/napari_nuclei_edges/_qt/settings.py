@@ -1,0 +1,27 @@
+"""Widget settings remembered between sessions (Qt's QSettings, one INI group per widget)."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QSettings
+
+ORGANISATION = "napari-nuclei-edges"
+
+
+def widget_settings(widget_name: str) -> QSettings:
+    """The settings store of one widget, in the user's configuration folder."""
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, widget_name
+    )
+
+
+def read(settings: QSettings, key: str, default):
+    """``settings[key]`` converted to the type of ``default`` (INI stores strings)."""
+    value = settings.value(key, default)
+    if value is None:
+        return default
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        return default
