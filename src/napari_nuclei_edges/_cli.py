@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from ._layers import TRUTH_SUFFIX
 
 PLUGIN_NAME = "napari-nuclei-edges"
 SAMPLE_KEY = "synthetic_nuclei"
@@ -77,18 +76,12 @@ def launch(path: str | os.PathLike | None = None, viewer=None):
 def show_classes_side_by_side(viewer) -> None:
     """napari's grid view, one class per cell, each ground truth over its class.
 
-    The sample puts every ``<class>_truth`` right after its class, so a stride of
-    2 keeps the pair in one cell (hidden layers keep their place in the grid).
+    The sample puts every ``<class>_truth`` right after its class, so each class
+    and the layers named after it share a cell (see ``_viewer.arrange_grid``).
     """
-    names = [layer.name for layer in viewer.layers]
-    paired = len(names) % 2 == 0 and all(
-        truth == f"{image}{TRUTH_SUFFIX}"
-        for image, truth in zip(names[::2], names[1::2], strict=True)
-    )
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid  # napari < 0.9: viewer.grid
-    grid.stride = 2 if paired else 1
-    grid.shape = (1, -1) if len(names) <= 10 else (-1, -1)
-    grid.enabled = True
+    from ._viewer import arrange_grid
+
+    arrange_grid(viewer, enable=True)
     viewer.reset_view()
 
 

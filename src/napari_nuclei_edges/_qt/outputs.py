@@ -54,4 +54,8 @@ def put_labels(viewer, source_name: str, what: str, data, parameters: dict[str, 
         layer.data = data
         layer.metadata.update(metadata)
         return layer
-    return viewer.add_labels(data, name=f"{source_name}_{what}", metadata=metadata, **kwargs)
+    from .._viewer import insert_after_source
+
+    layer = viewer.add_labels(data, name=f"{source_name}_{what}", metadata=metadata, **kwargs)
+    insert_after_source(viewer, layer, source_name)
+    return layer

@@ -107,7 +107,7 @@ class HistogramThresholdWidget(QWidget):
         self._methods_table.hide()
         self._stats_table = QTableWidget(0, len(STAT_COLUMNS))
         self._stats_table.setHorizontalHeaderLabels(STAT_COLUMNS)
-        self._stats_table.setMaximumHeight(160)
+        self._stats_table.setMinimumHeight(170)
         self._separability_label = QLabel(wordWrap=True)
         self._status_label = QLabel(wordWrap=True)
         self._segmentation_panel = SegmentationPanel(self._settings)
@@ -305,7 +305,7 @@ class HistogramThresholdWidget(QWidget):
         edges = self._histograms.edges
         low, high = float(edges[0]), float(edges[-1])
         unit = self._histograms.unit_bins
-        decimals = 0 if unit else max(0, int(np.ceil(-np.log10((high - low) / 1000 + 1e-30))))
+        decimals = 2 if unit else max(2, int(np.ceil(-np.log10((high - low) / 1000 + 1e-30))))
         for spin in (self._threshold_spin, self._upper_spin):
             spin.blockSignals(True)
             spin.setDecimals(min(decimals, 6))
@@ -383,9 +383,8 @@ class HistogramThresholdWidget(QWidget):
         self._upper_spin.setValue(line.value())
 
     def _on_threshold_typed(self, value: float) -> None:
-        self._threshold_line.blockSignals(True)
-        self._threshold_line.setValue(value)
-        self._threshold_line.blockSignals(False)
+        if self._threshold_line.value() != value:
+            self._threshold_line.setValue(value)  # its signal comes back here with no change
         if self.method != MANUAL and abs(value - self._method_line.value()) > 1e-9:
             self._method_combo.blockSignals(True)
             self._method_combo.setCurrentText(MANUAL)  # a hand-set value is no method's
@@ -396,9 +395,8 @@ class HistogramThresholdWidget(QWidget):
         self._schedule_preview()
 
     def _on_upper_typed(self, value: float) -> None:
-        self._upper_line.blockSignals(True)
-        self._upper_line.setValue(value)
-        self._upper_line.blockSignals(False)
+        if self._upper_line.value() != value:
+            self._upper_line.setValue(value)
         self._schedule_preview()
 
     def _on_band_toggled(self, on: bool) -> None:
