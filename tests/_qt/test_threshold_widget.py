@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from qtpy.QtCore import Qt
 
 from napari_nuclei_edges._qt.threshold_widget import HistogramThresholdWidget
 from napari_nuclei_edges._sample_data import synthetic_nuclei_sample

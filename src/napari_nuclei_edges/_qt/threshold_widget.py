@@ -28,7 +28,13 @@ from qtpy.QtWidgets import (
 from ..intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from . import settings as _settings
 from .layer_data import histogram_input, layer_problem
-from .outputs import is_owned, output_metadata, owned_output, put_labels
+from .outputs import (
+    is_owned,
+    output_metadata,
+    owned_output,
+    put_labels,
+    redraw_labels_in_place,
+)
 from .plots import layer_color, theme_colors, themed_plot
 from .segment_panel import MATCHING_TRUTH, NO_TRUTH, SegmentationPanel
 
@@ -489,7 +495,7 @@ class HistogramThresholdWidget(QWidget):
                 # in place: no new array, no new layer, only a refresh of the slice
                 _threshold_mask(layer.data, threshold, upper, polarity, out=output.data)
                 output.metadata.update(output_metadata(layer.name, "mask", parameters))
-                output.refresh()
+                redraw_labels_in_place(output)
             else:
                 mask = _threshold_mask(layer.data, threshold, upper, polarity)
                 put_labels(self._viewer, layer.name, "mask", mask, parameters, opacity=0.5)
