@@ -55,11 +55,11 @@ def main() -> None:
     import napari
     import numpy as np
     from qtpy.QtWidgets import QApplication
+    from skimage.filters import threshold_otsu
 
     from napari_nuclei_edges._qt.threshold_widget import HistogramThresholdWidget
     from napari_nuclei_edges.data import load_dataset, synthetic_nuclei
     from napari_nuclei_edges.intensity import auto_threshold, class_histograms
-    from skimage.filters import threshold_otsu
 
     try:
         from tests.conftest import REFERENCE_DATA
@@ -81,7 +81,7 @@ def main() -> None:
                     lambda: [np.histogram(s, bins=256, range=(0, 256)) for s in stacks.values()]
                 ),
             ),
-        ],  # fmt: skip
+        ],
         reference="class_histograms (np.bincount)",
     )
     print_table(
