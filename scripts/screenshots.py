@@ -39,7 +39,44 @@ def launcher(out: Path) -> Path:
     return path
 
 
-SHOTS = {"launcher": launcher}
+def threshold(out: Path) -> Path:
+    """The threshold dock: Otsu on the class histograms, previews, and scored labels."""
+    import napari
+
+    from napari_nuclei_edges._cli import launch
+
+    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
+    viewer.window.resize(1600, 1000)
+    launch(viewer=viewer)
+    widget = viewer.window.dock_widgets["Histograms and threshold (napari-nuclei-edges)"]
+    widget.method = "otsu"
+    worker = widget.apply()
+    _wait(worker)
+    for layer in viewer.layers:
+        # the class, its truth hidden, its live mask over it; labels hidden to keep it readable
+        if layer.name.endswith("_labels"):
+            layer.visible = False
+    _settle(viewer)
+    path = out / "threshold.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    viewer.close()
+    return path
+
+
+def _wait(worker, timeout: float = 60) -> None:
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    done = []
+    worker.finished.connect(lambda: done.append(True))
+    deadline = time.monotonic() + timeout
+    while not done and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+SHOTS = {"launcher": launcher, "threshold": threshold}
 
 
 def main(argv=None) -> None:
