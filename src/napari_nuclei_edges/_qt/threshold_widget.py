@@ -28,14 +28,9 @@ from qtpy.QtWidgets import (
 from ..intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from . import settings as _settings
 from .layer_data import histogram_input, layer_problem
-from .outputs import (
-    is_owned,
-    output_metadata,
-    owned_output,
-    put_labels,
-    redraw_labels_in_place,
-)
+from .outputs import is_owned, owned_output, put_labels
 from .plots import layer_color, theme_colors, themed_plot
+from .previews import show_mask_preview
 from .segment_panel import MATCHING_TRUTH, NO_TRUTH, SegmentationPanel
 
 MANUAL = "manual"
@@ -483,22 +478,8 @@ class HistogramThresholdWidget(QWidget):
             "rule": "x > threshold" if upper is None else "threshold < x <= upper",
         }  # fmt: skip
         for layer in self.selected_layers:
-            if layer_problem(layer):
-                continue
-            output = owned_output(self._viewer, layer.name, "mask")
-            if (
-                output is not None
-                and isinstance(output.data, np.ndarray)
-                and output.data.shape == layer.data.shape
-                and output.data.dtype == np.uint8
-            ):
-                # in place: no new array, no new layer, only a refresh of the slice
-                _threshold_mask(layer.data, threshold, upper, polarity, out=output.data)
-                output.metadata.update(output_metadata(layer.name, "mask", parameters))
-                redraw_labels_in_place(output)
-            else:
-                mask = _threshold_mask(layer.data, threshold, upper, polarity)
-                put_labels(self._viewer, layer.name, "mask", mask, parameters, opacity=0.5)
+            if not layer_problem(layer):
+                show_mask_preview(self._viewer, layer, threshold, upper, polarity, parameters)
 
     # ------------------------------------------------------------------ apply
 
@@ -558,21 +539,3 @@ class HistogramThresholdWidget(QWidget):
             emitter.disconnect(self._on_layers_changed)
         for layer in self._image_layers():
             layer.events.name.disconnect(self._on_layers_changed)
-
-
-def _threshold_mask(data, threshold: float, upper: float | None, polarity: str, out=None):
-    """The preview mask as uint8 (0/1), lazily for dask arrays (napari computes the slice)."""
-    if not isinstance(data, np.ndarray) and hasattr(data, "map_blocks"):
-        mask = data > threshold if upper is None else (data > threshold) & (data <= upper)
-        return (mask if polarity == "bright" else ~mask).astype(np.uint8)
-    data = np.asarray(data)
-    out = np.empty(data.shape, np.uint8) if out is None else out
-    flags = out.view(bool)
-    np.greater(data, threshold, out=flags)
-    if upper is not None:
-        flags &= data <= upper
-    if polarity == "dark":
-        np.logical_not(flags, out=flags)
-        if data.dtype.kind == "f":
-            flags &= ~np.isnan(data)  # NaN is never foreground
-    return out
