@@ -233,3 +233,48 @@ def test_closed_widget_lets_go_of_the_viewer(viewer, widget, qtbot):
     widget.close()
     viewer.add_image(np.zeros((4, 4)), name="after")  # no handler of the closed widget runs
     assert widget._layer_list.count() == 5
+
+
+def test_a_burst_of_thresholds_is_coalesced(viewer, widget, qtbot, monkeypatch):
+    widget.threshold = 10  # served at once
+    calls = []
+    original = widget._update_preview
+
+    def counting():
+        calls.append(widget.threshold)
+        original()
+
+    monkeypatch.setattr(widget, "_update_preview", counting)
+    widget._preview_timer.timeout.disconnect()
+    widget._preview_timer.timeout.connect(counting)
+    for value in range(20, 120, 5):  # 20 requests inside one frame
+        widget.threshold = value
+    data = viewer.layers["metaphase"].data
+    _wait_preview(qtbot, viewer, {"metaphase": (data > 115).astype(np.uint8)})
+    assert calls[-1] == 115  # the latest value wins
+    assert len(calls) < 10  # stale values were dropped, not queued
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, bool, np.float32])
+def test_threshold_mask_is_exactly_greater_than(dtype):
+    from napari_nuclei_edges._qt.previews import threshold_mask
+
+    x = (np.random.default_rng(0).normal(size=(40, 40)) * 300).astype(dtype)
+    for t in (-70000, -3.5, -1, 0, 0.5, 2.999, 100.2, 70000):
+        np.testing.assert_array_equal(threshold_mask(x, t, None, "bright"), x > t)
+        np.testing.assert_array_equal(
+            threshold_mask(x, t, 150.7, "bright"), (x > t) & (x <= 150.7)
+        )
+        np.testing.assert_array_equal(threshold_mask(x, t, None, "dark"), ~(x > t))
+
+
+def test_renaming_a_source_renames_its_outputs(viewer, widget, qtbot):
+    widget.threshold = 90
+    qtbot.waitUntil(lambda: "metaphase_mask" in viewer.layers, timeout=3000)
+    mask = viewer.layers["metaphase_mask"]
+    viewer.layers["metaphase"].name = "plate"
+    assert mask.name == "plate_mask"
+    assert mask.metadata["napari_nuclei_edges"]["source"] == "plate"
+    widget.threshold = 120
+    _wait_preview(qtbot, viewer, {"plate": (viewer.layers["plate"].data > 120).astype(np.uint8)})
+    assert viewer.layers["plate_mask"] is mask  # still the same layer, not a new one

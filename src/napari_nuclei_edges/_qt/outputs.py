@@ -24,6 +24,16 @@ def owned_output(viewer, source_name: str, what: str):
     return None
 
 
+def rename_outputs(viewer, old_source: str, new_source: str) -> None:
+    """After a source layer is renamed: its outputs' metadata, and default names, follow."""
+    for layer in viewer.layers:
+        info = layer.metadata.get(OWNER_KEY)
+        if isinstance(info, dict) and info.get("source") == old_source:
+            info["source"] = new_source
+            if layer.name == f"{old_source}_{info.get('output')}":
+                layer.name = f"{new_source}_{info['output']}"
+
+
 def output_metadata(source_name: str, what: str, parameters: dict[str, Any]) -> dict:
     return {
         OWNER_KEY: {
@@ -67,9 +77,10 @@ def redraw_labels_in_place(layer) -> None:
     """Show Labels data that was changed in place, as cheaply as napari allows.
 
     ``layer.refresh()`` re-slices and rebuilds the visual's transforms (~5 ms a
-    layer). When the displayed slice is a view of numpy data, napari's painting
-    path (``_partial_labels_refresh``) only re-uploads that slice's texture; it
-    is private, so any change in it falls back to ``refresh()``.
+    layer). When the displayed slice is a view of numpy data (so it already holds
+    the new values), the ``labels_update`` event of napari's painting path
+    re-uploads just that texture. It is napari's internal path: if it is not
+    there, or the slice is not a view, this falls back to ``refresh()``.
     """
     try:
         view = layer._slice.image.view
@@ -79,8 +90,7 @@ def redraw_labels_in_place(layer) -> None:
             and layer._slicing_state.loaded
             and np.shares_memory(layer.data, view)
         ):
-            layer._updated_slice = tuple(slice(0, n) for n in layer.data.shape)
-            layer._partial_labels_refresh()
+            layer.events.labels_update(data=view, offset=[0] * view.ndim)
             return
     except (AttributeError, TypeError):
         pass

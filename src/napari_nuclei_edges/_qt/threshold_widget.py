@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import napari.viewer
 import numpy as np
 import pyqtgraph as pg
@@ -28,12 +30,14 @@ from qtpy.QtWidgets import (
 from ..intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from . import settings as _settings
 from .layer_data import histogram_input, layer_problem
-from .outputs import is_owned, owned_output, put_labels
+from .outputs import is_owned, owned_output, put_labels, rename_outputs
 from .plots import layer_color, theme_colors, themed_plot
 from .previews import show_mask_preview
 from .segment_panel import MATCHING_TRUTH, NO_TRUTH, SegmentationPanel
 
 MANUAL = "manual"
+#: Requests closer together than this share one preview update.
+FRAME_SECONDS = 1 / 60
 STAT_COLUMNS = ("n", "mean", "median", "std", "p1", "p99", "% > t")
 
 
@@ -60,6 +64,8 @@ class HistogramThresholdWidget(QWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._unchecked: set[str] = set()
         self._worker = None
+        self._last_preview = 0.0
+        self._known_names: dict[int, str] = {}
 
         self._layer_list = QListWidget()
         self._layer_list.setMaximumHeight(110)
@@ -139,8 +145,7 @@ class HistogramThresholdWidget(QWidget):
         layout.addWidget(self._segmentation_panel)
         layout.addStretch()
 
-        # many drag events per frame collapse into one preview: stale values are dropped
-        self._preview_timer = QTimer(self, singleShot=True, interval=0)
+        self._preview_timer = QTimer(self, singleShot=True, interval=round(FRAME_SECONDS * 1e3))
         self._preview_timer.timeout.connect(self._update_preview)
 
         self._restore_settings()
@@ -254,8 +259,9 @@ class HistogramThresholdWidget(QWidget):
                 item.setToolTip(problem)
                 item.setForeground(Qt.gray)
             self._layer_list.addItem(item)
-            layer.events.name.disconnect(self._on_layers_changed)  # no duplicates
-            layer.events.name.connect(self._on_layers_changed)
+            layer.events.name.disconnect(self._on_layer_renamed)  # no duplicates
+            layer.events.name.connect(self._on_layer_renamed)
+            self._known_names[id(layer)] = layer.name
         self._layer_list.blockSignals(False)
         truths = [
             layer.name
@@ -264,6 +270,17 @@ class HistogramThresholdWidget(QWidget):
         ]
         self._segmentation_panel.set_truth_choices(truths)
         self._recompute()
+
+    def _on_layer_renamed(self, event) -> None:
+        """Outputs follow their source's new name, so nothing is orphaned or duplicated."""
+        layer = event.source
+        old = self._known_names.get(id(layer))
+        if old is not None and old != layer.name:
+            rename_outputs(self._viewer, old, layer.name)
+            if old in self._unchecked:
+                self._unchecked.discard(old)
+                self._unchecked.add(layer.name)
+        self._on_layers_changed()
 
     def _on_layer_checked(self, item: QListWidgetItem) -> None:
         if item.checkState() == Qt.Checked:
@@ -467,10 +484,23 @@ class HistogramThresholdWidget(QWidget):
         self._schedule_preview()
 
     def _schedule_preview(self) -> None:
-        if self._preview_check.isChecked():
+        """Preview now, in the frame that moves the line; coalesce bursts.
+
+        A deferred update costs a second frame (the line, then the masks), so the
+        first request is served at once. Requests that follow within one frame are
+        folded into a single deferred update with the latest value: stale values
+        are dropped rather than queued behind the hand.
+        """
+        if not self._preview_check.isChecked():
+            return
+        if time.perf_counter() - self._last_preview < FRAME_SECONDS:
             self._preview_timer.start()
+            return
+        self._preview_timer.stop()
+        self._update_preview()
 
     def _update_preview(self) -> None:
+        self._last_preview = time.perf_counter()
         threshold, polarity = self.threshold, self._polarity_combo.currentText()
         upper = self._upper_spin.value() if self._band_check.isChecked() else None
         parameters = {
@@ -538,4 +568,4 @@ class HistogramThresholdWidget(QWidget):
         ):
             emitter.disconnect(self._on_layers_changed)
         for layer in self._image_layers():
-            layer.events.name.disconnect(self._on_layers_changed)
+            layer.events.name.disconnect(self._on_layer_renamed)
