@@ -6,7 +6,6 @@ import time
 
 import napari.viewer
 import numpy as np
-import pyqtgraph as pg
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import Qt, QTimer
@@ -29,16 +28,15 @@ from qtpy.QtWidgets import (
 
 from ..intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from . import settings as _settings
+from .histogram_view import HistogramView, StatisticsView
 from .layer_data import histogram_input, layer_problem
 from .outputs import is_owned, owned_output, put_labels, rename_outputs
-from .plots import layer_color, theme_colors, themed_plot
 from .previews import show_mask_preview
 from .segment_panel import MATCHING_TRUTH, NO_TRUTH, SegmentationPanel
 
 MANUAL = "manual"
 #: Requests closer together than this share one preview update.
 FRAME_SECONDS = 1 / 60
-STAT_COLUMNS = ("n", "mean", "median", "std", "p1", "p99", "% > t")
 
 
 class HistogramThresholdWidget(QWidget):
@@ -61,7 +59,6 @@ class HistogramThresholdWidget(QWidget):
         self._viewer = viewer
         self._settings = _settings.widget_settings("threshold")
         self._histograms: ClassHistograms | None = None
-        self._curves: dict[str, pg.PlotDataItem] = {}
         self._unchecked: set[str] = set()
         self._worker = None
         self._last_preview = 0.0
@@ -76,22 +73,13 @@ class HistogramThresholdWidget(QWidget):
         self._bins_spin = QSpinBox(minimum=0, maximum=4096, specialValueText="auto")
         self._bins_spin.setToolTip("Number of bins; auto = one per integer value (≤ 256).")
 
-        self._plot = themed_plot(viewer, x_label="intensity", y_label="pixels")
-        colors = theme_colors(viewer)
-        self._threshold_line = pg.InfiniteLine(
-            angle=90, movable=True, pen=pg.mkPen(colors["current"], width=2),
-            label="t={value:.1f}", labelOpts={"color": colors["text"], "position": 0.9},
-        )  # fmt: skip
-        self._upper_line = pg.InfiniteLine(
-            angle=90, movable=True, pen=pg.mkPen(colors["current"], width=2, style=Qt.DashLine)
-        )
-        self._method_line = pg.InfiniteLine(
-            angle=90, movable=False, pen=pg.mkPen(colors["highlight"], style=Qt.DotLine)
-        )
-        for line in (self._threshold_line, self._upper_line, self._method_line):
-            self._plot.addItem(line, ignoreBounds=True)
-        self._upper_line.hide()
-        self._method_line.hide()
+        self._histogram_view = HistogramView(viewer)
+        # short names for what the handlers touch most
+        self._plot = self._histogram_view.plot
+        self._curves = self._histogram_view.curves
+        self._threshold_line = self._histogram_view.threshold_line
+        self._upper_line = self._histogram_view.upper_line
+        self._method_line = self._histogram_view.method_line
 
         self._threshold_spin = QDoubleSpinBox(decimals=2, minimum=-1e12, maximum=1e12)
         self._threshold_spin.setToolTip("Foreground is x > threshold (bright objects).")
@@ -112,10 +100,9 @@ class HistogramThresholdWidget(QWidget):
         self._methods_table.setHorizontalHeaderLabels(["method", "threshold"])
         self._methods_table.setMaximumHeight(150)
         self._methods_table.hide()
-        self._stats_table = QTableWidget(0, len(STAT_COLUMNS))
-        self._stats_table.setHorizontalHeaderLabels(STAT_COLUMNS)
-        self._stats_table.setMinimumHeight(170)
-        self._separability_label = QLabel(wordWrap=True)
+        self._statistics_view = StatisticsView()
+        self._stats_table = self._statistics_view.table
+        self._separability_label = self._statistics_view.separability_label
         self._status_label = QLabel(wordWrap=True)
         self._segmentation_panel = SegmentationPanel(self._settings)
 
@@ -134,13 +121,12 @@ class HistogramThresholdWidget(QWidget):
         layout.addWidget(QLabel("Image layers"))
         layout.addWidget(self._layer_list)
         layout.addLayout(view_row)
-        layout.addWidget(self._plot)
+        layout.addWidget(self._histogram_view)
         layout.addLayout(form)
         layout.addWidget(self._preview_check)
         layout.addWidget(self._try_all_button)
         layout.addWidget(self._methods_table)
-        layout.addWidget(self._stats_table)
-        layout.addWidget(self._separability_label)
+        layout.addWidget(self._statistics_view)
         layout.addWidget(self._status_label)
         layout.addWidget(self._segmentation_panel)
         layout.addStretch()
@@ -306,18 +292,15 @@ class HistogramThresholdWidget(QWidget):
         self._say(" ".join(notes))
         if not stacks:
             self._histograms = None
-            for curve in self._curves.values():
-                self._plot.removeItem(curve)
-            self._curves.clear()
-            self._stats_table.setRowCount(0)
-            self._separability_label.clear()
+            self._histogram_view.clear()
+            self._statistics_view.clear()
             return
         bins = self._bins_spin.value() or None
         self._histograms = class_histograms(stacks, bins=bins, threshold=self.threshold)
         self._set_threshold_range()
         self._draw_histograms()
-        self._fill_statistics()
-        self._fill_separability()
+        self._statistics_view.show_statistics(self._histograms, self.threshold)
+        self._statistics_view.show_separability(self._histograms)
 
     def _set_threshold_range(self) -> None:
         edges = self._histograms.edges
@@ -330,66 +313,14 @@ class HistogramThresholdWidget(QWidget):
             spin.setRange(low, high)
             spin.setSingleStep(1.0 if unit else (high - low) / 100)
             spin.blockSignals(False)
-        self._threshold_line.setBounds((low, high))
-        self._upper_line.setBounds((low, high))
+        self._histogram_view.set_bounds(low, high)
         self._threshold_line.setValue(self._threshold_spin.value())
 
     def _draw_histograms(self) -> None:
-        h = self._histograms
-        density = self._density_check.isChecked()
-        log = self._log_check.isChecked()
-        for name in list(self._curves):
-            if name not in h.counts:
-                self._plot.removeItem(self._curves.pop(name))
-        for index, name in enumerate(h.names):
-            y = h.density(name) if density else h.counts[name].astype(float)
-            if log:
-                # log10(1 + y) keeps empty bins drawable
-                y = np.log10(1 + y * (1e3 if density else 1))
-            curve = self._curves.get(name)
-            if curve is None:
-                pen = pg.mkPen(layer_color(name, index), width=1.5)
-                curve = self._plot.plot(stepMode="center", pen=pen, name=name)
-                self._curves[name] = curve
-            curve.setData(h.edges, y)
-        label = "density" if density else "pixels"
-        self._plot.getPlotItem().setLabel("left", f"log10(1 + {label})" if log else label)
-
-    def _fill_statistics(self) -> None:
-        h = self._histograms
-        self._stats_table.setRowCount(len(h.names))
-        self._stats_table.setVerticalHeaderLabels(h.names)
-        above = self._fraction_above()
-        for row, name in enumerate(h.names):
-            s = h.statistics[name]
-            values = (s.count, s.mean, s.median, s.std, s.p01, s.p99, 100 * above[name])
-            for column, value in enumerate(values):
-                text = f"{value:d}" if isinstance(value, int) else f"{value:.4g}"
-                self._stats_table.setItem(row, column, QTableWidgetItem(text))
-
-    def _fraction_above(self) -> dict[str, float]:
-        h = self._histograms
-        above = h.centers > self.threshold
-        return {
-            name: float(counts[above].sum() / counts.sum()) if counts.sum() else float("nan")
-            for name, counts in h.counts.items()
-        }
-
-    def _fill_separability(self) -> None:
-        h = self._histograms
-        if len(h.names) < 2:
-            self._separability_label.setText("Select two or more layers to compare classes.")
-            return
-        pairs = [
-            (abs(h.separability(a, b)["auc"] - 0.5), a, b, h.separability(a, b)["auc"])
-            for i, a in enumerate(h.names)
-            for b in h.names[i + 1 :]
-        ]
-        pairs.sort(reverse=True)
-        lines = [f"{a} vs {b}: AUC {auc:.2f}" for _, a, b, auc in pairs[:3]]
-        self._separability_label.setText(
-            "Separability by intensity (ROC-AUC; 0.5 = same, 0/1 = apart) — most separable: "
-            + "; ".join(lines)
+        self._histogram_view.draw(
+            self._histograms,
+            density=self._density_check.isChecked(),
+            log=self._log_check.isChecked(),
         )
 
     # ------------------------------------------------------------------ threshold
@@ -408,7 +339,7 @@ class HistogramThresholdWidget(QWidget):
             self._method_combo.setCurrentText(MANUAL)  # a hand-set value is no method's
             self._method_combo.blockSignals(False)
         if self._histograms is not None:
-            self._fill_statistics()
+            self._statistics_view.show_statistics(self._histograms, value)
         self._settings.setValue("threshold", value)
         self._schedule_preview()
 
