@@ -49,6 +49,7 @@ def threshold(out: Path) -> Path:
     viewer.window.resize(1600, 1000)
     launch(viewer=viewer)
     widget = viewer.window.dock_widgets["Histograms and threshold (napari-nuclei-edges)"]
+    widget.threshold = 0  # a first move turns the live previews on, as a hand would
     widget.method = "otsu"
     worker = widget.apply()
     _wait(worker)
@@ -76,6 +77,16 @@ def _wait(worker, timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
+def _fresh_settings() -> None:
+    """Every widget as a new user first sees it: settings in an empty temporary folder."""
+    import tempfile
+
+    from qtpy.QtCore import QSettings
+
+    folder = tempfile.mkdtemp(prefix="napari-nuclei-edges-settings-")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
+
+
 SHOTS = {"launcher": launcher, "threshold": threshold}
 
 
@@ -85,6 +96,7 @@ def main(argv=None) -> None:
     parser.add_argument("names", nargs="*", choices=[*SHOTS, []], help="screenshots to take")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    _fresh_settings()
     for name in args.names or SHOTS:
         print("wrote", SHOTS[name](args.out))
 

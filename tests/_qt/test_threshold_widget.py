@@ -278,3 +278,12 @@ def test_renaming_a_source_renames_its_outputs(viewer, widget, qtbot):
     widget.threshold = 120
     _wait_preview(qtbot, viewer, {"plate": (viewer.layers["plate"].data > 120).astype(np.uint8)})
     assert viewer.layers["plate_mask"] is mask  # still the same layer, not a new one
+
+
+def test_opening_computes_the_method_but_makes_no_layer(viewer, widget, qtbot):
+    pooled = {n: viewer.layers[n].data for n in CLASS_NAMES}
+    assert widget.method == "otsu"  # the default
+    assert widget.threshold == pytest.approx(auto_threshold(pooled, "otsu"))
+    assert not any(layer.name.endswith("_mask") for layer in viewer.layers)
+    widget.select_layers(["metaphase"])  # the method's threshold follows the selection
+    assert widget.threshold == pytest.approx(auto_threshold(viewer.layers["metaphase"].data))

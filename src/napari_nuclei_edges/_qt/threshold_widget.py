@@ -62,6 +62,7 @@ class HistogramThresholdWidget(QWidget):
         self._unchecked: set[str] = set()
         self._worker = None
         self._last_preview = 0.0
+        self._opening = True  # opening the dock shows; it does not make layers
         self._known_names: dict[int, str] = {}
 
         self._layer_list = QListWidget()
@@ -154,6 +155,7 @@ class HistogramThresholdWidget(QWidget):
         viewer.layers.events.removed.connect(self._on_layers_changed)
         viewer.layers.events.moved.connect(self._on_layers_changed)
         self._on_layers_changed()
+        self._opening = False
 
     # ------------------------------------------------------------------ public API
 
@@ -301,6 +303,9 @@ class HistogramThresholdWidget(QWidget):
         self._draw_histograms()
         self._statistics_view.show_statistics(self._histograms, self.threshold)
         self._statistics_view.show_separability(self._histograms)
+        if self.method != MANUAL:
+            # a chosen method is a rule: its threshold follows the selected layers
+            self._on_method_changed(self.method)
 
     def _set_threshold_range(self) -> None:
         edges = self._histograms.edges
@@ -422,7 +427,7 @@ class HistogramThresholdWidget(QWidget):
         folded into a single deferred update with the latest value: stale values
         are dropped rather than queued behind the hand.
         """
-        if not self._preview_check.isChecked():
+        if self._opening or not self._preview_check.isChecked():
             return
         if time.perf_counter() - self._last_preview < FRAME_SECONDS:
             self._preview_timer.start()
