@@ -41,8 +41,8 @@ lint: $(VENV)/.installed
 screenshots: system-deps $(VENV)/.installed  ## retake every screenshot in docs/ from the real application
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(VENV)/bin/python scripts/screenshots.py
 
-bench: $(VENV)/.installed
-	$(VENV)/bin/python -m benchmarks
+bench: system-deps $(VENV)/.installed  ## every benchmark, ratios in one run (a virtual screen for napari)
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(VENV)/bin/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .tox build dist src/*.egg-info
