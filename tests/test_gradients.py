@@ -1,0 +1,187 @@
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from napari_nuclei_edges import gradients
+from napari_nuclei_edges.data import CLASS_NAMES, synthetic_nuclei
+from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
+
+SCIPY_MODE = {"reflect": "mirror", "replicate": "nearest", "zeros": "constant"}
+
+
+@pytest.fixture(scope="module")
+def reference(reference_path):
+    with np.load(reference_path) as npz:
+        return np.concatenate([npz[n] for n in CLASS_NAMES])
+
+
+def _scipy(stack, mode):
+    as_float = stack.astype(np.float32)
+    gx = np.stack([ndimage.sobel(im, axis=-1, mode=mode) for im in as_float])
+    gy = np.stack([ndimage.sobel(im, axis=-2, mode=mode) for im in as_float])
+    return gx, gy
+
+
+def test_kernels():
+    assert SOBEL_X.tolist() == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+    assert torch.equal(SOBEL_Y, SOBEL_X.T)
+
+
+@pytest.mark.parametrize("padding", ["reflect", "replicate", "zeros"])
+def test_equals_scipy_on_reference_data(reference, padding):
+    g = sobel(reference, padding=padding)
+    gx, gy = _scipy(reference, SCIPY_MODE[padding])
+    np.testing.assert_array_equal(g.gx, gx)
+    np.testing.assert_array_equal(g.gy, gy)
+    np.testing.assert_allclose(g.magnitude, np.hypot(gx, gy), rtol=1e-6)
+    np.testing.assert_allclose(g.direction, np.arctan2(gy, gx), atol=1e-6)
+    assert all(out.dtype == np.float32 and out.shape == reference.shape for out in g)
+
+
+def test_equals_conv2d_and_other_libraries():
+    import cv2
+    from skimage.filters import sobel_h, sobel_v
+
+    image = synthetic_nuclei(n_per_class=1)["metaphase"][0].astype(np.float32)
+    g = sobel(image, padding="zeros")
+    weight = torch.stack([SOBEL_X, SOBEL_Y])[:, None]
+    conv = torch.nn.functional.conv2d(torch.from_numpy(image)[None, None], weight, padding=1)[0]
+    np.testing.assert_allclose(g.gx, conv[0].numpy(), atol=1e-4)
+    np.testing.assert_allclose(g.gy, conv[1].numpy(), atol=1e-4)
+    valid = sobel(image, padding="valid")
+    inner = (slice(1, -1), slice(1, -1))
+    np.testing.assert_allclose(valid.gx, sobel_v(image)[inner] * 4, atol=1e-3)
+    np.testing.assert_allclose(valid.gy, sobel_h(image)[inner] * 4, atol=1e-3)
+    reflect = sobel(image)
+    np.testing.assert_array_equal(
+        reflect.gx, cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT_101)
+    )
+    np.testing.assert_array_equal(
+        reflect.gy, cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT_101)
+    )
+
+
+def test_padding_shapes_and_borders():
+    ramp = np.tile(np.arange(6, dtype=np.float32), (5, 1))  # x increases by 1 per column
+    assert sobel(ramp, padding="valid").gx.shape == (3, 4)
+    np.testing.assert_array_equal(sobel(ramp, padding="valid").gx, 8)
+    replicate = sobel(ramp, padding="replicate").gx
+    assert replicate[2, 0] == 4 and replicate[2, -1] == 4  # one-sided difference at the edge
+    reflect = sobel(ramp, padding="reflect").gx
+    assert reflect[2, 0] == 0 and reflect[2, -1] == 0  # mirrored: symmetric around the edge
+    zeros = sobel(ramp, padding="zeros").gx
+    assert zeros[2, 0] == 4 * 1 and zeros[2, -1] == -4 * 4  # 0 outside the image
+    g = sobel(ramp)
+    assert g.direction[2, 2] == 0.0 and g.magnitude[2, 2] == 8.0
+
+
+def test_direction_range_and_meaning():
+    yy, xx = np.mgrid[-8:9, -8:9].astype(np.float32)
+    g = sobel(np.hypot(yy, xx), padding="valid")  # a cone: gradients point outwards
+    assert g.direction.max() <= np.pi and g.direction.min() > -np.pi
+    assert g.direction[11, 7] == pytest.approx(np.pi / 2, abs=1e-3)  # below the centre: +y
+    assert g.direction[7, 11] == pytest.approx(0.0, abs=1e-3)  # right of the centre: +x
+
+
+def test_any_leading_axes_and_dtypes():
+    rng = np.random.default_rng(0)
+    stack = rng.integers(-300, 300, (2, 3, 12, 10)).astype(np.int16)
+    g = sobel(stack)
+    assert g.gx.shape == (2, 3, 12, 10)
+    flat = sobel(stack.reshape(6, 12, 10))
+    np.testing.assert_array_equal(g.gx.reshape(6, 12, 10), flat.gx)
+    for dtype in (np.uint8, np.uint16, np.float64, bool):
+        image = rng.integers(0, 2, (8, 9)).astype(dtype)
+        np.testing.assert_allclose(sobel(image).gx, sobel(image.astype(np.float32)).gx)
+
+
+def test_input_is_not_modified():
+    image = np.random.default_rng(1).random((9, 9)).astype(np.float32)
+    copy = image.copy()
+    sobel(image)
+    tensor = torch.from_numpy(image.copy())
+    sobel(tensor)
+    np.testing.assert_array_equal(image, copy)
+    np.testing.assert_array_equal(tensor.numpy(), copy)
+
+
+def test_torch_in_torch_out():
+    image = torch.rand(2, 7, 7)
+    g = sobel(image)
+    assert isinstance(g.gx, torch.Tensor) and g.gx.shape == (2, 7, 7)
+    np.testing.assert_allclose(g.gx.numpy(), sobel(image.numpy()).gx)
+
+
+def test_large_images_are_tiled_exactly():
+    image = np.random.default_rng(2).random((1100, 700)).astype(np.float32)
+    assert image.size > gradients.TILE_PIXELS
+    g = sobel(image)
+    gx, gy = _scipy(image[None], "mirror")
+    # the same sums in another order: equal to float32 rounding
+    np.testing.assert_allclose(g.gx, gx[0], atol=1e-5)
+    np.testing.assert_allclose(g.gy, gy[0], atol=1e-5)
+
+
+def test_nan_spreads_only_locally():
+    image = np.ones((9, 9), np.float32)
+    image[4, 4] = np.nan
+    g = sobel(image)
+    # Gx's kernel has zero weight on its middle column: the NaN reaches 6 neighbours
+    assert np.argwhere(np.isnan(g.gx)).tolist() == [[r, c] for r in (3, 4, 5) for c in (3, 5)]
+    assert np.argwhere(np.isnan(g.gy)).tolist() == [[r, c] for r in (3, 5) for c in (3, 4, 5)]
+    assert np.isnan(g.magnitude).sum() == 8  # where either is NaN
+
+
+def test_dask_is_lazy_and_equal():
+    da = pytest.importorskip("dask.array")
+    stack = synthetic_nuclei(n_per_class=4)["anaphase"].astype(np.float32)
+    calls = []
+
+    def counted(block):
+        calls.append(block.shape)
+        return block
+
+    for chunks in ((1, 80, 80), (2, 40, 30)):  # whole images per block, then split images
+        lazy = da.from_array(stack, chunks=chunks).map_blocks(counted, dtype=np.float32)
+        calls.clear()
+        g = sobel(lazy)
+        assert isinstance(g.gx, da.Array) and not calls  # nothing computed yet
+        expected = sobel(stack)
+        for name in ("gx", "gy", "magnitude", "direction"):
+            np.testing.assert_allclose(
+                getattr(g, name).compute(), getattr(expected, name), atol=1e-5
+            )
+        assert calls
+
+
+def test_device_fallback_with_a_message(monkeypatch):
+    original = gradients._stencil
+
+    def unsupported_off_cpu(p, *outputs):
+        if p.device.type != "cpu":
+            raise NotImplementedError("atan2 is not implemented for this device")
+        return original(p, *outputs)
+
+    monkeypatch.setattr(gradients, "_stencil", unsupported_off_cpu)
+    image = torch.rand(6, 6)
+    with pytest.warns(RuntimeWarning, match="not supported on meta"):
+        g = sobel(image, device="meta")
+    np.testing.assert_allclose(g.gx.numpy(), sobel(image.numpy()).gx)
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="complex"):
+        sobel(np.ones((4, 4), complex))
+    with pytest.raises(TypeError, match="real-valued"):
+        sobel(np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        sobel(np.ones(5))
+    with pytest.raises(ValueError, match="smaller than the 3 × 3 kernel"):
+        sobel(np.ones((2, 5)), padding="valid")
+    with pytest.raises(ValueError, match="padding must be one of"):
+        sobel(np.ones((4, 4)), padding="wrap")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available"):
+            sobel(np.ones((4, 4)), device="cuda")
+    assert sobel(np.ones((0, 5, 5))).gx.shape == (0, 5, 5)  # an empty stack gives empty outputs
