@@ -37,6 +37,8 @@ __all__ = ["PADDINGS", "SOBEL_X", "SOBEL_Y", "Gradients", "sobel"]
 PADDINGS = ("reflect", "zeros", "replicate", "valid")
 #: Pixels per tile: four float32 outputs of a tile stay within a few MB of cache.
 TILE_PIXELS = 1 << 18
+#: Widest tile, in pixels.
+TILE_WIDTH = 1024
 
 
 #: Sobel Gx as a cross-correlation kernel (x along the columns).
@@ -190,17 +192,36 @@ def _sobel_numpy(images: np.ndarray, padding: str, device: str | None) -> Gradie
             block = source[start : start + per_tile].to(torch.float32)
             _stencil(_pad(block, padding), *(t[start : start + per_tile] for t in targets))
     else:
-        rows = max(8, TILE_PIXELS // w)
-        padded_all = None
+        # 2D tiles: rows of 4096 floats alias in the cache, so wide images are cut
+        # into columns as well
+        cols = min(ow, TILE_WIDTH)
+        rows = max(8, TILE_PIXELS // cols)
         for index in range(len(stack)):
-            padded_all = _pad(source[index : index + 1].to(torch.float32), padding)
             for top in range(0, oh, rows):
-                bottom = min(oh, top + rows)
-                _stencil(
-                    padded_all[:, top : bottom + 2],
-                    *(t[index : index + 1, top:bottom] for t in targets),
-                )
+                for left in range(0, ow, cols):
+                    bottom, right = min(oh, top + rows), min(ow, left + cols)
+                    tile = _padded_tile(source[index], top, bottom, left, right, padding)
+                    _stencil(
+                        tile, *(t[index : index + 1, top:bottom, left:right] for t in targets)
+                    )
     return Gradients(*(out.reshape(*lead, oh, ow) for out in outputs))
+
+
+def _padded_tile(image, top: int, bottom: int, left: int, right: int, padding: str):
+    """The padded input ``(1, rows + 2, cols + 2)`` that output ``[top:bottom, left:right]`` needs.
+
+    Converting and padding one cache-sized tile at a time, instead of the whole
+    image, keeps every temporary small and hot in the cache.
+    """
+    if padding == "valid":
+        return image[top : bottom + 2, left : right + 2].to(torch.float32)[None]
+    h, w = image.shape
+    rows = slice(max(top - 1, 0), min(bottom + 1, h))
+    cols = slice(max(left - 1, 0), min(right + 1, w))
+    tile = image[rows, cols].to(torch.float32)[None, None]
+    mode = {"reflect": "reflect", "replicate": "replicate", "zeros": "constant"}[padding]
+    pads = (int(left == 0), int(right == w), int(top == 0), int(bottom == h))
+    return F.pad(tile, pads, mode=mode)[0] if any(pads) else tile[0]
 
 
 def _as_float32(stack: np.ndarray) -> np.ndarray:
