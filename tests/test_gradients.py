@@ -187,3 +187,17 @@ def test_bad_input():
         with pytest.raises(ValueError, match="not available"):
             sobel(np.ones((4, 4)), device="cuda")
     assert sobel(np.ones((0, 5, 5))).gx.shape == (0, 5, 5)  # an empty stack gives empty outputs
+
+
+def test_out_buffers_are_reused():
+    stack = synthetic_nuclei(n_per_class=2)["metaphase"]
+    fresh = sobel(stack)
+    out = gradients.Gradients(*(np.full(stack.shape, np.nan, np.float32) for _ in range(4)))
+    result = sobel(stack, out=out)
+    for name in ("gx", "gy", "magnitude", "direction"):
+        assert getattr(result, name).base is getattr(out, name) or getattr(
+            result, name
+        ) is getattr(out, name)
+        np.testing.assert_array_equal(getattr(out, name), getattr(fresh, name))
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        sobel(stack, out=gradients.Gradients(*(np.empty((1, 2)) for _ in range(4))))

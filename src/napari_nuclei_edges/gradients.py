@@ -81,6 +81,7 @@ def sobel(
     *,
     padding: Literal["reflect", "zeros", "replicate", "valid"] = "reflect",
     device: str | None = None,
+    out: Gradients | None = None,
 ) -> Gradients:
     """Sobel Gx, Gy, magnitude and direction of every 2D image in a stack.
 
@@ -97,6 +98,11 @@ def sobel(
         neighbourhood is inside the image: outputs are ``(..., H-2, W-2)``.
     device : str, optional
         Torch device; default CUDA or MPS when present, else the CPU.
+    out : Gradients, optional
+        Four C-contiguous float32 numpy arrays of the output shape to write into
+        (numpy input on the CPU only). Reusing them across calls, as a widget
+        that updates its layers in place does, saves the page faults of fresh
+        multi-hundred-MB outputs.
 
     Returns
     -------
@@ -137,7 +143,7 @@ def sobel(
         raise ValueError(f"images of {h} × {w} cannot be reflected; use 'replicate' or 'zeros'.")
     if _is_torch(images):
         return _sobel_torch(images, padding, device)
-    return _sobel_numpy(images, padding, device)
+    return _sobel_numpy(images, padding, device, out)
 
 
 def default_device() -> str:
@@ -174,12 +180,19 @@ def _stencil(p, gx, gy, magnitude, direction) -> None:
     torch.atan2(gy, gx, out=direction)
 
 
-def _sobel_numpy(images: np.ndarray, padding: str, device: str | None) -> Gradients:
+def _sobel_numpy(
+    images: np.ndarray, padding: str, device: str | None, out: Gradients | None = None
+) -> Gradients:
     lead, (h, w) = images.shape[:-2], images.shape[-2:]
     stack = images.reshape(-1, h, w)
     oh, ow = (h - 2, w - 2) if padding == "valid" else (h, w)
-    outputs = [np.empty((len(stack), oh, ow), np.float32) for _ in range(4)]
     device = device or default_device()
+    if out is not None:
+        outputs = [_checked_out(array, (*lead, oh, ow)).reshape(-1, oh, ow) for array in out]
+        if device != "cpu":
+            raise ValueError("out= is for the CPU; on another device, pass torch tensors in.")
+    else:
+        outputs = [np.empty((len(stack), oh, ow), np.float32) for _ in range(4)]
     if device != "cpu":
         result = _sobel_torch(torch.from_numpy(_as_float32(stack)), padding, device)
         return Gradients(*(r.cpu().numpy().reshape(*lead, oh, ow) for r in result))
@@ -222,6 +235,18 @@ def _padded_tile(image, top: int, bottom: int, left: int, right: int, padding: s
     mode = {"reflect": "reflect", "replicate": "replicate", "zeros": "constant"}[padding]
     pads = (int(left == 0), int(right == w), int(top == 0), int(bottom == h))
     return F.pad(tile, pads, mode=mode)[0] if any(pads) else tile[0]
+
+
+def _checked_out(array, shape: tuple) -> np.ndarray:
+    if not (
+        isinstance(array, np.ndarray)
+        and array.dtype == np.float32
+        and array.shape == shape
+        and array.flags.c_contiguous
+    ):
+        got = f"{type(array).__name__} {getattr(array, 'dtype', '')} {getattr(array, 'shape', '')}"
+        raise ValueError(f"out= needs C-contiguous float32 arrays of shape {shape}, not {got}.")
+    return array
 
 
 def _as_float32(stack: np.ndarray) -> np.ndarray:
