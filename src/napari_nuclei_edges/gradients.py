@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["PADDINGS", "SOBEL_X", "SOBEL_Y", "Gradients", "sobel"]
+__all__ = ["PADDINGS", "SOBEL_X", "SOBEL_Y", "Gradients", "magnitude_direction_rgb", "sobel"]
 
 PADDINGS = ("reflect", "zeros", "replicate", "valid")
 #: Pixels per tile: four float32 outputs of a tile stay within a few MB of cache.
@@ -316,3 +316,31 @@ def _sobel_dask(images, padding: str) -> Gradients:
             for i in range(4)
         ]
     return Gradients(*outputs)
+
+
+def magnitude_direction_rgb(gradients: Gradients, *, percentile: float = 99.5) -> np.ndarray:
+    """An at-a-glance picture: the direction as hue, the magnitude as brightness.
+
+    Parameters
+    ----------
+    gradients : Gradients
+        Numpy outputs of :func:`sobel`.
+    percentile : float
+        Magnitudes at or above this percentile are drawn at full brightness.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 RGB in [0, 1], shape ``(..., H, W, 3)``: red points along +x,
+        and the hue turns with the direction (-π … π around the colour wheel).
+    """
+    from skimage.color import hsv2rgb
+
+    magnitude = np.nan_to_num(np.asarray(gradients.magnitude, np.float32))
+    direction = np.nan_to_num(np.asarray(gradients.direction, np.float32))
+    scale = np.percentile(magnitude, percentile) if magnitude.size else 1.0
+    hsv = np.empty((*magnitude.shape, 3), np.float32)
+    hsv[..., 0] = (direction / (2 * np.pi)) % 1.0
+    hsv[..., 1] = 1.0
+    hsv[..., 2] = np.clip(magnitude / (scale if scale > 0 else 1.0), 0.0, 1.0)
+    return hsv2rgb(hsv).astype(np.float32)

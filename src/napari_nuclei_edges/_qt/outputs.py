@@ -49,6 +49,34 @@ def is_owned(layer) -> bool:
     return isinstance(layer.metadata.get(OWNER_KEY), dict)
 
 
+def put_layer(
+    viewer, kind: str, source_name: str, what: str, data, parameters: dict[str, Any], **kwargs
+):
+    """Create, or update in place, the layer ``f"{source_name}_{what}"`` of type ``kind``.
+
+    A layer of that name that the plugin did not make is left alone: napari gives
+    the new layer a unique name instead.
+    """
+    layer = owned_output(viewer, source_name, what)
+    metadata = output_metadata(source_name, what, parameters)
+    if layer is not None and layer._type_string == kind:
+        if layer.data is not data:
+            layer.data = data
+        else:
+            layer.refresh()
+        layer.metadata.update(metadata)
+        for key, value in kwargs.items():
+            if key not in ("name", "visible"):
+                setattr(layer, key, value)
+        return layer
+    from .._viewer import insert_after_source
+
+    add = getattr(viewer, f"add_{kind}")
+    layer = add(data, name=f"{source_name}_{what}", metadata=metadata, **kwargs)
+    insert_after_source(viewer, layer, source_name)
+    return layer
+
+
 def put_labels(viewer, source_name: str, what: str, data, parameters: dict[str, Any], **kwargs):
     """Create or update in place the Labels layer ``f"{source_name}_{what}"``.
 
