@@ -64,6 +64,34 @@ def threshold(out: Path) -> Path:
     return path
 
 
+def edges(out: Path) -> Path:
+    """The Sobel dock: Gx, Gy, magnitude, direction and the colour picture of metaphase."""
+    import napari
+
+    from napari_nuclei_edges._cli import launch
+
+    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
+    viewer.window.resize(1600, 1000)
+    launch(viewer=viewer)
+    widget = viewer.window.dock_widgets["Sobel edges (napari-nuclei-edges)"]
+    widget.layer_name = "metaphase"
+    widget.set_outputs("gx", "gy", "magnitude", "direction", "rgb")
+    widget._kernels_check.setChecked(True)
+    widget.run()
+    for layer in viewer.layers:
+        # one class and what was made from it, side by side
+        layer.visible = layer.name == "metaphase" or layer.name.startswith("metaphase_sobel")
+    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
+    grid.stride, grid.shape = 1, (2, 3)
+    viewer.dims.set_point(0, 7)
+    viewer.reset_view()
+    _settle(viewer)
+    path = out / "edges.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    viewer.close()
+    return path
+
+
 def _wait(worker, timeout: float = 60) -> None:
     import time
 
@@ -87,7 +115,7 @@ def _fresh_settings() -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
 
 
-SHOTS = {"launcher": launcher, "threshold": threshold}
+SHOTS = {"launcher": launcher, "threshold": threshold, "edges": edges}
 
 
 def main(argv=None) -> None:

@@ -287,3 +287,21 @@ def test_opening_computes_the_method_but_makes_no_layer(viewer, widget, qtbot):
     assert not any(layer.name.endswith("_mask") for layer in viewer.layers)
     widget.select_layers(["metaphase"])  # the method's threshold follows the selection
     assert widget.threshold == pytest.approx(auto_threshold(viewer.layers["metaphase"].data))
+
+
+def test_plugin_outputs_start_unselected_and_adding_layers_makes_no_preview(viewer, widget):
+    from napari_nuclei_edges._qt.outputs import output_metadata
+
+    viewer.add_image(
+        np.zeros((6, 80, 80), np.float32),
+        name="metaphase_sobel_gx",
+        metadata=output_metadata("metaphase", "sobel_gx", {}),
+    )
+    listed = [widget._layer_list.item(i).text() for i in range(widget._layer_list.count())]
+    assert "metaphase_sobel_gx" in listed  # offered, for thresholding edges on purpose
+    assert "metaphase_sobel_gx" not in [layer.name for layer in widget.selected_layers]
+    viewer.add_image(
+        np.random.default_rng(0).integers(0, 255, (6, 80, 80), dtype=np.uint8), name="new"
+    )
+    assert "new" in [layer.name for layer in widget.selected_layers]
+    assert not any(layer.name.endswith("_mask") for layer in viewer.layers)

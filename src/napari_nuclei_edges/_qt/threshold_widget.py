@@ -59,7 +59,9 @@ class HistogramThresholdWidget(QWidget):
         self._viewer = viewer
         self._settings = _settings.widget_settings("threshold")
         self._histograms: ClassHistograms | None = None
-        self._unchecked: set[str] = set()
+        # the user's own choices; otherwise data layers start checked, plugin outputs not
+        self._choices: dict[str, bool] = {}
+        self._following = False  # a method's threshold is following the selection
         self._worker = None
         self._last_preview = 0.0
         self._opening = True  # opening the dock shows; it does not make layers
@@ -241,7 +243,8 @@ class HistogramThresholdWidget(QWidget):
         for layer in self._image_layers():
             item = QListWidgetItem(layer.name)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Unchecked if layer.name in self._unchecked else Qt.Checked)
+            checked = self._choices.get(layer.name, not is_owned(layer))
+            item.setCheckState(Qt.Checked if checked else Qt.Unchecked)
             problem = layer_problem(layer)
             if problem:
                 item.setToolTip(problem)
@@ -265,16 +268,12 @@ class HistogramThresholdWidget(QWidget):
         old = self._known_names.get(id(layer))
         if old is not None and old != layer.name:
             rename_outputs(self._viewer, old, layer.name)
-            if old in self._unchecked:
-                self._unchecked.discard(old)
-                self._unchecked.add(layer.name)
+            if old in self._choices:
+                self._choices[layer.name] = self._choices.pop(old)
         self._on_layers_changed()
 
     def _on_layer_checked(self, item: QListWidgetItem) -> None:
-        if item.checkState() == Qt.Checked:
-            self._unchecked.discard(item.text())
-        else:
-            self._unchecked.add(item.text())
+        self._choices[item.text()] = item.checkState() == Qt.Checked
         self._recompute()
 
     # ------------------------------------------------------------------ histograms
@@ -305,7 +304,11 @@ class HistogramThresholdWidget(QWidget):
         self._statistics_view.show_separability(self._histograms)
         if self.method != MANUAL:
             # a chosen method is a rule: its threshold follows the selected layers
-            self._on_method_changed(self.method)
+            self._following = True
+            try:
+                self._on_method_changed(self.method)
+            finally:
+                self._following = False
 
     def _set_threshold_range(self) -> None:
         edges = self._histograms.edges
@@ -429,6 +432,10 @@ class HistogramThresholdWidget(QWidget):
         """
         if self._opening or not self._preview_check.isChecked():
             return
+        if self._following and not any(
+            owned_output(self._viewer, layer.name, "mask") for layer in self.selected_layers
+        ):
+            return  # a layer added elsewhere must not conjure up previews nobody asked for
         if time.perf_counter() - self._last_preview < FRAME_SECONDS:
             self._preview_timer.start()
             return
