@@ -201,3 +201,16 @@ def test_out_buffers_are_reused():
         np.testing.assert_array_equal(getattr(out, name), getattr(fresh, name))
     with pytest.raises(ValueError, match="C-contiguous float32"):
         sobel(stack, out=gradients.Gradients(*(np.empty((1, 2)) for _ in range(4))))
+
+
+def test_magnitude_direction_rgb():
+    from napari_nuclei_edges.gradients import magnitude_direction_rgb
+
+    yy, xx = np.mgrid[-10:11, -10:11].astype(np.float32)
+    g = sobel(np.hypot(yy, xx), padding="valid")
+    rgb = magnitude_direction_rgb(g)
+    assert rgb.shape == (19, 19, 3) and rgb.dtype == np.float32
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    right = rgb[9, 15]  # gradient points along +x: hue 0, red
+    assert right[0] > 0.9 and right[1] < 0.1 and right[2] < 0.1
+    assert rgb[9, 9].max() < 0.5  # the apex of the cone has a small gradient: dark
