@@ -23,15 +23,20 @@ def _settle(viewer, rounds: int = 20) -> None:
         QApplication.processEvents()
 
 
-def launcher(out: Path) -> Path:
-    """The launcher's window: the synthetic sample with every dock of the plugin."""
+def _launched(size):
+    """What ``napari-nuclei-edges`` opens: the sample and every dock, in a window of ``size``."""
     import napari
 
     from napari_nuclei_edges._cli import launch
 
     viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
-    viewer.window.resize(*WINDOW_SIZE)
-    launch(viewer=viewer)
+    viewer.window.resize(*size)
+    return launch(viewer=viewer)
+
+
+def launcher(out: Path) -> Path:
+    """The launcher's window: the synthetic sample with every dock of the plugin."""
+    viewer = _launched(WINDOW_SIZE)
     _settle(viewer)
     path = out / "launcher.png"
     viewer.screenshot(str(path), canvas_only=False)
@@ -41,13 +46,7 @@ def launcher(out: Path) -> Path:
 
 def threshold(out: Path) -> Path:
     """The threshold dock: Otsu on the class histograms, previews, and scored labels."""
-    import napari
-
-    from napari_nuclei_edges._cli import launch
-
-    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
-    viewer.window.resize(1600, 1000)
-    launch(viewer=viewer)
+    viewer = _launched((1600, 1000))
     widget = viewer.window.dock_widgets["Histograms and threshold (napari-nuclei-edges)"]
     widget.threshold = 0  # a first move turns the live previews on, as a hand would
     widget.method = "otsu"
@@ -66,13 +65,7 @@ def threshold(out: Path) -> Path:
 
 def edges(out: Path) -> Path:
     """The Sobel dock: Gx, Gy, magnitude, direction and the colour picture of metaphase."""
-    import napari
-
-    from napari_nuclei_edges._cli import launch
-
-    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
-    viewer.window.resize(1600, 1000)
-    launch(viewer=viewer)
+    viewer = _launched((1600, 1000))
     widget = viewer.window.dock_widgets["Sobel edges (napari-nuclei-edges)"]
     widget.layer_name = "metaphase"
     widget.set_outputs("gx", "gy", "magnitude", "direction", "rgb")

@@ -2,17 +2,8 @@ import numpy as np
 import pytest
 
 from napari_nuclei_edges._qt.threshold_widget import HistogramThresholdWidget
-from napari_nuclei_edges._sample_data import synthetic_nuclei_sample
 from napari_nuclei_edges.data import CLASS_NAMES
 from napari_nuclei_edges.intensity import THRESHOLD_METHODS, auto_threshold
-
-
-@pytest.fixture
-def viewer(make_napari_viewer):
-    viewer = make_napari_viewer()
-    for data, meta, kind in synthetic_nuclei_sample(n_per_class=6):
-        getattr(viewer, f"add_{kind}")(data, **meta)
-    return viewer
 
 
 @pytest.fixture
