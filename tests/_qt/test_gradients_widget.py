@@ -54,7 +54,7 @@ def test_valid_padding_rgb_and_vectors(viewer, widget):
     widget.run()
     assert viewer.layers["interphase_sobel_gx"].data.shape == (6, 78, 78)
     rgb = viewer.layers["interphase_sobel_rgb"]
-    assert rgb.rgb and rgb.data.shape == (4, 78, 78, 3)
+    assert rgb.rgb and rgb.data.shape == (6, 78, 78, 3)
     vectors = viewer.layers["interphase_sobel_vectors"].data
     assert vectors.ndim == 3 and vectors.shape[1:] == (2, 3)
     assert "interphase_sobel_magnitude" not in viewer.layers
