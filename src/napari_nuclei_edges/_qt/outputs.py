@@ -78,27 +78,8 @@ def put_layer(
 
 
 def put_labels(viewer, source_name: str, what: str, data, parameters: dict[str, Any], **kwargs):
-    """Create or update in place the Labels layer ``f"{source_name}_{what}"``.
-
-    A layer of that name that the plugin did not make is left alone: napari gives
-    the new layer a unique name instead.
-    """
-    layer = owned_output(viewer, source_name, what)
-    metadata = output_metadata(source_name, what, parameters)
-    if layer is not None and layer.data.shape == data.shape and layer.data.dtype == data.dtype:
-        layer.data[...] = data
-        layer.metadata.update(metadata)
-        layer.refresh()
-        return layer
-    if layer is not None:
-        layer.data = data
-        layer.metadata.update(metadata)
-        return layer
-    from .._viewer import insert_after_source
-
-    layer = viewer.add_labels(data, name=f"{source_name}_{what}", metadata=metadata, **kwargs)
-    insert_after_source(viewer, layer, source_name)
-    return layer
+    """:func:`put_layer` for a Labels output."""
+    return put_layer(viewer, "labels", source_name, what, data, parameters, **kwargs)
 
 
 def redraw_labels_in_place(layer) -> None:
