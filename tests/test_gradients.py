@@ -5,7 +5,7 @@ from scipy import ndimage
 
 from napari_nuclei_edges import gradients
 from napari_nuclei_edges.data import CLASS_NAMES, synthetic_nuclei
-from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
+from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, release_buffers, sobel
 
 SCIPY_MODE = {"reflect": "mirror", "replicate": "nearest", "zeros": "constant"}
 
@@ -214,3 +214,19 @@ def test_magnitude_direction_rgb():
     right = rgb[9, 15]  # gradient points along +x: hue 0, red
     assert right[0] > 0.9 and right[1] < 0.1 and right[2] < 0.1
     assert rgb[9, 9].max() < 0.5  # the apex of the cone has a small gradient: dark
+
+
+def test_recycled_outputs_never_overwrite_a_result_still_held():
+    rng = np.random.default_rng(3)
+    first_input = rng.integers(0, 255, (2, 1024, 1024), dtype=np.uint8)
+    first = sobel(first_input)
+    expected = first.gx.copy()
+    second = sobel(rng.integers(0, 255, (2, 1024, 1024), dtype=np.uint8))
+    assert np.array_equal(first.gx, expected)
+    assert not np.shares_memory(first.gx, second.gx)
+    where = second.magnitude.__array_interface__["data"][0]
+    del second
+    third = sobel(first_input)  # the dropped result's memory comes back
+    assert where in {a.__array_interface__["data"][0] for a in third}
+    assert np.array_equal(third.gx, expected)
+    assert release_buffers() > 0

@@ -32,13 +32,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["PADDINGS", "SOBEL_X", "SOBEL_Y", "Gradients", "magnitude_direction_rgb", "sobel"]
+from napari_nuclei_edges._buffers import BufferPool
+
+__all__ = [
+    "PADDINGS",
+    "SOBEL_X",
+    "SOBEL_Y",
+    "Gradients",
+    "magnitude_direction_rgb",
+    "release_buffers",
+    "sobel",
+]
 
 PADDINGS = ("reflect", "zeros", "replicate", "valid")
 #: Pixels per tile: four float32 outputs of a tile stay within a few MB of cache.
 TILE_PIXELS = 1 << 18
 #: Widest tile, in pixels.
 TILE_WIDTH = 1024
+#: Large numpy outputs come from here, so that dropped results are recycled.
+_OUTPUTS = BufferPool()
 
 
 #: Sobel Gx as a cross-correlation kernel (x along the columns).
@@ -102,7 +114,9 @@ def sobel(
         Four C-contiguous float32 numpy arrays of the output shape to write into
         (numpy input on the CPU only). Reusing them across calls, as a widget
         that updates its layers in place does, saves the page faults of fresh
-        multi-hundred-MB outputs.
+        multi-hundred-MB outputs. Without it, large outputs come from a small
+        pool (at most 1 GiB) that recycles earlier results once nothing refers
+        to them; :func:`release_buffers` empties it.
 
     Returns
     -------
@@ -144,6 +158,19 @@ def sobel(
     if _is_torch(images):
         return _sobel_torch(images, padding, device)
     return _sobel_numpy(images, padding, device, out)
+
+
+def release_buffers() -> int:
+    """Let go of the recycled output memory that no result refers to any more.
+
+    Returns
+    -------
+    int
+        Bytes the pool referred to before (results still held stay valid).
+    """
+    held = _OUTPUTS.nbytes
+    _OUTPUTS.clear()
+    return held
 
 
 def default_device() -> str:
@@ -192,7 +219,7 @@ def _sobel_numpy(
         if device != "cpu":
             raise ValueError("out= is for the CPU; on another device, pass torch tensors in.")
     else:
-        outputs = [np.empty((len(stack), oh, ow), np.float32) for _ in range(4)]
+        outputs = [_OUTPUTS.empty((len(stack), oh, ow)) for _ in range(4)]
     if device != "cpu":
         result = _sobel_torch(torch.from_numpy(_as_float32(stack)), padding, device)
         return Gradients(*(r.cpu().numpy().reshape(*lead, oh, ow) for r in result))
