@@ -26,8 +26,12 @@ DEFAULT_LEARNING_RATES = {
 DIVERGENCE_FACTOR = 1e4
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN/inf or grew by orders of magnitude; ``step`` is the last good one."""
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN/inf or grew by orders of magnitude; ``step`` is the last good one.
+
+    An ArithmeticError, not a RuntimeError: superqt's workers take a RuntimeError
+    for a deleted Qt object and drop it without their ``errored``/``finished`` signals.
+    """
 
     def __init__(self, message: str, step: TrainingStep | None) -> None:
         super().__init__(message)

@@ -152,10 +152,17 @@ class SobelWidget(QWidget):
 
         self._run_button.setEnabled(False)
         self._say(f"Computing the Sobel outputs of {name} ({data.size / 1e6:.0f} Mpx)…")
-        worker = create_worker(job, _progress={"desc": f"Sobel of {name}"})
-        worker.returned.connect(lambda result: self._show(name, result, params, note))
-        worker.errored.connect(lambda exc: self._say(f"{name}: {exc}"))
-        worker.finished.connect(lambda: self._run_button.setEnabled(True))
+        # errored handled here: without it in _connect, superqt re-raises in the GUI thread
+        worker = create_worker(
+            job,
+            _progress={"desc": f"Sobel of {name}"},
+            _start_thread=False,
+            _connect={
+                "returned": lambda result: self._show(name, result, params, note),
+                "errored": lambda exc: self._say(f"{name}: {exc}"),
+                "finished": lambda: self._run_button.setEnabled(True),
+            },
+        )
         self._worker = worker
         worker.start()
         return worker

@@ -1,0 +1,460 @@
+"""KernelTrainingWidget: learn a convolution kernel live, watching the loss and the kernel."""
+
+from __future__ import annotations
+
+import time
+
+import napari.viewer
+import numpy as np
+from napari.layers import Image
+from napari.utils.notifications import show_warning
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .._training_types import (
+    DEFAULT_LEARNING_RATES,
+    NORMALISATIONS,
+    OPTIMISERS,
+    TrainingOptions,
+    TrainingStep,
+)
+from . import settings as _settings
+from .outputs import OWNER_KEY
+from .training_views import KernelView, LossView
+
+#: Target choices computed from the input, by label.
+SOBEL_TARGETS = {"Sobel Gx": "gx", "Sobel Gy": "gy", "Sobel Gx + Gy": "both"}
+#: Seconds between the steps the worker sends to the dock (the views redraw on each).
+REPORT_INTERVAL = 1 / 30
+
+
+class KernelTrainingWidget(QWidget):
+    """Train a ``Conv2d`` on (image, target) pairs of layers and watch it learn.
+
+    Examples
+    --------
+    >>> t = KernelTrainingWidget(viewer)  # doctest: +SKIP
+    >>> t.start(); t.is_running           # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer, parent=None):
+        super().__init__(parent)
+        self._viewer = viewer
+        self._settings = _settings.widget_settings("training")
+        self._worker = None
+        self._input_name: str | None = None
+        self._options: TrainingOptions | None = None
+        self.history: list[TrainingStep] = []
+        self.bias: np.ndarray | None = None  # of the kernel shown
+        self._started = 0.0
+        self._stop_reason = ""
+
+        self._input_combo = QComboBox()
+        self._input_combo.setToolTip("The stack of images the kernel is applied to.")
+        self._target_combo = QComboBox()
+        self._target_combo.setToolTip(
+            "What the kernel should produce from each image: a Sobel filter of it, or "
+            "another image layer of the same shape (learn any linear filter from pairs)."
+        )
+        help_ = TrainingOptions.help
+        self._kernel_spin = QSpinBox(minimum=1, maximum=15, singleStep=2, value=3)
+        self._kernel_spin.setToolTip(help_("kernel_size"))
+        self._bias_check = QCheckBox("bias")
+        self._bias_check.setToolTip(help_("bias"))
+        self._optimiser_combo = QComboBox()
+        self._optimiser_combo.addItems(OPTIMISERS)
+        self._optimiser_combo.setToolTip(help_("optimiser"))
+        self._rate_spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=100.0)
+        self._rate_spin.setSpecialValueText("auto")
+        self._rate_spin.setToolTip(help_("learning_rate"))
+        self._steps_spin = QSpinBox(minimum=1, maximum=1_000_000, value=1000, singleStep=100)
+        self._steps_spin.setToolTip(help_("steps"))
+        self._batch_spin = QSpinBox(minimum=0, maximum=100_000)
+        self._batch_spin.setSpecialValueText("all")
+        self._batch_spin.setToolTip(help_("batch_size"))
+        self._validation_spin = QSpinBox(minimum=0, maximum=90, value=20, suffix=" %")
+        self._validation_spin.setToolTip(help_("validation_fraction"))
+        self._normalisation_combo = QComboBox()
+        self._normalisation_combo.addItems(NORMALISATIONS)
+        self._normalisation_combo.setToolTip(help_("normalisation"))
+        self._seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self._seed_spin.setToolTip(help_("seed"))
+
+        self._start_button = QPushButton("Start")
+        self._pause_button = QPushButton("Pause")
+        self._stop_button = QPushButton("Stop")
+        self._reset_button = QPushButton("Reset")
+        self._progress_bar = QProgressBar()
+        self._rate_label = QLabel()
+        self._loss_view = LossView(viewer)
+        self._kernel_view = KernelView(viewer)
+        self._apply_button = QPushButton("Apply kernel")
+        self._apply_button.setToolTip("Make <input>_learned: the input filtered by the kernel.")
+        self._save_button = QPushButton("Save kernel…")
+        self._load_button = QPushButton("Load kernel…")
+        self._csv_button = QPushButton("Export loss CSV…")
+        self._status_label = QLabel(wordWrap=True)
+
+        form = QFormLayout()
+        form.addRow("input", self._input_combo)
+        form.addRow("target", self._target_combo)
+        options = QGridLayout()
+        pairs = [
+            ("kernel", self._kernel_spin), ("", self._bias_check),
+            ("optimiser", self._optimiser_combo), ("learning rate", self._rate_spin),
+            ("steps", self._steps_spin), ("batch", self._batch_spin),
+            ("validation", self._validation_spin), ("normalise", self._normalisation_combo),
+            ("seed", self._seed_spin),
+        ]  # fmt: skip
+        for index, (label, control) in enumerate(pairs):
+            row, column = divmod(index, 2)
+            options.addWidget(QLabel(label), row, 2 * column)
+            options.addWidget(control, row, 2 * column + 1)
+        buttons = QHBoxLayout()
+        for button in (self._start_button, self._pause_button, self._stop_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self._reset_button)
+        progress = QHBoxLayout()
+        progress.addWidget(self._progress_bar, 1)
+        progress.addWidget(self._rate_label)
+        actions = QGridLayout()
+        actions.addWidget(self._apply_button, 0, 0)
+        actions.addWidget(self._save_button, 0, 1)
+        actions.addWidget(self._load_button, 1, 0)
+        actions.addWidget(self._csv_button, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(options)
+        layout.addLayout(buttons)
+        layout.addLayout(progress)
+        layout.addWidget(self._loss_view, 2)
+        layout.addWidget(self._kernel_view, 1)
+        layout.addLayout(actions)
+        layout.addWidget(self._status_label)
+
+        self._restore_settings()
+        self._start_button.clicked.connect(self.start)
+        self._pause_button.clicked.connect(self._on_pause_clicked)
+        self._stop_button.clicked.connect(self.stop)
+        self._reset_button.clicked.connect(self.reset)
+        self._apply_button.clicked.connect(self.apply_kernel)
+        self._save_button.clicked.connect(self._on_save_clicked)
+        self._load_button.clicked.connect(self._on_load_clicked)
+        self._csv_button.clicked.connect(self._on_csv_clicked)
+        self._optimiser_combo.currentTextChanged.connect(self._on_optimiser_changed)
+        viewer.layers.events.inserted.connect(self._on_layers_changed)
+        viewer.layers.events.removed.connect(self._on_layers_changed)
+        viewer.layers.events.removed.connect(self._on_layer_removed)
+        self._on_layers_changed()
+        self._on_optimiser_changed(self._optimiser_combo.currentText())
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def is_running(self) -> bool:
+        return self._worker is not None and self._worker.is_running
+
+    @property
+    def kernel(self) -> np.ndarray | None:
+        """The kernel shown: the latest learned one, or a loaded one."""
+        return self._kernel_view.learned
+
+    @property
+    def input_name(self) -> str:
+        return self._input_combo.currentText()
+
+    @input_name.setter
+    def input_name(self, name: str) -> None:
+        self._input_combo.setCurrentText(name)
+
+    @property
+    def target(self) -> str:
+        return self._target_combo.currentText()
+
+    @target.setter
+    def target(self, label: str) -> None:
+        if self._target_combo.findText(label) < 0:
+            raise ValueError(f"no target {label!r}; choose one of {self._target_labels()}.")
+        self._target_combo.setCurrentText(label)
+
+    def options(self) -> TrainingOptions:
+        """The options the controls describe now."""
+        return TrainingOptions(
+            kernel_size=self._kernel_spin.value(),
+            bias=self._bias_check.isChecked(),
+            optimiser=self._optimiser_combo.currentText(),
+            learning_rate=self._rate_spin.value() or None,
+            steps=self._steps_spin.value(),
+            batch_size=self._batch_spin.value() or None,
+            validation_fraction=self._validation_spin.value() / 100,
+            normalisation=self._normalisation_combo.currentText(),
+            seed=self._seed_spin.value(),
+            report_interval=REPORT_INTERVAL,
+        )
+
+    def set_options(self, **values) -> None:
+        """Set controls by :class:`TrainingOptions` field name (``learning_rate=None``: auto)."""
+        setters = {
+            "kernel_size": self._kernel_spin.setValue,
+            "bias": self._bias_check.setChecked,
+            "optimiser": self._optimiser_combo.setCurrentText,
+            "learning_rate": lambda v: self._rate_spin.setValue(v or 0.0),
+            "steps": self._steps_spin.setValue,
+            "batch_size": lambda v: self._batch_spin.setValue(v or 0),
+            "validation_fraction": lambda v: self._validation_spin.setValue(round(v * 100)),
+            "normalisation": self._normalisation_combo.setCurrentText,
+            "seed": self._seed_spin.setValue,
+        }
+        for name, value in values.items():
+            if name not in setters:
+                raise TypeError(f"no option {name!r}; options are {sorted(setters)}.")
+            setters[name](value)
+
+    def start(self):
+        """Start training (the Start button): the running worker, or None and a message."""
+        if self.is_running:
+            return self._worker
+        self._save_settings()
+        try:
+            options = self.options()
+            inputs, targets, note = self._training_data()
+        except (ValueError, TypeError) as exc:
+            return self._say(str(exc))
+        from napari.qt.threading import create_worker
+
+        self.reset()
+        self._input_name, self._options = self.input_name, options
+        self._progress_bar.setRange(0, options.steps)
+        self._stop_reason = ""
+        self._started = time.perf_counter()
+        # errored handled here: without it in _connect, superqt re-raises in the GUI thread
+        worker = create_worker(
+            _training_steps, inputs, targets, options, _start_thread=False,
+            _connect={"yielded": self._on_step, "errored": self._on_error,
+                      "finished": self._on_finished},
+        )  # fmt: skip
+        worker.paused.connect(self._update_buttons)
+        worker.resumed.connect(self._update_buttons)
+        self._worker = worker
+        worker.start()
+        self._say(note or f"Training on {len(inputs)} images of {self._input_name}…")
+        self._update_buttons(running=True)
+        return worker
+
+    def stop(self, reason: str = "") -> None:
+        """Stop training after the current step (the Stop button)."""
+        if self._worker is not None:
+            self._stop_reason = reason
+            self._worker.quit()
+            if self._worker.is_paused:
+                self._worker.resume()  # a paused generator only sees the quit when it runs
+
+    def pause(self) -> None:
+        if self.is_running:
+            self._worker.pause()
+
+    def resume(self) -> None:
+        if self._worker is not None and self._worker.is_paused:
+            self._worker.resume()
+
+    def reset(self) -> None:
+        """Stop, and forget the history, the plot and the kernel (the Reset button)."""
+        self.stop()
+        self.history = []
+        self.bias = None
+        self._loss_view.clear()
+        self._kernel_view.clear()
+        self._progress_bar.setValue(0)
+        self._rate_label.setText("")
+        self._say("")
+        self._update_buttons()
+
+    def apply_kernel(self):
+        """Filter the input layer with the current kernel into ``<input>_learned``."""
+        from .training_actions import apply_kernel
+
+        return apply_kernel(self)
+
+    def save_kernel(self, path) -> None:
+        from .training_actions import save_kernel
+
+        save_kernel(self, path)
+
+    def load_kernel(self, path) -> None:
+        from .training_actions import load_kernel
+
+        load_kernel(self, path)
+
+    def export_loss_csv(self, path) -> None:
+        from ..kernel_io import save_history_csv
+
+        if not self.history:
+            return self._say("Nothing to export yet: start a training run first.")
+        save_history_csv(path, self.history)
+        self._say(f"Saved the loss history to {path}.")
+
+    # ------------------------------------------------------------------ worker events
+
+    def _on_step(self, step: TrainingStep) -> None:
+        self.history.append(step)
+        self.bias = step.bias
+        self._loss_view.add(step)
+        self._kernel_view.show_kernels(step.weight, step.reference, step.error)
+        self._progress_bar.setValue(step.step)
+        seconds = time.perf_counter() - self._started
+        if seconds > 0:
+            self._rate_label.setText(f"{step.step / seconds:,.0f} it/s")
+        if step.status == "converged":
+            self._say(
+                f"Converged after {step.step} steps ({step.elapsed:.2f} s): the loss is within "
+                "the tolerance of the closed-form optimum."
+            )
+        elif step.status == "finished":
+            self._say(f"Finished {step.step} steps in {step.elapsed:.2f} s.")
+
+    def _on_error(self, exc: Exception) -> None:
+        self._stop_reason = str(exc)  # what _on_finished says last
+        show_warning(str(exc))
+
+    def _on_finished(self) -> None:
+        if self._stop_reason:
+            self._say(self._stop_reason)
+        elif self.history and self.history[-1].status == "running":
+            self._say(f"Stopped at step {self.history[-1].step}.")
+        self._update_buttons(running=False)
+
+    # ------------------------------------------------------------------ internals
+
+    def _training_data(self):
+        from .training_actions import training_data
+
+        return training_data(self._viewer, self.input_name, self.target, SOBEL_TARGETS)
+
+    def _target_labels(self) -> list[str]:
+        return [self._target_combo.itemText(i) for i in range(self._target_combo.count())]
+
+    def _on_save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save kernel", f"{self.input_name}_kernel.npy",
+            "NumPy kernel + JSON (*.npy);;Fiji Convolve text (*.txt)",
+        )  # fmt: skip
+        if path:
+            self.save_kernel(path)
+
+    def _on_load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load kernel", "", "NumPy kernel (*.npy)")
+        if path:
+            self.load_kernel(path)
+
+    def _on_csv_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export loss CSV", f"{self.input_name}_loss.csv", "CSV (*.csv)"
+        )
+        if path:
+            self.export_loss_csv(path)
+
+    def _on_pause_clicked(self) -> None:
+        if self._worker is not None and self._worker.is_paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def _on_optimiser_changed(self, name: str) -> None:
+        self._rate_spin.setSpecialValueText(f"auto ({DEFAULT_LEARNING_RATES[name]:g})")
+
+    def _update_buttons(self, *_, running: bool | None = None) -> None:
+        running = self.is_running if running is None else running
+        paused = self._worker is not None and self._worker.is_paused
+        self._start_button.setEnabled(not running)
+        self._pause_button.setEnabled(running)
+        self._pause_button.setText("Resume" if paused else "Pause")
+        self._stop_button.setEnabled(running)
+        has_kernel = self._kernel_view.learned is not None
+        for button in (self._apply_button, self._save_button):
+            button.setEnabled(has_kernel)
+        self._csv_button.setEnabled(bool(self.history))
+
+    def _on_layers_changed(self, event=None) -> None:
+        names = [
+            layer.name
+            for layer in self._viewer.layers
+            if isinstance(layer, Image) and OWNER_KEY not in layer.metadata
+        ]
+        current, target = self._input_combo.currentText(), self._target_combo.currentText()
+        self._input_combo.clear()
+        self._input_combo.addItems(names)
+        if current in names:
+            self._input_combo.setCurrentText(current)
+        elif names:
+            active = self._viewer.layers.selection.active
+            self._input_combo.setCurrentText(
+                active.name if active is not None and active.name in names else names[-1]
+            )
+        self._target_combo.clear()
+        self._target_combo.addItems([*SOBEL_TARGETS, *(f"layer: {n}" for n in names)])
+        if target in self._target_labels():
+            self._target_combo.setCurrentText(target)
+
+    def _on_layer_removed(self, event) -> None:
+        if self.is_running and event.value.name == self._input_name:
+            message = f"{self._input_name} was removed: training stopped."
+            self.stop(message)
+            show_warning(message)
+
+    def _say(self, text: str) -> None:
+        self._status_label.setText(text)
+        self._status_label.setVisible(bool(text))
+
+    def _save_settings(self) -> None:
+        s = self._settings
+        for name, value in self.options().__dict__.items():
+            if name in ("report_interval", "device", "engine", "tolerance"):
+                continue
+            s.setValue(name, "" if value is None else value)
+        s.setValue("target", self.target)
+
+    def _restore_settings(self) -> None:
+        s, defaults = self._settings, TrainingOptions()
+        values = {}
+        for name in ("kernel_size", "bias", "optimiser", "steps", "validation_fraction",
+                     "normalisation", "seed"):  # fmt: skip
+            values[name] = _settings.read(s, name, getattr(defaults, name))
+        rate, batch = s.value("learning_rate", ""), s.value("batch_size", "")
+        values["learning_rate"] = float(rate) if rate not in ("", None) else None
+        values["batch_size"] = int(batch) if batch not in ("", None) else None
+        try:
+            self.set_options(**values)
+        except (TypeError, ValueError):
+            self.set_options(**{k: getattr(defaults, k) for k in values})
+        self._saved_target = _settings.read(s, "target", "Sobel Gx")
+        self._target_combo.addItems(list(SOBEL_TARGETS))
+        self._target_combo.setCurrentText(self._saved_target)
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
+        self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
+        self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
+        super().closeEvent(event)
+
+
+def _training_steps(inputs, targets, options: TrainingOptions):
+    """The worker's generator: it touches no widget and no layer."""
+    from ..training import fit_kernel
+
+    yield from fit_kernel(inputs, targets, **options.__dict__)
