@@ -85,6 +85,40 @@ def edges(out: Path) -> Path:
     return path
 
 
+def training(out: Path) -> Path:
+    """The training dock mid-run: the loss falling, the learned kernel beside Sobel Gx."""
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    viewer = _launched((1600, 1100))
+    widget = viewer.window.dock_widgets["Learn a kernel (napari-nuclei-edges)"]
+    for name in ("Histograms and threshold", "Sobel edges"):
+        # folded away, as a user would, so the training dock has the height
+        viewer.window.dock_widgets[f"{name} (napari-nuclei-edges)"].parent().hide()
+    widget.input_name = "metaphase"
+    widget.set_options(learning_rate=0.02)  # slower than the default, to catch it mid-way
+    worker = widget.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not widget.history or widget.history[-1].step < 300):
+        QApplication.processEvents()
+        time.sleep(0.005)
+    widget.pause()
+    _settle(viewer)
+    for layer in viewer.layers:
+        layer.visible = layer.name == "metaphase"
+    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
+    grid.enabled = False
+    viewer.reset_view()
+    _settle(viewer)
+    path = out / "training.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    widget.stop()
+    _wait(worker)
+    viewer.close()
+    return path
+
+
 def _wait(worker, timeout: float = 60) -> None:
     import time
 
@@ -108,7 +142,7 @@ def _fresh_settings() -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
 
 
-SHOTS = {"launcher": launcher, "threshold": threshold, "edges": edges}
+SHOTS = {"launcher": launcher, "threshold": threshold, "edges": edges, "training": training}
 
 
 def main(argv=None) -> None:

@@ -64,7 +64,9 @@ def test_gx_and_gy_with_lbfgs_shows_two_rows_of_kernels(widget, qtbot):
     run_to_end(widget, qtbot)
     reference = np.stack([SOBEL_X.numpy(), SOBEL_Y.numpy()])[:, None]
     assert kernel_error(widget.kernel, reference)["max_abs"] < 1e-3
-    assert len(widget._kernel_view._cells) == 4  # (Gx, Gy) × (learned, true)
+    panels = widget._kernel_view.panels()
+    assert [title for title, _ in panels] == ["learned", "true"]
+    assert np.array_equal(panels[1][1], reference) and panels[0][1].shape == (2, 1, 3, 3)
 
 
 def test_stop_pause_resume_and_reset(widget, qtbot):
@@ -73,6 +75,7 @@ def test_stop_pause_resume_and_reset(widget, qtbot):
     widget.pause()
     qtbot.waitUntil(lambda: worker.is_paused, timeout=5_000)
     assert widget._pause_button.text() == "Resume"
+    assert widget._status_label.text().startswith("Paused at step")
     seen = len(widget.history)
     qtbot.wait(200)
     assert len(widget.history) <= seen + 1  # at most the step in flight

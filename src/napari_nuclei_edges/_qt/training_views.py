@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from qtpy.QtCore import QRectF, Qt
+from qtpy.QtGui import QColor, QPainter
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .plots import theme_colors, themed_plot
@@ -24,13 +26,14 @@ class LossView(QWidget):
         self.plot.getPlotItem().setLogMode(x=False, y=True)
         self.plot.setMinimumHeight(200)
         self.train_curve = self.plot.plot(pen=pg.mkPen("#56B4E9", width=2), name="training")
+        # no symbols: a scatter item re-lays out every point on every update
         self.val_curve = self.plot.plot(
             pen=pg.mkPen("#E69F00", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
-            symbol="o",
-            symbolSize=4,
-            symbolBrush="#E69F00",
             name="validation",
         )
+        for curve in (self.train_curve, self.val_curve):
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
         self.optimum_line = pg.InfiniteLine(
             angle=0, pen=pg.mkPen(colors["text"], width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
         )
@@ -90,48 +93,36 @@ class LossView(QWidget):
 
 
 class KernelView(QWidget):
-    """The learned kernels (left) beside the reference kernels (right), one row per output."""
+    """The learned kernels (left) beside the reference kernels (right), one row per output.
+
+    Painted with QPainter (coloured cells and their numbers): a pyqtgraph
+    layout of image and text items costs tens of milliseconds per update in
+    software rendering, enough to starve the training thread of the GIL.
+    """
 
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
         colors = theme_colors(viewer)
-        self._text_color = colors["text"]
-        self.canvas = pg.GraphicsLayoutWidget()
-        self.canvas.setBackground(colors["background"])
-        self.canvas.setMinimumHeight(150)
+        self._text_color = QColor(colors["text"])
+        self._lookup = _diverging_lookup()
+        self.canvas = _KernelCanvas(self)
         self.errors = QLabel(wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         layout.addWidget(self.errors)
-        self._lookup = _diverging_lookup()
-        self._cells: list[tuple[pg.ImageItem, list]] = []
-        self._shape: tuple | None = None
         self.learned: np.ndarray | None = None
         self.reference: np.ndarray | None = None
 
     def clear(self) -> None:
-        self.canvas.clear()
-        self._cells, self._shape = [], None
         self.learned = self.reference = None
         self.errors.setText("")
+        self.canvas.update()
 
     def show_kernels(self, learned: np.ndarray, reference: np.ndarray | None, error=None) -> None:
-        """Draw ``(C_out, C_in, k, k)`` kernels (first input channel) with ``setImage``."""
+        """Draw ``(C_out, C_in, k, k)`` kernels (first input channel)."""
         self.learned, self.reference = learned, reference
-        columns = 1 if reference is None else 2
-        if self._shape != (learned.shape, columns):
-            self._build(learned.shape, columns)
-        panels = [learned] if reference is None else [learned, reference]
-        limit = max(float(np.abs(p).max()) for p in panels) or 1.0
-        for index, (image, texts) in enumerate(self._cells):
-            out, column = divmod(index, columns)
-            kernel = panels[column][out, 0]
-            # ImageItem's first axis is x: transpose so rows stay rows
-            image.setImage(kernel.T, levels=(-limit, limit))
-            if texts:
-                for text, value in zip(texts, kernel.ravel(), strict=True):
-                    text.setText(f"{value:.2f}")
+        self.canvas.update()
         if error is not None:
             self.errors.setText(
                 f"learned vs {'reference' if reference is not None else '—'}: "
@@ -139,33 +130,49 @@ class KernelView(QWidget):
                 f"relative {error['relative']:.2e} · cosine {error['cosine']:.6f}"
             )
 
-    def _build(self, shape: tuple, columns: int) -> None:
-        self.canvas.clear()
-        self._cells = []
-        c_out, _, k, _ = shape
-        titles = ("learned", "true" if columns == 2 else "")
-        for out in range(c_out):
-            for column in range(columns):
-                box = self.canvas.addViewBox(row=out, col=column, lockAspect=True)
-                box.setMouseEnabled(False, False)
-                box.invertY(True)
-                image = pg.ImageItem(axisOrder="col-major")
-                image.setLookupTable(self._lookup)
-                box.addItem(image)
-                texts = []
-                if k <= NUMBERED_UP_TO:
-                    for row in range(k):
-                        for col in range(k):
-                            text = pg.TextItem(color="#000000", anchor=(0.5, 0.5))
-                            text.setPos(col + 0.5, row + 0.5)
-                            box.addItem(text)
-                            texts.append(text)
-                self._cells.append((image, texts))
-                if out == 0:
-                    label = pg.TextItem(titles[column], color=self._text_color, anchor=(0, 1))
-                    label.setPos(0, 0)
-                    box.addItem(label)
-        self._shape = (shape, columns)
+    def panels(self) -> list[tuple[str, np.ndarray]]:
+        """``(title, kernels)`` of each column shown."""
+        if self.learned is None:
+            return []
+        shown = [("learned", self.learned)]
+        if self.reference is not None:
+            shown.append(("true", self.reference))
+        return shown
+
+
+class _KernelCanvas(QWidget):
+    def __init__(self, view: KernelView):
+        super().__init__(view)
+        self._view = view
+        self.setMinimumHeight(150)
+
+    def paintEvent(self, event) -> None:
+        panels = self._view.panels()
+        if not panels:
+            return
+        painter = QPainter(self)
+        limit = max(float(np.abs(k).max()) for _, k in panels) or 1.0
+        c_out, k = panels[0][1].shape[0], panels[0][1].shape[-1]
+        title_height = 18
+        column_width = self.width() / len(panels)
+        row_height = (self.height() - title_height) / c_out
+        cell = max(1.0, min(column_width * 0.8, row_height * 0.95) / k)
+        painter.setPen(self._view._text_color)
+        for column, (title, kernels) in enumerate(panels):
+            left0 = column * column_width + (column_width - cell * k) / 2
+            painter.drawText(QRectF(left0, 0, cell * k, title_height),
+                             Qt.AlignmentFlag.AlignCenter, title)  # fmt: skip
+            for out in range(c_out):
+                top0 = title_height + out * row_height + (row_height - cell * k) / 2
+                for (row, col), value in np.ndenumerate(kernels[out, 0]):
+                    rect = QRectF(left0 + col * cell, top0 + row * cell, cell, cell)
+                    index = min(255, max(0, round(float(value) / limit * 127.5 + 127.5)))
+                    r, g, b = self._view._lookup[index]
+                    painter.fillRect(rect, QColor(int(r), int(g), int(b)))
+                    if k <= NUMBERED_UP_TO:
+                        painter.setPen(QColor("black"))
+                        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{value:.2f}")
+        painter.end()
 
 
 def _diverging_lookup() -> np.ndarray:

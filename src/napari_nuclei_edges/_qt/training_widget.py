@@ -37,8 +37,9 @@ from .training_views import KernelView, LossView
 
 #: Target choices computed from the input, by label.
 SOBEL_TARGETS = {"Sobel Gx": "gx", "Sobel Gy": "gy", "Sobel Gx + Gy": "both"}
-#: Seconds between the steps the worker sends to the dock (the views redraw on each).
-REPORT_INTERVAL = 1 / 30
+#: Seconds between the steps the worker sends to the dock (the views redraw on each):
+#: 15 a second looks live, and leaves the training thread most of the GIL.
+REPORT_INTERVAL = 1 / 15
 
 
 class KernelTrainingWidget(QWidget):
@@ -162,6 +163,7 @@ class KernelTrainingWidget(QWidget):
         self._on_layers_changed()
         self._on_optimiser_changed(self._optimiser_combo.currentText())
         self._update_buttons()
+        self._warm_up()
 
     # ------------------------------------------------------------------ public API
 
@@ -248,8 +250,8 @@ class KernelTrainingWidget(QWidget):
             _connect={"yielded": self._on_step, "errored": self._on_error,
                       "finished": self._on_finished},
         )  # fmt: skip
-        worker.paused.connect(self._update_buttons)
-        worker.resumed.connect(self._update_buttons)
+        worker.paused.connect(self._on_paused)
+        worker.resumed.connect(self._on_resumed)
         self._worker = worker
         worker.start()
         self._say(note or f"Training on {len(inputs)} images of {self._input_name}…")
@@ -327,6 +329,15 @@ class KernelTrainingWidget(QWidget):
         elif step.status == "finished":
             self._say(f"Finished {step.step} steps in {step.elapsed:.2f} s.")
 
+    def _on_paused(self) -> None:
+        step = self.history[-1].step if self.history else 0
+        self._say(f"Paused at step {step}: Resume goes on from here, Stop ends the run.")
+        self._update_buttons()
+
+    def _on_resumed(self) -> None:
+        self._say(f"Training on {self._input_name}…")
+        self._update_buttons()
+
     def _on_error(self, exc: Exception) -> None:
         self._stop_reason = str(exc)  # what _on_finished says last
         show_warning(str(exc))
@@ -339,6 +350,17 @@ class KernelTrainingWidget(QWidget):
         self._update_buttons(running=False)
 
     # ------------------------------------------------------------------ internals
+
+    def _warm_up(self) -> None:
+        """Import torch's optimisers and run a tiny fit in a worker while the user reads the dock.
+
+        torch builds its first optimiser by importing ``torch._dynamo`` (about a
+        second), and first calls set up kernels; paid here, Start responds at once
+        and the first run does not hold the GIL in long stretches.
+        """
+        from napari.qt.threading import create_worker
+
+        self._warm_worker = create_worker(_warm_up, _connect={"errored": lambda exc: None})
 
     def _training_data(self):
         from .training_actions import training_data
@@ -447,10 +469,19 @@ class KernelTrainingWidget(QWidget):
 
     def closeEvent(self, event) -> None:
         self.stop()
+        self._warm_worker.quit()
         self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
         super().closeEvent(event)
+
+
+def _warm_up() -> None:
+    from ..training import fit_kernel
+
+    images = np.random.default_rng(0).random((3, 9, 9))
+    for _ in fit_kernel(images, "gx", steps=2, optimiser="adam"):
+        pass
 
 
 def _training_steps(inputs, targets, options: TrainingOptions):
