@@ -9,9 +9,7 @@ import numpy as np
 from napari.layers import Image
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -19,20 +17,17 @@ from qtpy.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from .._training_types import (
-    DEFAULT_LEARNING_RATES,
-    NORMALISATIONS,
-    OPTIMISERS,
     TrainingOptions,
     TrainingStep,
 )
 from . import settings as _settings
 from .outputs import OWNER_KEY
+from .training_options import TrainingOptionsPanel
 from .training_views import KernelView, LossView
 
 #: Target choices computed from the input, by label.
@@ -71,29 +66,7 @@ class KernelTrainingWidget(QWidget):
             "What the kernel should produce from each image: a Sobel filter of it, or "
             "another image layer of the same shape (learn any linear filter from pairs)."
         )
-        help_ = TrainingOptions.help
-        self._kernel_spin = QSpinBox(minimum=1, maximum=15, singleStep=2, value=3)
-        self._kernel_spin.setToolTip(help_("kernel_size"))
-        self._bias_check = QCheckBox("bias")
-        self._bias_check.setToolTip(help_("bias"))
-        self._optimiser_combo = QComboBox()
-        self._optimiser_combo.addItems(OPTIMISERS)
-        self._optimiser_combo.setToolTip(help_("optimiser"))
-        self._rate_spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=100.0)
-        self._rate_spin.setSpecialValueText("auto")
-        self._rate_spin.setToolTip(help_("learning_rate"))
-        self._steps_spin = QSpinBox(minimum=1, maximum=1_000_000, value=1000, singleStep=100)
-        self._steps_spin.setToolTip(help_("steps"))
-        self._batch_spin = QSpinBox(minimum=0, maximum=100_000)
-        self._batch_spin.setSpecialValueText("all")
-        self._batch_spin.setToolTip(help_("batch_size"))
-        self._validation_spin = QSpinBox(minimum=0, maximum=90, value=20, suffix=" %")
-        self._validation_spin.setToolTip(help_("validation_fraction"))
-        self._normalisation_combo = QComboBox()
-        self._normalisation_combo.addItems(NORMALISATIONS)
-        self._normalisation_combo.setToolTip(help_("normalisation"))
-        self._seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self._seed_spin.setToolTip(help_("seed"))
+        self._options_panel = TrainingOptionsPanel()
 
         self._start_button = QPushButton("Start")
         self._pause_button = QPushButton("Pause")
@@ -113,18 +86,6 @@ class KernelTrainingWidget(QWidget):
         form = QFormLayout()
         form.addRow("input", self._input_combo)
         form.addRow("target", self._target_combo)
-        options = QGridLayout()
-        pairs = [
-            ("kernel", self._kernel_spin), ("", self._bias_check),
-            ("optimiser", self._optimiser_combo), ("learning rate", self._rate_spin),
-            ("steps", self._steps_spin), ("batch", self._batch_spin),
-            ("validation", self._validation_spin), ("normalise", self._normalisation_combo),
-            ("seed", self._seed_spin),
-        ]  # fmt: skip
-        for index, (label, control) in enumerate(pairs):
-            row, column = divmod(index, 2)
-            options.addWidget(QLabel(label), row, 2 * column)
-            options.addWidget(control, row, 2 * column + 1)
         buttons = QHBoxLayout()
         for button in (self._start_button, self._pause_button, self._stop_button):
             buttons.addWidget(button)
@@ -139,7 +100,7 @@ class KernelTrainingWidget(QWidget):
         actions.addWidget(self._csv_button, 1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(options)
+        layout.addWidget(self._options_panel)
         layout.addLayout(buttons)
         layout.addLayout(progress)
         layout.addWidget(self._loss_view, 2)
@@ -156,12 +117,10 @@ class KernelTrainingWidget(QWidget):
         self._save_button.clicked.connect(self._on_save_clicked)
         self._load_button.clicked.connect(self._on_load_clicked)
         self._csv_button.clicked.connect(self._on_csv_clicked)
-        self._optimiser_combo.currentTextChanged.connect(self._on_optimiser_changed)
         viewer.layers.events.inserted.connect(self._on_layers_changed)
         viewer.layers.events.removed.connect(self._on_layers_changed)
         viewer.layers.events.removed.connect(self._on_layer_removed)
         self._on_layers_changed()
-        self._on_optimiser_changed(self._optimiser_combo.currentText())
         self._update_buttons()
         self._warm_up()
 
@@ -196,36 +155,11 @@ class KernelTrainingWidget(QWidget):
 
     def options(self) -> TrainingOptions:
         """The options the controls describe now."""
-        return TrainingOptions(
-            kernel_size=self._kernel_spin.value(),
-            bias=self._bias_check.isChecked(),
-            optimiser=self._optimiser_combo.currentText(),
-            learning_rate=self._rate_spin.value() or None,
-            steps=self._steps_spin.value(),
-            batch_size=self._batch_spin.value() or None,
-            validation_fraction=self._validation_spin.value() / 100,
-            normalisation=self._normalisation_combo.currentText(),
-            seed=self._seed_spin.value(),
-            report_interval=REPORT_INTERVAL,
-        )
+        return self._options_panel.options(report_interval=REPORT_INTERVAL)
 
     def set_options(self, **values) -> None:
         """Set controls by :class:`TrainingOptions` field name (``learning_rate=None``: auto)."""
-        setters = {
-            "kernel_size": self._kernel_spin.setValue,
-            "bias": self._bias_check.setChecked,
-            "optimiser": self._optimiser_combo.setCurrentText,
-            "learning_rate": lambda v: self._rate_spin.setValue(v or 0.0),
-            "steps": self._steps_spin.setValue,
-            "batch_size": lambda v: self._batch_spin.setValue(v or 0),
-            "validation_fraction": lambda v: self._validation_spin.setValue(round(v * 100)),
-            "normalisation": self._normalisation_combo.setCurrentText,
-            "seed": self._seed_spin.setValue,
-        }
-        for name, value in values.items():
-            if name not in setters:
-                raise TypeError(f"no option {name!r}; options are {sorted(setters)}.")
-            setters[name](value)
+        self._options_panel.set_options(**values)
 
     def start(self):
         """Start training (the Start button): the running worker, or None and a message."""
@@ -396,9 +330,6 @@ class KernelTrainingWidget(QWidget):
         else:
             self.pause()
 
-    def _on_optimiser_changed(self, name: str) -> None:
-        self._rate_spin.setSpecialValueText(f"auto ({DEFAULT_LEARNING_RATES[name]:g})")
-
     def _update_buttons(self, *_, running: bool | None = None) -> None:
         running = self.is_running if running is None else running
         paused = self._worker is not None and self._worker.is_paused
@@ -443,29 +374,13 @@ class KernelTrainingWidget(QWidget):
         self._status_label.setVisible(bool(text))
 
     def _save_settings(self) -> None:
-        s = self._settings
-        for name, value in self.options().__dict__.items():
-            if name in ("report_interval", "device", "engine", "tolerance"):
-                continue
-            s.setValue(name, "" if value is None else value)
-        s.setValue("target", self.target)
+        self._options_panel.save(self._settings)
+        self._settings.setValue("target", self.target)
 
     def _restore_settings(self) -> None:
-        s, defaults = self._settings, TrainingOptions()
-        values = {}
-        for name in ("kernel_size", "bias", "optimiser", "steps", "validation_fraction",
-                     "normalisation", "seed"):  # fmt: skip
-            values[name] = _settings.read(s, name, getattr(defaults, name))
-        rate, batch = s.value("learning_rate", ""), s.value("batch_size", "")
-        values["learning_rate"] = float(rate) if rate not in ("", None) else None
-        values["batch_size"] = int(batch) if batch not in ("", None) else None
-        try:
-            self.set_options(**values)
-        except (TypeError, ValueError):
-            self.set_options(**{k: getattr(defaults, k) for k in values})
-        self._saved_target = _settings.read(s, "target", "Sobel Gx")
+        self._options_panel.restore(self._settings)
         self._target_combo.addItems(list(SOBEL_TARGETS))
-        self._target_combo.setCurrentText(self._saved_target)
+        self._target_combo.setCurrentText(_settings.read(self._settings, "target", "Sobel Gx"))
 
     def closeEvent(self, event) -> None:
         self.stop()
