@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import napari.viewer
 import numpy as np
-from napari.layers import Image
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,7 +20,7 @@ from qtpy.QtWidgets import (
 
 from ..gradients import PADDINGS, SOBEL_X, SOBEL_Y, Gradients, magnitude_direction_rgb, sobel
 from . import settings as _settings
-from .layer_data import is_lazy
+from .layer_data import fill_image_combo, is_lazy
 from .outputs import owned_output, put_layer
 
 OUTPUTS = ("gx", "gy", "magnitude", "direction", "rgb", "vectors")
@@ -202,21 +201,7 @@ class SobelWidget(QWidget):
         self._say(note or "")
 
     def _on_layers_changed(self, event=None) -> None:
-        current = self._layer_combo.currentText()
-        names = [
-            layer.name
-            for layer in self._viewer.layers
-            if isinstance(layer, Image) and "napari_nuclei_edges" not in layer.metadata
-        ]
-        self._layer_combo.clear()
-        self._layer_combo.addItems(names)
-        if current in names:
-            self._layer_combo.setCurrentText(current)
-        elif names:
-            selected = self._viewer.layers.selection.active
-            self._layer_combo.setCurrentText(
-                selected.name if selected is not None and selected.name in names else names[-1]
-            )
+        fill_image_combo(self._layer_combo, self._viewer)
 
     def _say(self, text: str) -> None:
         self._status_label.setText(text)

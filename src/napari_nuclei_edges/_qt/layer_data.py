@@ -52,3 +52,31 @@ def histogram_input(layer) -> tuple[np.ndarray, str | None]:
         f"of {planes} images."
     )
     return sample, note
+
+
+def fill_image_combo(combo, viewer) -> list[str]:
+    """Refill ``combo`` with the image layers a user made (not the plugin's outputs).
+
+    The current choice is kept while it exists; otherwise the selected layer, else
+    the last one. Returns the names offered.
+    """
+    from napari.layers import Image
+
+    from .outputs import OWNER_KEY
+
+    current = combo.currentText()
+    names = [
+        layer.name
+        for layer in viewer.layers
+        if isinstance(layer, Image) and OWNER_KEY not in layer.metadata
+    ]
+    combo.clear()
+    combo.addItems(names)
+    if current in names:
+        combo.setCurrentText(current)
+    elif names:
+        active = viewer.layers.selection.active
+        combo.setCurrentText(
+            active.name if active is not None and active.name in names else names[-1]
+        )
+    return names

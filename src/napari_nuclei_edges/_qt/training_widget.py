@@ -6,7 +6,6 @@ import time
 
 import napari.viewer
 import numpy as np
-from napari.layers import Image
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import (
     QComboBox,
@@ -26,7 +25,7 @@ from .._training_types import (
     TrainingStep,
 )
 from . import settings as _settings
-from .outputs import OWNER_KEY
+from .layer_data import fill_image_combo
 from .training_options import TrainingOptionsPanel
 from .training_views import KernelView, LossView
 
@@ -343,21 +342,8 @@ class KernelTrainingWidget(QWidget):
         self._csv_button.setEnabled(bool(self.history))
 
     def _on_layers_changed(self, event=None) -> None:
-        names = [
-            layer.name
-            for layer in self._viewer.layers
-            if isinstance(layer, Image) and OWNER_KEY not in layer.metadata
-        ]
-        current, target = self._input_combo.currentText(), self._target_combo.currentText()
-        self._input_combo.clear()
-        self._input_combo.addItems(names)
-        if current in names:
-            self._input_combo.setCurrentText(current)
-        elif names:
-            active = self._viewer.layers.selection.active
-            self._input_combo.setCurrentText(
-                active.name if active is not None and active.name in names else names[-1]
-            )
+        target = self._target_combo.currentText()
+        names = fill_image_combo(self._input_combo, self._viewer)
         self._target_combo.clear()
         self._target_combo.addItems([*SOBEL_TARGETS, *(f"layer: {n}" for n in names)])
         if target in self._target_labels():
