@@ -14,6 +14,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from napari_nuclei_edges._models import (
+    POLAR_TARGETS,
+    Patches,
+    build,
+    first_conv,
+    output_channels,
+    pair_alignment,
+    polar_loss,
+    polar_target,
+)
 from napari_nuclei_edges._moments import Moments, moments
 from napari_nuclei_edges._training_types import (
     BUILTIN_TARGET_NAMES,
@@ -40,6 +50,10 @@ class _Data:
     val: torch.Tensor
     moments: Moments | None
     reference: np.ndarray | None  # the true kernel, for built-in targets
+    kind: str | None = None  # the built-in target's name
+    test_x: torch.Tensor | None = None  # held-out images (e.g. the other classes)
+    test_y: torch.Tensor | None = None
+    test_moments: Moments | None = None
 
 
 def _as_images(array, what: str) -> np.ndarray:
@@ -57,34 +71,102 @@ def _as_images(array, what: str) -> np.ndarray:
     return array
 
 
-def run(inputs, targets, opts: TrainingOptions) -> Iterator[TrainingStep]:
+def run(inputs, targets, opts: TrainingOptions, held_out=None) -> Iterator[TrainingStep]:
     """Prepare the data (normalised, split, moments) and run the optimisation."""
     start = time.perf_counter()
-    data = prepare(inputs, targets, opts)
+    data = prepare(inputs, targets, opts, held_out)
     yield from _Run(data, opts, start)
 
 
-def prepare(inputs, targets, opts: TrainingOptions) -> _Data:
-    x = _as_images(inputs, "inputs")
+def prepare(inputs, targets, opts: TrainingOptions, held_out=None) -> _Data:
+    x, y, reference, kind = _pairs(inputs, targets, opts, "inputs")
+    n = x.shape[0]
+    shift, scale = _normalisation(x, opts)
+    xt, yt = _normalised(x, y, kind, shift, scale)
+    train, val = (
+        torch.from_numpy(i) for i in split_images(n, opts.validation_fraction, opts.seed)
+    )
+    engine = _engine(opts)
+    stats = moments(xt, yt, opts.kernel_size, opts.bias) if engine == "moments" else None
+    data = _Data(xt, yt, shift, scale, train, val, stats, reference, kind)
+    if held_out is not None:
+        if isinstance(targets, str):
+            test_inputs, test_targets = held_out, targets
+        elif isinstance(held_out, tuple) and len(held_out) == 2:
+            test_inputs, test_targets = held_out
+        else:
+            raise ValueError("held_out needs (images, targets) when the targets are images.")
+        tx, ty, _, _ = _pairs(test_inputs, test_targets, opts, "held-out images")
+        if tx.shape[1:] != x.shape[1:]:
+            raise ValueError(
+                f"held-out images {tx.shape[1:]} differ from the inputs {x.shape[1:]} in size."
+            )
+        data.test_x, data.test_y = _normalised(tx, ty, kind, shift, scale)
+        if stats is not None:
+            data.test_moments = moments(data.test_x, data.test_y, opts.kernel_size, opts.bias)
+    return data
+
+
+def _normalised(x, y, kind, shift: float, scale: float):
+    xt = (torch.from_numpy(x).to(torch.float64) - shift) / scale
+    yt = torch.from_numpy(np.asarray(y)).to(torch.float64)
+    if kind in POLAR_TARGETS and yt.shape[1] == 3:
+        yt[:, 0] /= scale  # the magnitude scales with the inputs; cos and sin do not
+    else:
+        yt = yt / scale
+    return xt, yt
+
+
+def _pairs(inputs, targets, opts: TrainingOptions, what: str):
+    """Checked ``(x, y, reference kernel, target kind)`` as numpy, before normalisation."""
+    x = _as_images(inputs, what)
     n, c_in, h, w = x.shape
     k = opts.kernel_size
-    if h < k or w < k:
+    radius = (k // 2) * (opts.layers if opts.model == "cnn" else 1)
+    if h < 2 * radius + 1 or w < 2 * radius + 1:
         raise ValueError(f"images of {h} × {w} are smaller than the {k} × {k} kernel.")
     if not np.isfinite(x).all():
-        raise ValueError("the inputs contain NaN or inf: a kernel cannot learn from them.")
-    reference = None
+        raise ValueError(f"the {what} contain NaN or inf: a kernel cannot learn from them.")
+    reference, kind = None, None
     if isinstance(targets, str):
-        if targets not in BUILTIN_TARGETS:
-            raise ValueError(f"targets must be one of {tuple(BUILTIN_TARGETS)} or images.")
+        if targets not in BUILTIN_TARGETS and targets not in POLAR_TARGETS:
+            names = (*BUILTIN_TARGETS, *POLAR_TARGETS)
+            raise ValueError(f"targets must be one of {names} or images.")
         if c_in != 1:
             raise ValueError("Sobel targets need single-channel inputs (N, H, W).")
+        kind = targets
         g = sobel(x[:, 0])
-        y = np.stack([g.gx if kern is SOBEL_X else g.gy for kern in BUILTIN_TARGETS[targets]], 1)
-        reference = torch.stack(BUILTIN_TARGETS[targets])[:, None].numpy()
-        if k != 3:
+        if targets in BUILTIN_TARGETS:
+            pick = BUILTIN_TARGETS[targets]
+            y = np.stack([g.gx if kern is SOBEL_X else g.gy for kern in pick], 1)
+            reference = torch.stack(pick)[:, None].numpy()
+        elif opts.model == "linear":
+            if targets != "magnitude":
+                raise ValueError(
+                    "a linear kernel cannot output a direction: choose the gradient pair "
+                    "or the cnn model for direction targets."
+                )
+            y = g.magnitude[:, None]
+        else:
+            y = polar_target(g.gx, g.gy)
+            if opts.model == "gradient_pair":
+                reference = torch.stack([SOBEL_X, SOBEL_Y])[:, None].numpy()
+        if reference is not None and k != 3:
             pad = (k - 3) // 2
+            if pad < 0:
+                raise ValueError(f"a {k} × {k} kernel cannot hold the 3 × 3 Sobel kernel.")
             reference = np.pad(reference, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        if opts.model == "gradient_pair" and targets in BUILTIN_TARGETS:
+            raise ValueError(
+                "the gradient pair model learns the magnitude and direction: choose the "
+                "targets 'magnitude', 'direction' or 'polar'."
+            )
     else:
+        if opts.model == "gradient_pair":
+            raise ValueError(
+                "the gradient pair model learns Sobel's magnitude and direction, not "
+                "arbitrary target images."
+            )
         y = _as_images(targets, "targets")
         if y.shape[0] != n or y.shape[2:] != (h, w):
             raise ValueError(
@@ -93,15 +175,7 @@ def prepare(inputs, targets, opts: TrainingOptions) -> _Data:
             )
         if not np.isfinite(y).all():
             raise ValueError("the targets contain NaN or inf: a kernel cannot learn them.")
-    shift, scale = _normalisation(x, opts)
-    xt = (torch.from_numpy(x).to(torch.float64) - shift) / scale
-    yt = torch.from_numpy(np.asarray(y)).to(torch.float64) / scale
-    train, val = (
-        torch.from_numpy(i) for i in split_images(n, opts.validation_fraction, opts.seed)
-    )
-    engine = _engine(opts)
-    stats = moments(xt, yt, k, opts.bias) if engine == "moments" else None
-    return _Data(xt, yt, shift, scale, train, val, stats, reference)
+    return x, y, reference, kind
 
 
 def split_images(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +202,8 @@ def _normalisation(x: np.ndarray, opts: TrainingOptions) -> tuple[float, float]:
 
 
 def _engine(opts: TrainingOptions) -> str:
+    if opts.model != "linear":
+        return "conv"
     if opts.engine == "auto":
         return "moments" if opts.kernel_size <= 7 else "conv"
     return opts.engine
@@ -160,22 +236,37 @@ class _Run:
         c_in, c_out = data.x.shape[1], data.y.shape[1]
         k = opts.kernel_size
         generator = torch.Generator().manual_seed(opts.seed)
-        self.model = torch.nn.Conv2d(c_in, c_out, k, bias=opts.bias, dtype=torch.float64)
-        bound = 1 / math.sqrt(c_in * k * k)  # Conv2d's own default range
-        with torch.no_grad():
-            self.model.weight.uniform_(-bound, bound, generator=generator)
-            if opts.bias:
-                self.model.bias.uniform_(-bound, bound, generator=generator)
         self.generator = generator
         self.engine = _engine(opts)
+        self.linear = opts.model == "linear"
+        # float64 where a single layer makes it cheap; conv2d has no fast float64 CPU path
+        dtype = torch.float32 if opts.model == "cnn" else torch.float64
+        width = output_channels(opts.model, data.kind or "", c_out)
+        self.model = build(opts.model, c_in, width, k, opts.bias, opts.layers, opts.channels,
+                           generator, dtype)  # fmt: skip
+        self.radius = (k // 2) * (opts.layers if opts.model == "cnn" else 1)
         self.device = torch.device(opts.device or "cpu") if self.engine == "conv" else None
+        self.sources = {"train": (data.x, data.y), "val": (data.x, data.y)}
+        if data.test_x is not None:
+            self.sources["test"] = (data.test_x, data.test_y)
         if self.device is not None:
             self.model.to(self.device)
+            self.sources = {
+                name: (x.to(self.device, dtype), y.to(self.device, dtype))
+                for name, (x, y) in self.sources.items()
+            }
+        self.patches = {}
+        if opts.model == "gradient_pair" and Patches.affordable(data.x, k):
+            x = self.sources["train"][0]
+            self.patches = {"train": Patches(x, k, data.train), "val": Patches(x, k, data.val)}
+            if data.test_x is not None and Patches.affordable(data.test_x, k):
+                self.patches["test"] = Patches(self.sources["test"][0], k)
         self.optimiser = _optimiser(self.model.parameters(), opts)
         self.train_total = data.moments.total(data.train) if data.moments else None
         self.val_total = (
             data.moments.total(data.val) if data.moments is not None and len(data.val) else None
         )
+        self.test_total = data.test_moments.total() if data.test_moments is not None else None
         self.optimum_loss, self.reference = None, data.reference
         if self.train_total is not None:
             optimum = np.linalg.lstsq(
@@ -207,27 +298,77 @@ class _Run:
         if self.engine == "moments":
             total = self.train_total if batch is None else self.data.moments.total(batch)
             return total.loss(self._matrix())
-        index = self.data.train if batch is None else batch
-        return self._conv_loss(index)
+        return self._torch_loss("train", batch)
 
-    def _conv_loss(self, index: torch.Tensor) -> torch.Tensor:
-        r, (h, w) = self.opts.kernel_size // 2, self.data.x.shape[2:]
-        x = self.data.x[index].to(self.device)
-        y = self.data.y[index, :, r : h - r, r : w - r].to(self.device)
-        return F.mse_loss(self.model(x), y)
+    def _indices(self, which: str) -> torch.Tensor:
+        if which == "test":
+            return torch.arange(len(self.data.test_x))
+        return self.data.train if which == "train" else self.data.val
+
+    def _output(self, which: str, index: torch.Tensor, whole: bool) -> torch.Tensor:
+        patches = self.patches.get(which)
+        if patches is not None:
+            return patches.forward(self.model, None if whole else index)
+        return self.model(self.sources[which][0][index])
+
+    def _torch_loss(self, which: str, index: torch.Tensor | None = None) -> torch.Tensor:
+        whole = index is None
+        index = self._indices(which) if whole else index
+        r = self.radius
+        y = self.sources[which][1][index]
+        y = y[..., r : y.shape[-2] - r, r : y.shape[-1] - r]
+        out = self._output(which, index, whole)
+        if not self.linear and self.data.kind in POLAR_TARGETS:
+            return polar_loss(self.opts.model, self.data.kind, out, y)
+        return F.mse_loss(out, y)
 
     @torch.no_grad()
     def _evaluate(self, which: str) -> float | None:
         if which == "val" and not len(self.data.val):
             return None
+        if which == "test" and self.data.test_x is None:
+            return None
         if self.engine == "moments":
-            total = self.train_total if which == "train" else self.val_total
-            return max(0.0, float(total.loss(self._matrix())))
-        index = self.data.train if which == "train" else self.data.val
-        return float(self._conv_loss(index))
+            total = {"train": self.train_total, "val": self.val_total, "test": self.test_total}
+            return max(0.0, float(total[which].loss(self._matrix())))
+        return float(self._torch_loss(which))
+
+    @torch.no_grad()
+    def _magnitude_error(self) -> float | None:
+        """Relative RMS error of the predicted magnitude on held-out (else validation) images."""
+        if self.data.kind not in ("magnitude", "polar"):
+            return None
+        which = "test" if self.data.test_x is not None else "val"
+        if which == "val" and not len(self.data.val):
+            which = "train"
+        index, r = self._indices(which), self.radius
+        y = self.sources[which][1][index]
+        truth = y[:, 0, r : y.shape[-2] - r, r : y.shape[-1] - r].double()
+        if self.engine == "moments":
+            x = self.sources[which][0][index]
+            out = F.conv2d(x, self.model.weight, self.model.bias)[:, 0]
+        else:
+            out = self._output(which, index, whole=True)
+            if self.opts.model == "gradient_pair":
+                out = torch.sqrt(out[:, 0] ** 2 + out[:, 1] ** 2)
+            else:
+                out = out[:, 0]
+        norm = torch.sqrt(torch.mean(truth**2))
+        return float(torch.sqrt(torch.mean((out.double() - truth) ** 2)) / norm)
 
     def _report(self, step: int, loss: float, trace: list, status: str) -> TrainingStep:
-        weight, bias = _to_original(self._matrix(), self.data, self.opts)
+        alignment = None
+        if self.linear:
+            weight, bias = _to_original(self._matrix(), self.data, self.opts)
+        else:
+            conv = first_conv(self.model)
+            weight = conv.weight.detach().cpu().to(torch.float64).numpy().copy()
+            bias = None if conv.bias is None else conv.bias.detach().cpu().double().numpy()
+        compared = weight
+        if self.opts.model == "gradient_pair" and self.reference is not None:
+            alignment = pair_alignment(weight, self.reference)
+            compared = alignment["aligned"]
+        reference = self.reference if self.opts.model != "cnn" else None
         return TrainingStep(
             step=step,
             loss=loss,
@@ -238,10 +379,13 @@ class _Run:
             trace_steps=tuple(s for s, _ in trace),
             trace_losses=tuple(v for _, v in trace),
             optimum_loss=self.optimum_loss,
-            reference=self.reference,
-            error=kernel_error(weight, self.reference) if self.reference is not None else None,
+            reference=reference,
+            error=kernel_error(compared, reference) if reference is not None else None,
             status=status,
             learning_rate=self.opts.rate,
+            test_loss=self._evaluate("test"),
+            magnitude_error=self._magnitude_error(),
+            alignment=alignment,
         )
 
     def __iter__(self) -> Iterator[TrainingStep]:

@@ -89,6 +89,17 @@ class TrainingOptions:
         },
     )
     seed: int = field(default=0, metadata={"help": "Random start and batch order."})
+    model: str = field(
+        default="linear",
+        metadata={
+            "help": "linear: one convolution; gradient pair: two kernels (a, b) then the "
+            "fixed √(a²+b²) and angle of (a, b); cnn: a few convolutions with ReLU."
+        },
+    )
+    layers: int = field(default=2, metadata={"help": "Convolution layers of the cnn (2–6)."})
+    channels: int = field(
+        default=8, metadata={"help": "Channels of each hidden layer of the cnn (1–64)."}
+    )
     device: str | None = field(
         default=None, metadata={"help": "Torch device for engine 'conv'; default the CPU."}
     )
@@ -124,6 +135,14 @@ class TrainingOptions:
             raise ValueError(
                 f"normalisation must be one of {NORMALISATIONS}, not {self.normalisation!r}."
             )
+        if self.model not in ("linear", "gradient_pair", "cnn"):
+            raise ValueError(
+                f"model must be 'linear', 'gradient_pair' or 'cnn', not {self.model!r}."
+            )
+        if not (isinstance(self.layers, int) and 2 <= self.layers <= 6):
+            raise ValueError(f"layers must be an integer from 2 to 6, not {self.layers!r}.")
+        if not (isinstance(self.channels, int) and 1 <= self.channels <= 64):
+            raise ValueError(f"channels must be an integer from 1 to 64, not {self.channels!r}.")
         if self.engine not in ("auto", "moments", "conv"):
             raise ValueError(f"engine must be 'auto', 'moments' or 'conv', not {self.engine!r}.")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -165,6 +184,9 @@ class TrainingStep:
     error: dict | None  # kernel_error(weight, reference)
     status: str = "running"  # "running", "converged" or "finished"
     learning_rate: float = 0.0
+    test_loss: float | None = None  # on the held-out images given to fit_kernel
+    magnitude_error: float | None = None  # relative RMS error of the predicted magnitude
+    alignment: dict | None = None  # gradient pair: its best rotation onto Sobel
 
 
 def kernel_error(learned, reference) -> dict:

@@ -108,7 +108,7 @@ def least_squares_kernel(inputs, targets, kernel_size: int = 3, *, bias: bool = 
     return (weight, b) if bias else weight
 
 
-def fit_kernel(inputs, targets, **options) -> Iterator[TrainingStep]:
+def fit_kernel(inputs, targets, held_out=None, **options) -> Iterator[TrainingStep]:
     """Train a ``Conv2d(C_in, C_out, k)`` on image pairs; yield a step as it goes.
 
     Parameters
@@ -119,11 +119,18 @@ def fit_kernel(inputs, targets, **options) -> Iterator[TrainingStep]:
     targets : array_like or str
         What the kernel should produce from each image: images of the inputs'
         size (``(N, H, W)`` or ``(N, C_out, H, W)``), or ``"gx"``, ``"gy"`` or
-        ``"both"`` (Sobel of the inputs, ``C_out = 2`` for both).
+        ``"both"`` (Sobel of the inputs, ``C_out = 2`` for both), or
+        ``"magnitude"``, ``"direction"``, ``"polar"`` (both) of the Sobel
+        gradient, for the ``gradient_pair`` and ``cnn`` models (``linear``
+        takes ``"magnitude"`` too, to show that it cannot).
+    held_out : array_like or tuple, optional
+        Images never trained on, to measure generalisation (e.g. the other
+        classes): each report's ``test_loss``. With image targets, a tuple
+        ``(images, targets)``.
     **options
         Any field of :class:`TrainingOptions` (kernel_size, bias, optimiser,
         learning_rate, steps, batch_size, validation_fraction, normalisation,
-        seed, device, engine, tolerance, report_interval).
+        seed, device, engine, tolerance, report_interval, model, layers, channels).
 
     Yields
     ------
@@ -141,4 +148,4 @@ def fit_kernel(inputs, targets, **options) -> Iterator[TrainingStep]:
         For inputs the model cannot learn from, each with a sentence.
     """
     opts = TrainingOptions(**options)  # bad options fail here, at the call
-    return _training_run.run(inputs, targets, opts)
+    return _training_run.run(inputs, targets, opts, held_out)
