@@ -238,8 +238,15 @@ def test_a_burst_of_thresholds_is_coalesced(viewer, widget, qtbot, monkeypatch):
     monkeypatch.setattr(widget, "_update_preview", counting)
     widget._preview_timer.timeout.disconnect()
     widget._preview_timer.timeout.connect(counting)
-    for value in range(20, 120, 5):  # 20 requests inside one frame
-        widget.threshold = value
+    # 20 requests inside one frame: the clock stands still, as on a fast machine, so a
+    # loaded CI runner serving each request slowly cannot turn the burst into a queue
+    import napari_nuclei_edges._qt.threshold_widget as module
+
+    now = module.time.perf_counter()
+    with monkeypatch.context() as frozen:
+        frozen.setattr(module.time, "perf_counter", lambda: now)
+        for value in range(20, 120, 5):
+            widget.threshold = value
     data = viewer.layers["metaphase"].data
     _wait_preview(qtbot, viewer, {"metaphase": (data > 115).astype(np.uint8)})
     assert calls[-1] == 115  # the latest value wins

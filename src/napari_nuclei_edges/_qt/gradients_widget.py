@@ -145,6 +145,8 @@ class SobelWidget(QWidget):
                 result = job()
             except (ValueError, TypeError) as exc:
                 return self._say(f"{name}: {exc}")
+            if isinstance(result, Exception):
+                return self._say(f"{name}: {result}")
             self._show(name, result, params, note)
             return None
         from napari.qt.threading import create_worker
@@ -157,7 +159,11 @@ class SobelWidget(QWidget):
             _progress={"desc": f"Sobel of {name}"},
             _start_thread=False,
             _connect={
-                "returned": lambda result: self._show(name, result, params, note),
+                "returned": lambda result: (
+                    self._show(name, result, params, note)
+                    if isinstance(result, Gradients)
+                    else self._say(f"{name}: {result}")
+                ),
                 "errored": lambda exc: self._say(f"{name}: {exc}"),
                 "finished": lambda: self._run_button.setEnabled(True),
             },
@@ -236,7 +242,15 @@ class _Job:
     def __init__(self, data, params: dict, out: Gradients | None):
         self.data, self.params, self.out = data, params, out
 
-    def __call__(self) -> Gradients:
+    def __call__(self) -> Gradients | Exception:
+        # an error is returned, not raised: napari's task-status handler on ``errored``
+        # takes one argument too few and raises under PySide6
+        try:
+            return self._compute()
+        except (ValueError, TypeError, MemoryError) as exc:
+            return exc
+
+    def _compute(self) -> Gradients:
         data = self.data
         sigma = self.params["sigma"]
         if sigma > 0:

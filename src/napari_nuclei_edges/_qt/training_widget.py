@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import napari.viewer
 import numpy as np
@@ -245,7 +246,9 @@ class KernelTrainingWidget(QWidget):
 
     # ------------------------------------------------------------------ worker events
 
-    def _on_step(self, step: TrainingStep) -> None:
+    def _on_step(self, step: TrainingStep | Failure) -> None:
+        if isinstance(step, Failure):
+            return self._on_error(step.message)
         self.history.append(step)
         self.bias = step.bias
         self._loss_view.add(step)
@@ -271,7 +274,7 @@ class KernelTrainingWidget(QWidget):
         self._say(f"Training on {self._input_name}…")
         self._update_buttons()
 
-    def _on_error(self, exc: Exception) -> None:
+    def _on_error(self, exc: Exception | str) -> None:
         self._stop_reason = str(exc)  # what _on_finished says last
         show_warning(str(exc))
 
@@ -385,8 +388,22 @@ def _warm_up() -> None:
         pass
 
 
-def _training_steps(inputs, targets, options: TrainingOptions):
-    """The worker's generator: it touches no widget and no layer."""
+@dataclass(frozen=True)
+class Failure:
+    """Why a run ended early, yielded as the worker's last item."""
+
+    message: str
+
+
+def _training_steps(inputs, targets, options: TrainingOptions, held_out=None):
+    """The worker's generator: it touches no widget and no layer.
+
+    Errors are yielded as a :class:`Failure`, not raised: napari's task-status
+    handler on ``errored`` takes one argument too few and raises under PySide6.
+    """
     from ..training import fit_kernel
 
-    yield from fit_kernel(inputs, targets, **options.__dict__)
+    try:
+        yield from fit_kernel(inputs, targets, held_out, **options.__dict__)
+    except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+        yield Failure(str(exc))
