@@ -199,3 +199,35 @@ def test_settings_are_remembered(viewer, qtbot, widget):
     assert (options.optimiser, options.kernel_size, options.batch_size) == ("rmsprop", 5, 8)
     assert options.learning_rate == pytest.approx(0.002)
     assert again.target == "Sobel Gy"
+
+
+def test_the_gradient_pair_learns_magnitude_and_direction_tested_on_other_classes(
+    viewer, widget, qtbot
+):
+    widget.target = "Sobel magnitude + direction"
+    widget.set_options(model="gradient_pair", optimiser="lbfgs", steps=300)
+    widget._held_out_check.setChecked(True)
+    run_to_end(widget, qtbot, timeout=120_000)
+    final = widget.history[-1]
+    assert final.magnitude_error < 1e-4 and final.test_loss < 1e-6
+    shown = widget._loss_view.data()
+    np.testing.assert_allclose(shown["test_loss"], [h.test_loss for h in widget.history])
+    text = widget._kernel_view.errors.text()
+    assert "Sobel pair rotated by" in text and "held-out loss" in text
+    layer = widget.apply_kernel()
+    from napari_nuclei_edges.gradients import sobel
+
+    expected = sobel(viewer.layers["metaphase"].data.astype(np.float32)).magnitude
+    np.testing.assert_allclose(layer.data, expected, atol=1e-2 * expected.max())
+
+
+def test_the_small_cnn_shows_its_first_layer_as_a_gallery(widget, qtbot):
+    widget.target = "Sobel magnitude"
+    widget.set_options(model="cnn", layers=2, channels=4, steps=40, learning_rate=0.01)
+    run_to_end(widget, qtbot, timeout=120_000)
+    history = widget.history
+    assert history[-1].loss < history[0].loss
+    panels = widget._kernel_view.panels()
+    assert [title for title, _ in panels] == ["learned"] and panels[0][1].shape == (4, 1, 3, 3)
+    assert widget.apply_kernel() is None
+    assert "single-layer models" in widget._status_label.text()

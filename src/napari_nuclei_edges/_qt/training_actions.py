@@ -13,29 +13,68 @@ from .outputs import put_layer
 MAX_IMAGES = 1000
 
 
-def training_data(viewer, input_name: str, target_label: str, sobel_targets: dict):
-    """``(inputs, targets, note)`` for :func:`fit_kernel` from the chosen layers.
+def training_data(viewer, input_name: str, target_label: str, sobel_targets: dict,
+                  held_out: bool = False):  # fmt: skip
+    """``(inputs, targets, held_out, note)`` for :func:`fit_kernel` from the chosen layers.
 
-    Raises ValueError with a sentence for layers a kernel cannot learn from.
+    ``held_out`` asks for every other image layer of the input's image size as
+    images never trained on. Raises ValueError with a sentence for layers a
+    kernel cannot learn from.
     """
     if input_name not in viewer.layers:
         raise ValueError("Choose an input image layer first.")
-    inputs, index, note = _stack(viewer.layers[input_name])
-    if target_label in sobel_targets:
-        return inputs, sobel_targets[target_label], note
-    target_name = target_label.removeprefix("layer: ")
-    if target_name not in viewer.layers:
-        raise ValueError(f"The target layer {target_name} is gone; choose another target.")
-    target_layer = viewer.layers[target_name]
     source = viewer.layers[input_name]
-    if tuple(target_layer.data.shape) != tuple(source.data.shape):
-        raise ValueError(
-            f"The target {target_name} {tuple(target_layer.data.shape)} does not pair with the "
-            f"input {input_name} {tuple(source.data.shape)}: one target image of the same size "
-            "per input image is needed."
-        )
-    targets = _stack(target_layer, index)[0]
-    return inputs, targets, note
+    inputs, index, note = _stack(source)
+    target_name = None
+    if target_label in sobel_targets:
+        targets = sobel_targets[target_label]
+    else:
+        target_name = target_label.removeprefix("layer: ")
+        if target_name not in viewer.layers:
+            raise ValueError(f"The target layer {target_name} is gone; choose another target.")
+        target_layer = viewer.layers[target_name]
+        if tuple(target_layer.data.shape) != tuple(source.data.shape):
+            raise ValueError(
+                f"The target {target_name} {tuple(target_layer.data.shape)} does not pair with "
+                f"the input {input_name} {tuple(source.data.shape)}: one target image of the "
+                "same size per input image is needed."
+            )
+        targets = _stack(target_layer, index)[0]
+    tests = None
+    if held_out:
+        if target_name is not None:
+            raise ValueError(
+                "Testing on other layers needs a Sobel target (computed for each of them); "
+                "with a target layer, the validation split is the held-out test."
+            )
+        others = _held_out_layers(viewer, source)
+        if not others:
+            raise ValueError(
+                f"No other image layer of {inputs.shape[-2]} × {inputs.shape[-1]} images to "
+                "test on: add one, or untick 'test on the other image layers'."
+            )
+        tests = np.concatenate([_stack(layer)[0] for layer in others])
+        names = ", ".join(layer.name for layer in others)
+        note = (note + " " if note else "") + f"Testing on {names}."
+    return inputs, targets, tests, note
+
+
+def _held_out_layers(viewer, source):
+    from napari.layers import Image
+
+    from .outputs import OWNER_KEY
+
+    size = tuple(source.data.shape[-2:])
+    return [
+        layer
+        for layer in viewer.layers
+        if isinstance(layer, Image)
+        and layer is not source
+        and OWNER_KEY not in layer.metadata
+        and not getattr(layer, "rgb", False)
+        and tuple(layer.data.shape[-2:]) == size
+        and layer.data.ndim in (2, 3)
+    ]
 
 
 def _stack(layer, index: np.ndarray | None = None):
@@ -77,8 +116,14 @@ def apply_kernel(widget):
 
     kernel = widget.kernel
     name = widget.input_name
+    model = widget._options.model if widget._options is not None else "linear"
     if kernel is None:
         return widget._say("No kernel yet: train one or load one first.")
+    if model == "cnn":
+        return widget._say(
+            "Apply kernel is for single-layer models: a cnn is more than its first-layer "
+            "kernels shown here."
+        )
     if name not in widget._viewer.layers:
         return widget._say("Choose an input image layer first.")
     try:
@@ -93,6 +138,8 @@ def apply_kernel(widget):
     x = F.pad(x, (r, r, r, r), mode=mode) if r else x
     bias = None if widget.bias is None else torch.from_numpy(np.asarray(widget.bias, np.float32))
     out = F.conv2d(x, torch.from_numpy(kernel.astype(np.float32)), bias).numpy()
+    if model == "gradient_pair":  # the fixed head: the magnitude of (a, b)
+        out = np.hypot(out[:, :1], out[:, 1:2])
     out = out[:, 0] if out.shape[1] == 1 else out
     if layer_data.ndim == 2:
         out = out[0]

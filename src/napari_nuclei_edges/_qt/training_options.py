@@ -21,8 +21,9 @@ from .._training_types import (
 from . import settings as _settings
 
 #: Options the panel shows and remembers (the rest keep their defaults).
-SHOWN = ("kernel_size", "bias", "optimiser", "learning_rate", "steps", "batch_size",
-         "validation_fraction", "normalisation", "seed")  # fmt: skip
+SHOWN = ("model", "kernel_size", "bias", "optimiser", "learning_rate", "steps", "batch_size",
+         "validation_fraction", "normalisation", "seed", "layers", "channels")  # fmt: skip
+MODEL_LABELS = {"linear": "linear", "gradient_pair": "gradient pair", "cnn": "small cnn"}
 
 
 class TrainingOptionsPanel(QWidget):
@@ -31,6 +32,11 @@ class TrainingOptionsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         help_ = TrainingOptions.help
+        self._model_combo = QComboBox()
+        for name, label in MODEL_LABELS.items():
+            self._model_combo.addItem(label, name)
+        self._layers_spin = QSpinBox(minimum=2, maximum=6, value=2)
+        self._channels_spin = QSpinBox(minimum=1, maximum=64, value=8)
         self._kernel_spin = QSpinBox(minimum=1, maximum=15, singleStep=2, value=3)
         self._bias_check = QCheckBox("bias")
         self._optimiser_combo = QComboBox()
@@ -44,13 +50,14 @@ class TrainingOptionsPanel(QWidget):
         self._normalisation_combo.addItems(NORMALISATIONS)
         self._seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1)
         controls = dict(zip(SHOWN, (
-            self._kernel_spin, self._bias_check, self._optimiser_combo, self._rate_spin,
-            self._steps_spin, self._batch_spin, self._validation_spin,
-            self._normalisation_combo, self._seed_spin,
+            self._model_combo, self._kernel_spin, self._bias_check, self._optimiser_combo,
+            self._rate_spin, self._steps_spin, self._batch_spin, self._validation_spin,
+            self._normalisation_combo, self._seed_spin, self._layers_spin, self._channels_spin,
         ), strict=True))  # fmt: skip
         labels = {"kernel_size": "kernel", "bias": "", "learning_rate": "learning rate",
                   "batch_size": "batch", "validation_fraction": "validation",
-                  "normalisation": "normalise"}  # fmt: skip
+                  "normalisation": "normalise", "layers": "cnn layers",
+                  "channels": "cnn channels"}  # fmt: skip
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for index, (name, control) in enumerate(controls.items()):
@@ -60,10 +67,15 @@ class TrainingOptionsPanel(QWidget):
             layout.addWidget(control, row, 2 * column + 1)
         self._optimiser_combo.currentTextChanged.connect(self._on_optimiser_changed)
         self._on_optimiser_changed(self._optimiser_combo.currentText())
+        self._model_combo.currentIndexChanged.connect(self._on_model_changed)
+        self._on_model_changed()
 
     def options(self, **fixed) -> TrainingOptions:
         """The options the controls describe, plus ``fixed`` ones the panel does not show."""
         return TrainingOptions(
+            model=self._model_combo.currentData(),
+            layers=self._layers_spin.value(),
+            channels=self._channels_spin.value(),
             kernel_size=self._kernel_spin.value(),
             bias=self._bias_check.isChecked(),
             optimiser=self._optimiser_combo.currentText(),
@@ -79,6 +91,9 @@ class TrainingOptionsPanel(QWidget):
     def set_options(self, **values) -> None:
         """Set controls by :class:`TrainingOptions` field name (``learning_rate=None``: auto)."""
         setters = {
+            "model": lambda v: self._model_combo.setCurrentIndex(self._model_combo.findData(v)),
+            "layers": self._layers_spin.setValue,
+            "channels": self._channels_spin.setValue,
             "kernel_size": self._kernel_spin.setValue,
             "bias": self._bias_check.setChecked,
             "optimiser": self._optimiser_combo.setCurrentText,
@@ -114,6 +129,11 @@ class TrainingOptionsPanel(QWidget):
             self.set_options(**values)
         except (TypeError, ValueError):
             self.set_options(**{name: getattr(defaults, name) for name in SHOWN})
+
+    def _on_model_changed(self, *_) -> None:
+        cnn = self._model_combo.currentData() == "cnn"
+        self._layers_spin.setEnabled(cnn)
+        self._channels_spin.setEnabled(cnn)
 
     def _on_optimiser_changed(self, name: str) -> None:
         self._rate_spin.setSpecialValueText(f"auto ({DEFAULT_LEARNING_RATES[name]:g})")

@@ -9,6 +9,7 @@ import napari.viewer
 import numpy as np
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -31,7 +32,14 @@ from .training_options import TrainingOptionsPanel
 from .training_views import KernelView, LossView
 
 #: Target choices computed from the input, by label.
-SOBEL_TARGETS = {"Sobel Gx": "gx", "Sobel Gy": "gy", "Sobel Gx + Gy": "both"}
+SOBEL_TARGETS = {
+    "Sobel Gx": "gx",
+    "Sobel Gy": "gy",
+    "Sobel Gx + Gy": "both",
+    "Sobel magnitude": "magnitude",
+    "Sobel direction": "direction",
+    "Sobel magnitude + direction": "polar",
+}
 #: Seconds between the steps the worker sends to the dock (the views redraw on each):
 #: 15 a second looks live, and leaves the training thread most of the GIL.
 REPORT_INTERVAL = 1 / 15
@@ -61,6 +69,12 @@ class KernelTrainingWidget(QWidget):
 
         self._input_combo = QComboBox()
         self._input_combo.setToolTip("The stack of images the kernel is applied to.")
+        self._held_out_check = QCheckBox("test on the other image layers")
+        self._held_out_check.setToolTip(
+            "Also measure the loss on every other image layer of the same image size (e.g. "
+            "train on metaphase, test on the other four classes): does what was learned "
+            "generalise to images never trained on?"
+        )
         self._target_combo = QComboBox()
         self._target_combo.setToolTip(
             "What the kernel should produce from each image: a Sobel filter of it, or "
@@ -86,6 +100,7 @@ class KernelTrainingWidget(QWidget):
         form = QFormLayout()
         form.addRow("input", self._input_combo)
         form.addRow("target", self._target_combo)
+        form.addRow("", self._held_out_check)
         buttons = QHBoxLayout()
         for button in (self._start_button, self._pause_button, self._stop_button):
             buttons.addWidget(button)
@@ -168,7 +183,7 @@ class KernelTrainingWidget(QWidget):
         self._save_settings()
         try:
             options = self.options()
-            inputs, targets, note = self._training_data()
+            inputs, targets, held_out, note = self._training_data()
         except (ValueError, TypeError) as exc:
             return self._say(str(exc))
         from napari.qt.threading import create_worker
@@ -180,7 +195,7 @@ class KernelTrainingWidget(QWidget):
         self._started = time.perf_counter()
         # errored handled here: without it in _connect, superqt re-raises in the GUI thread
         worker = create_worker(
-            _training_steps, inputs, targets, options, _start_thread=False,
+            _training_steps, inputs, targets, options, held_out, _start_thread=False,
             _connect={"yielded": self._on_step, "errored": self._on_error,
                       "finished": self._on_finished},
         )  # fmt: skip
@@ -252,7 +267,7 @@ class KernelTrainingWidget(QWidget):
         self.history.append(step)
         self.bias = step.bias
         self._loss_view.add(step)
-        self._kernel_view.show_kernels(step.weight, step.reference, step.error)
+        self._kernel_view.show_kernels(step.weight, step.reference, step.error, step)
         self._progress_bar.setValue(step.step)
         seconds = time.perf_counter() - self._started
         if seconds > 0:
@@ -301,7 +316,10 @@ class KernelTrainingWidget(QWidget):
     def _training_data(self):
         from .training_actions import training_data
 
-        return training_data(self._viewer, self.input_name, self.target, SOBEL_TARGETS)
+        return training_data(
+            self._viewer, self.input_name, self.target, SOBEL_TARGETS,
+            held_out=self._held_out_check.isChecked(),
+        )  # fmt: skip
 
     def _target_labels(self) -> list[str]:
         return [self._target_combo.itemText(i) for i in range(self._target_combo.count())]
@@ -365,9 +383,11 @@ class KernelTrainingWidget(QWidget):
     def _save_settings(self) -> None:
         self._options_panel.save(self._settings)
         self._settings.setValue("target", self.target)
+        self._settings.setValue("held_out", self._held_out_check.isChecked())
 
     def _restore_settings(self) -> None:
         self._options_panel.restore(self._settings)
+        self._held_out_check.setChecked(_settings.read(self._settings, "held_out", False))
         self._target_combo.addItems(list(SOBEL_TARGETS))
         self._target_combo.setCurrentText(_settings.read(self._settings, "target", "Sobel Gx"))
 
