@@ -150,8 +150,10 @@ def apply_kernel(widget):
         "options": widget._options.__dict__ if widget._options is not None else None,
     }
     limit = float(np.abs(out).max()) or 1.0
-    layer = put_layer(widget._viewer, "image", name, "learned", out, params,
-                      colormap="PiYG", contrast_limits=(-limit, limit))  # fmt: skip
+    # a magnitude is never negative: the Sobel magnitude layer's look, not a diverging one
+    look = ({"colormap": "magma", "contrast_limits": (0, limit)} if model == "gradient_pair"
+            else {"colormap": "PiYG", "contrast_limits": (-limit, limit)})  # fmt: skip
+    layer = put_layer(widget._viewer, "image", name, "learned", out, params, **look)
     widget._say(f"{layer.name}: {name} filtered with the learned kernel.")
     return layer
 
