@@ -97,7 +97,63 @@ def _display_problem() -> str | None:
     )
 
 
+def batch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="napari-nuclei-edges batch",
+        description=(
+            "Compute Sobel outputs, threshold masks and labels for every image of INPUT into "
+            "the zarr store OUTPUT, on dask (local threads, or a dask.distributed scheduler). "
+            "Re-running skips finished images; a bad image is reported and skipped."
+        ),
+    )
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        help="a zarr array, an .npz, a folder of images or of class folders",
+    )
+    parser.add_argument("--out", required=True, metavar="OUTPUT", help="the zarr store to write")
+    parser.add_argument(
+        "--steps",
+        default="sobel",
+        help="comma-separated: sobel, threshold, labels (default: sobel)",
+    )
+    parser.add_argument(
+        "--threshold",
+        default="otsu",
+        help="a method (otsu, li, yen, …) over all images, or a value",
+    )
+    parser.add_argument("--padding", default="reflect", help="Sobel borders (default: reflect)")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a dask.distributed scheduler, e.g. tcp://127.0.0.1:8786",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    return parser  # fmt: skip
+
+
+def batch_main(argv: Sequence[str]) -> int:
+    """``napari-nuclei-edges batch``: exit 0 when every image was done, 1 when some failed."""
+    from .batch import run_batch
+
+    args = batch_parser().parse_args(argv)
+    try:
+        result = run_batch(
+            args.input, args.out, steps=[s.strip() for s in args.steps.split(",") if s.strip()],
+            threshold=args.threshold, padding=args.padding, scheduler=args.scheduler,
+            progress=not args.quiet,
+        )  # fmt: skip
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        print(f"napari-nuclei-edges batch: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 1 if result.failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["batch"]:
+        return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.path is not None and not Path(args.path).expanduser().exists():
         print(f"napari-nuclei-edges: {args.path}: no such file or folder.", file=sys.stderr)
