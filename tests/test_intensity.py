@@ -107,3 +107,34 @@ def test_auto_threshold_bad_input():
         auto_threshold(np.full((4, 4), 7, np.uint8))
     with pytest.raises(ValueError, match="no finite"):
         auto_threshold(np.full(3, np.nan))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_block_by_block_histograms_equal_the_in_memory_ones(dtype):
+    da = pytest.importorskip("dask.array")
+    from napari_nuclei_edges.intensity import iter_class_histograms
+
+    rng = np.random.default_rng(4)
+    stacks = {
+        "a": (rng.random((7, 2, 20, 30)) * 900).astype(dtype),
+        "b": (rng.random((5, 20, 30)) * 300).astype(dtype),
+    }
+    lazy = {name: da.from_array(array, chunks=(1,) * (array.ndim - 2) + (20, 30))
+            for name, array in stacks.items()}  # fmt: skip
+    steps = iter_class_histograms(lazy, threshold=250.0, block=3)
+    progress = []
+    with pytest.raises(StopIteration) as end:
+        while True:
+            progress.append(next(steps))
+    streamed = end.value.value
+    expected = class_histograms(stacks, threshold=250.0)
+    assert progress[-1][0] == progress[-1][1] == len(progress)
+    np.testing.assert_array_equal(streamed.edges, expected.edges)
+    for name in stacks:
+        np.testing.assert_array_equal(streamed.counts[name], expected.counts[name])
+        got, want = streamed.statistics[name], expected.statistics[name]
+        assert (got.count, got.minimum, got.maximum, got.median) == (
+            want.count, want.minimum, want.maximum, want.median)  # fmt: skip
+        assert got.fraction_above == want.fraction_above
+        assert got.mean == pytest.approx(want.mean, rel=1e-6)
+        assert got.std == pytest.approx(want.std, rel=1e-5)

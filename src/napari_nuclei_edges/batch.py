@@ -93,9 +93,11 @@ class ImageSource:
         return len(self.names)
 
     def _zarr(self):
-        import zarr
+        if getattr(self, "_array", None) is None:
+            import zarr
 
-        return zarr.open_array(str(self.path), mode="r")
+            self._array = zarr.open_array(str(self.path), mode="r")
+        return self._array
 
     def read(self, index: int) -> np.ndarray:
         """Image ``index`` as a 2D array; ValueError naming it when it is not one."""
@@ -213,10 +215,15 @@ def run_batch(
     outputs = _outputs(steps)
     for name, dtype in outputs.items():
         if name not in root:
+            # float gradients barely compress, and compressing them costs more than computing
+            # them; masks and labels are mostly zeros and shrink many times
+            compressors = None if dtype == "float32" else "auto"
             root.create_array(name, shape=(n, h, w), chunks=(1, h, w), dtype=dtype,
-                              fill_value=0)  # fmt: skip
+                              fill_value=0, compressors=compressors)  # fmt: skip
     if "done" not in root:
         root.create_array("done", shape=(n,), chunks=(1,), dtype="uint8", fill_value=0)
+    _OUTPUTS.pop(str(out), None)  # arrays may have been created since a process opened it
+    _SOURCES.pop(str(images.path), None)
     job = {"source": str(images.path), "out": str(out), "steps": steps, "padding": padding,
            "threshold": result.threshold}  # fmt: skip
     statuses = runner.map(_process_one, job, range(n), "images")
@@ -244,9 +251,7 @@ def _outputs(steps) -> dict[str, str]:
 
 def _process_one(job: dict, index: int) -> str:
     """One image: read, compute, write its outputs, then its done flag. Runs in a dask task."""
-    import zarr
-
-    root = zarr.open_group(job["out"], mode="r+")
+    root = _opened(job["out"])
     if root["done"][index]:
         return "skipped"
     try:
@@ -273,6 +278,17 @@ def _process_one(job: dict, index: int) -> str:
 
 
 _SOURCES: dict[str, ImageSource] = {}
+_OUTPUTS: dict[str, dict] = {}
+
+
+def _opened(out: str) -> dict:
+    """The output arrays, opened once per process (zarr reads their metadata on each open)."""
+    if out not in _OUTPUTS:
+        import zarr
+
+        group = zarr.open_group(out, mode="r+")
+        _OUTPUTS[out] = {name: group[name] for name in group.array_keys()}
+    return _OUTPUTS[out]
 
 
 def _reader(path: str) -> ImageSource:

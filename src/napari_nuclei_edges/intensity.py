@@ -23,6 +23,7 @@ __all__ = [
     "ClassStatistics",
     "auto_threshold",
     "class_histograms",
+    "iter_class_histograms",
 ]
 
 #: Automatic threshold methods (scikit-image's ``threshold_<method>``).
@@ -216,23 +217,115 @@ def class_histograms(
     if not high >= low:
         raise ValueError(f"value_range must be (low, high) with low <= high, not {value_range}.")
 
-    span = int(high) - int(low) + 1 if all_integer else None
-    unit_bins = all_integer and span <= DEFAULT_BINS and bins in (None, span)
-    if unit_bins:
-        low, n_bins = int(low), span
-        edges = np.arange(n_bins + 1, dtype=float) + low - 0.5
-    else:
-        n_bins = int(bins or DEFAULT_BINS)
-        if n_bins < 1:
-            raise ValueError(f"bins must be at least 1, not {bins}.")
-        if high == low:
-            low, high = low - 0.5, high + 0.5
-        edges = np.linspace(low, high, n_bins + 1)
-
+    edges, unit_bins = _edges(all_integer, low, high, bins)
     counts, statistics = {}, {}
     for name, array in arrays.items():
         counts[name], nonfinite = _count(array, edges, unit_bins)
         statistics[name] = _statistics(array, counts[name], edges, unit_bins, nonfinite, threshold)
+    return ClassHistograms(edges=edges, counts=counts, statistics=statistics, unit_bins=unit_bins)
+
+
+def _edges(all_integer: bool, low: float, high: float, bins: int | None):
+    """Shared bin edges: one bin per integer value when that is at most DEFAULT_BINS."""
+    span = int(high) - int(low) + 1 if all_integer else None
+    unit_bins = all_integer and span <= DEFAULT_BINS and bins in (None, span)
+    if unit_bins:
+        return np.arange(span + 1, dtype=float) + int(low) - 0.5, True
+    n_bins = int(bins or DEFAULT_BINS)
+    if n_bins < 1:
+        raise ValueError(f"bins must be at least 1, not {bins}.")
+    if high == low:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, n_bins + 1), False
+
+
+def iter_class_histograms(
+    stacks: Mapping[str, ArrayLike],
+    bins: int | None = None,
+    *,
+    threshold: float | None = None,
+    block: int = 16,
+):
+    """:func:`class_histograms` of stacks too large for memory, reading ``block`` images at a time.
+
+    A generator for a worker: it yields ``(blocks_done, blocks_total)`` after each
+    block (two passes: the value range, then the counts) and returns the
+    :class:`ClassHistograms`. Counts, ``count``, ``minimum``, ``maximum`` and
+    ``fraction_above`` are exact; ``mean`` and ``std`` are exact sums in float64;
+    percentiles come from the histogram as in :func:`class_histograms`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack = np.arange(64, dtype=np.uint8).reshape(4, 4, 4)
+    >>> steps = iter_class_histograms({"a": stack}, block=1)
+    >>> try:
+    ...     while True:
+    ...         next(steps)
+    ... except StopIteration as end:
+    ...     result = end.value
+    >>> result.counts["a"].sum(), result.statistics["a"].maximum
+    (np.int64(64), 63.0)
+    """
+    if not stacks:
+        raise ValueError("class_histograms needs at least one image stack.")
+    flat = {}
+    for name, data in stacks.items():
+        _check_real(name, np.empty(0, np.dtype(data.dtype)))
+        shape = tuple(data.shape)
+        flat[name] = data.reshape((-1, *shape[-2:])) if len(shape) > 2 else data[None]
+    starts = {name: range(0, len(f), block) for name, f in flat.items()}
+    total, done = 2 * sum(len(r) for r in starts.values()), 0
+    ranges = {}
+    for name, data in flat.items():
+        low, high = None, None
+        for start in starts[name]:
+            part = _finite(np.asarray(data[start : start + block]))
+            if part.size:
+                # numpy scalars of the data's type, as class_histograms bins them
+                low = part.min() if low is None else min(low, part.min())
+                high = part.max() if high is None else max(high, part.max())
+            done += 1
+            yield done, total
+        ranges[name] = (low, high)
+    found = [r for r in ranges.values() if r[0] is not None]
+    low = min((r[0] for r in found), default=0.0)
+    high = max((r[1] for r in found), default=1.0)
+    all_integer = all(np.dtype(f.dtype).kind in "uib" for f in flat.values())
+    edges, unit_bins = _edges(all_integer, low, high, bins)
+    counts, statistics = {}, {}
+    for name, data in flat.items():
+        count = np.zeros(edges.size - 1, np.int64)
+        nonfinite, above, total_sum, total_square = 0, 0, 0.0, 0.0
+        for start in starts[name]:
+            part = np.asarray(data[start : start + block])
+            part = part.view(np.uint8) if part.dtype == bool else part
+            block_counts, block_nonfinite = _count(part, edges, unit_bins)
+            count += block_counts
+            nonfinite += block_nonfinite
+            finite = _as_float_view(_finite(part)).astype(np.float64, copy=False)
+            total_sum += float(finite.sum())
+            total_square += float((finite * finite).sum())
+            if threshold is not None:
+                above += int(np.count_nonzero(part > threshold))
+            done += 1
+            yield done, total
+        counts[name] = count
+        n = int(count.sum())
+        mean = total_sum / n if n else float("nan")
+        std = float(np.sqrt(max(total_square / n - mean * mean, 0.0))) if n else float("nan")
+        statistics[name] = ClassStatistics(
+            count=n,
+            mean=mean,
+            median=_percentile(count, edges, 50, unit_bins) if n else float("nan"),
+            std=std,
+            p01=_percentile(count, edges, 1, unit_bins) if n else float("nan"),
+            p99=_percentile(count, edges, 99, unit_bins) if n else float("nan"),
+            minimum=float(ranges[name][0]) if n else float("nan"),
+            maximum=float(ranges[name][1]) if n else float("nan"),
+            nonfinite=nonfinite,
+            fraction_above=(above / n if n else None) if threshold is not None else None,
+        )
     return ClassHistograms(edges=edges, counts=counts, statistics=statistics, unit_bins=unit_bins)
 
 

@@ -204,6 +204,15 @@ def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     np.testing.assert_array_equal(
         np.asarray(mask[3]), (np.asarray(lazy[3]) > 100).astype(np.uint8)
     )
+    # asked for, every image is read, a block at a time, in a worker
+    assert not widget._exact_button.isHidden()
+    widget._exact_button.click()
+    qtbot.waitUntil(lambda: "Exact histograms" in widget._status_label.text(), timeout=10_000)
+    from napari_nuclei_edges.intensity import class_histograms
+
+    exact = class_histograms({"lazy": np.asarray(lazy)})
+    np.testing.assert_array_equal(widget._histograms.counts["lazy"], exact.counts["lazy"])
+    assert widget._histograms.statistics["lazy"].count == 40 * 16 * 16
 
 
 def test_settings_are_remembered(viewer, qtbot):

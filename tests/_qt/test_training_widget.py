@@ -231,3 +231,30 @@ def test_the_small_cnn_shows_its_first_layer_as_a_gallery(widget, qtbot):
     assert [title for title, _ in panels] == ["learned"] and panels[0][1].shape == (4, 1, 3, 3)
     assert widget.apply_kernel() is None
     assert "single-layer models" in widget._status_label.text()
+
+
+def test_a_large_dask_layer_is_sampled_not_loaded(viewer, widget, qtbot, monkeypatch):
+    da = pytest.importorskip("dask.array")
+    from napari_nuclei_edges._qt import training_actions
+    from napari_nuclei_edges.data import synthetic_nuclei
+
+    monkeypatch.setattr(training_actions, "MAX_IMAGES", 8)
+    images = np.concatenate(list(synthetic_nuclei(n_per_class=8).values()))  # 40 images
+    read = set()
+
+    def record(block, block_info=None):
+        read.add(block_info[None]["chunk-location"][0])
+        return block
+
+    lazy = da.from_array(images, chunks=(1, 80, 80)).map_blocks(record, dtype=images.dtype)
+    viewer.add_image(lazy, name="screen")
+    read.clear()  # napari draws the current slice: that is not the training's doing
+    widget.input_name = "screen"
+    widget.set_options(optimiser="lbfgs")
+    run_to_end(widget, qtbot)
+    assert kernel_error(widget.kernel, GX)["max_abs"] < 1e-3
+    assert len(read - {0}) <= 8  # the 8 evenly spaced images, not the 40
+    inputs, _, _, note = training_actions.training_data(
+        viewer, "screen", "Sobel Gx", {"Sobel Gx": "gx"}
+    )
+    assert inputs.shape == (8, 80, 80) and "screen has 40 images: training on 8" in note

@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
 from ..intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from . import settings as _settings
 from .histogram_view import HistogramView, StatisticsView
-from .layer_data import histogram_input, layer_problem
+from .layer_data import histogram_input, is_lazy, layer_problem
 from .outputs import is_owned, owned_output, put_labels, rename_outputs
 from .previews import show_mask_preview
 from .segment_panel import MATCHING_TRUTH, NO_TRUTH, SegmentationPanel
@@ -107,6 +107,14 @@ class HistogramThresholdWidget(QWidget):
         self._stats_table = self._statistics_view.table
         self._separability_label = self._statistics_view.separability_label
         self._status_label = QLabel(wordWrap=True)
+        self._exact_button = QPushButton("Exact histogram (read every image)")
+        self._exact_button.clicked.connect(self.exact_histograms)
+        self._exact_button.setToolTip(
+            "Lazy layers are histogrammed from a sample of their images; this reads all of "
+            "them in a background worker, a block at a time, with a progress bar."
+        )
+        self._exact_button.hide()
+        self._exact_worker = None
         self._segmentation_panel = SegmentationPanel(self._settings)
 
         view_row = QHBoxLayout()
@@ -131,6 +139,7 @@ class HistogramThresholdWidget(QWidget):
         layout.addWidget(self._methods_table)
         layout.addWidget(self._statistics_view)
         layout.addWidget(self._status_label)
+        layout.addWidget(self._exact_button)
         layout.addWidget(self._segmentation_panel)
         layout.addStretch()
 
@@ -291,6 +300,7 @@ class HistogramThresholdWidget(QWidget):
             if note:
                 notes.append(note)
         self._say(" ".join(notes))
+        self._exact_button.setVisible(any(is_lazy(layer.data) for layer in self.selected_layers))
         if not stacks:
             self._histograms = None
             self._histogram_view.clear()
@@ -496,14 +506,57 @@ class HistogramThresholdWidget(QWidget):
         self._method_combo.setCurrentText(_settings.read(s, "method", "otsu"))
         self._upper_spin.setEnabled(False)
 
+    def exact_histograms(self):
+        """Histogram every image of the selected layers in a worker (lazy layers: all blocks).
+
+        Returns the started worker; its result replaces the sampled histograms
+        until the selection or the bins change.
+        """
+        from napari.qt.threading import create_worker
+
+        from ..intensity import iter_class_histograms
+
+        stacks = {layer.name: layer.data for layer in self.selected_layers
+                  if not layer_problem(layer)}  # fmt: skip
+        if not stacks:
+            return None
+        if self._exact_worker is not None:
+            self._exact_worker.quit()
+        blocks = sum(int(np.ceil(np.prod(d.shape[:-2] or (1,)) / 16)) for d in stacks.values())
+        worker = create_worker(
+            iter_class_histograms, stacks, self._bins_spin.value() or None,
+            threshold=self.threshold, _start_thread=False,
+            _progress={"total": 2 * blocks, "desc": "Exact histograms"},
+            _connect={"returned": self._on_exact_histograms,
+                      "errored": lambda exc: self._say(f"Exact histograms failed: {exc}")},
+        )  # fmt: skip
+        self._exact_worker = worker
+        self._exact_button.setEnabled(False)
+        worker.finished.connect(lambda: self._exact_button.setEnabled(True))
+        self._say(f"Reading every image of {', '.join(stacks)}…")
+        worker.start()
+        return worker
+
+    def _on_exact_histograms(self, histograms) -> None:
+        if set(histograms.counts) != {layer.name for layer in self.selected_layers}:
+            return  # the selection changed meanwhile: that result is stale
+        self._histograms = histograms
+        self._set_threshold_range()
+        self._draw_histograms()
+        self._statistics_view.show_statistics(histograms, self.threshold)
+        self._statistics_view.show_separability(histograms)
+        pixels = sum(st.count for st in histograms.statistics.values())
+        self._say(f"Exact histograms of every image ({pixels:,} pixels).")
+
     def closeEvent(self, event) -> None:
         self._disconnect()
         super().closeEvent(event)
 
     def _disconnect(self) -> None:
         self._preview_timer.stop()
-        if self._worker is not None:
-            self._worker.quit()
+        for worker in (self._worker, self._exact_worker):
+            if worker is not None:
+                worker.quit()
         for emitter in (
             self._viewer.layers.events.inserted,
             self._viewer.layers.events.removed,

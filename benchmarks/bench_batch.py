@@ -1,0 +1,135 @@
+"""``napari-nuclei-edges batch`` against doing it by hand in memory, and its peak memory.
+
+Throughput on a 32 × 1024 × 1024 uint8 zarr stack, Sobel outputs into a zarr
+store, 2 threads, in one run: the batch on dask's local threads and on a local
+``dask.distributed`` cluster (2 single-thread workers), against (a) ``sobel`` on
+the stack in memory alone and (b) what a user would write without the command:
+load the stack, ``sobel`` it, save the four arrays to zarr with the same layout.
+The dask overhead is the batch over (b).
+
+Peak memory: the batch thresholds a zarr input of 512 MiB (128 × 2048 × 2048)
+in a child process, against a budget of 256 MiB above the same process's
+baseline (Python, numpy, torch, zarr imported): the input is twice the budget.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks._timing import limit_threads
+
+BUDGET = 256 << 20
+
+
+def _by_hand(source: str, out: str) -> None:
+    import numpy as np
+    import zarr
+
+    from napari_nuclei_edges.gradients import sobel
+
+    stack = np.asarray(zarr.open_array(source, mode="r"))
+    result = sobel(stack)
+    group = zarr.open_group(out, mode="w")
+    for name, values in zip(("gx", "gy", "magnitude", "direction"), result, strict=True):
+        array = group.create_array(name, shape=values.shape, chunks=(1, *values.shape[1:]),
+                                   dtype="float32", compressors=None)  # fmt: skip
+        array[:] = values
+
+
+def _timed(function, *args) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def _peak_rss_child(code: str) -> int:
+    """Peak resident memory, in bytes, of a new Python process running ``code``."""
+    report = "; import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    done = subprocess.run([sys.executable, "-c", code + report], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return int(done.stdout.split()[-1]) * 1024
+
+
+def main() -> None:
+    limit_threads()
+    import numpy as np
+    import torch
+    import zarr
+
+    from napari_nuclei_edges.batch import run_batch
+    from napari_nuclei_edges.gradients import sobel
+
+    torch.set_num_threads(2)
+    folder = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    try:
+        stack = np.random.default_rng(0).integers(0, 255, (32, 1024, 1024), dtype=np.uint8)
+        source = str(folder / "in.zarr")
+        zarr.create_array(source, shape=stack.shape, chunks=(1, 1024, 1024), dtype="uint8")[:] = (
+            stack
+        )
+        sobel(stack)
+        rows = {
+            "sobel in memory (no store)": min(_timed(sobel, stack) for _ in range(3)),
+            "by hand: load, sobel, save to zarr": min(
+                _timed(_by_hand, source, str(folder / f"hand{i}.zarr")) for i in range(3)
+            ),
+            "batch, dask local threads": min(
+                _timed(run_batch, source, folder / f"batch{i}.zarr", progress=False)
+                for i in range(3)
+            ),
+        }
+        try:
+            from distributed import LocalCluster
+
+            with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                              dashboard_address=None) as cluster:  # fmt: skip
+                address = cluster.scheduler_address
+                run_batch(source, folder / "warm.zarr", scheduler=address, progress=False)
+                rows["batch, dask.distributed (2 workers)"] = min(
+                    _timed(
+                        run_batch,
+                        source,
+                        folder / f"dist{i}.zarr",
+                        scheduler=address,
+                        progress=False,
+                    )
+                    for i in range(2)
+                )
+        except ImportError:
+            pass
+        hand = rows["by hand: load, sobel, save to zarr"]
+        print("\nBatch Sobel of 32 × 1024 × 1024 uint8 (zarr in, zarr out), 2 threads")
+        print(f"{'method':<40}{'seconds':>10}{'Mpx/s':>9}{'vs by hand':>12}")
+        for label, seconds in rows.items():
+            print(f"{label:<40}{seconds:>10.3f}{stack.size / seconds / 1e6:>9.0f}"
+                  f"{seconds / hand:>12.2f}")  # fmt: skip
+
+        big = str(folder / "big.zarr")
+        array = zarr.create_array(big, shape=(128, 2048, 2048), chunks=(1, 2048, 2048),
+                                  dtype="uint8")  # fmt: skip
+        rng = np.random.default_rng(1)
+        for i in range(0, 128, 16):
+            array[i : i + 16] = rng.integers(0, 255, (16, 2048, 2048), dtype=np.uint8)
+        del stack
+        imports = "import numpy, torch, zarr, dask.array; import napari_nuclei_edges.batch"
+        baseline = _peak_rss_child(imports)
+        code = (
+            f"{imports}; from napari_nuclei_edges.batch import run_batch; "
+            f"run_batch({big!r}, {str(folder / 'big-out.zarr')!r}, steps=['threshold'], "
+            "threshold=127, progress=False)"
+        )
+        peak = _peak_rss_child(code)
+        print(f"\nPeak memory, thresholding a 512 MiB zarr input (budget {BUDGET >> 20} MiB "
+              f"above a {baseline / 2**20:.0f} MiB baseline): peak {peak / 2**20:.0f} MiB, "
+              f"{(peak - baseline) / 2**20:.0f} MiB above the baseline")  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
