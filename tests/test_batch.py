@@ -61,15 +61,15 @@ def test_batch_on_a_local_distributed_cluster_equals_the_in_memory_result(zarr_i
 
 def test_an_interrupted_batch_resumes_where_it_stopped(zarr_input, stack, tmp_path,
                                                        monkeypatch):  # fmt: skip
-    original = batch._process_one
+    original = batch._process_block
 
-    def dies_at_the_last(job, index):
-        if index == 9:
+    def dies_at_the_last(job, start, stop):
+        if stop == 10:
             time.sleep(0.5)  # the other thread gets on with the rest meanwhile
             raise KeyboardInterrupt  # the machine going down mid-run
-        return original(job, index)
+        return original(job, start, stop)
 
-    monkeypatch.setattr(batch, "_process_one", dies_at_the_last)
+    monkeypatch.setattr(batch, "_process_block", dies_at_the_last)
     with pytest.raises(KeyboardInterrupt):
         run_batch(zarr_input, tmp_path / "out.zarr", steps=ALL, progress=False)
     monkeypatch.undo()

@@ -28,6 +28,8 @@ __all__ = ["STEPS", "BatchResult", "ImageSource", "run_batch"]
 
 STEPS = ("sobel", "threshold", "labels")
 SOBEL_OUTPUTS = ("sobel_gx", "sobel_gy", "sobel_magnitude", "sobel_direction")
+#: Pixels per dask task (whole images): big enough to amortise the task, small to spread.
+BLOCK_PIXELS = 1 << 22
 
 
 @dataclass
@@ -226,7 +228,13 @@ def run_batch(
     _SOURCES.pop(str(images.path), None)
     job = {"source": str(images.path), "out": str(out), "steps": steps, "padding": padding,
            "threshold": result.threshold}  # fmt: skip
-    statuses = runner.map(_process_one, job, range(n), "images")
+    per_task = max(1, min(BLOCK_PIXELS // (h * w), -(-n // 8)))
+    blocks = [(i, min(n, i + per_task)) for i in range(0, n, per_task)]
+    statuses = [
+        status
+        for block in runner.map(_process_block, job, blocks, "blocks of images")
+        for status in block
+    ]
     for index, status in enumerate(statuses):
         if status == "done":
             result.processed += 1
@@ -249,32 +257,54 @@ def _outputs(steps) -> dict[str, str]:
     return outputs
 
 
-def _process_one(job: dict, index: int) -> str:
-    """One image: read, compute, write its outputs, then its done flag. Runs in a dask task."""
+def _process_block(job: dict, start: int, stop: int) -> list[str]:
+    """Images ``start:stop``: read, compute, write their outputs, then their done flags.
+
+    Runs in a dask task. A block of images per task lets ``sobel`` work on a stack
+    and zarr write its chunks together; a bad image only costs its own slot.
+    """
     root = _opened(job["out"])
-    if root["done"][index]:
-        return "skipped"
-    try:
-        image = _reader(job["source"]).read(index)
-    except ValueError as exc:
-        return str(exc)
+    done = root["done"][start:stop]
+    statuses = ["skipped"] * (stop - start)
+    good, images = [], []
+    for offset in np.flatnonzero(done == 0):
+        try:
+            images.append(_reader(job["source"]).read(start + int(offset)))
+            good.append(int(offset))
+        except ValueError as exc:
+            statuses[offset] = str(exc)
+    if not good:
+        return statuses
+    stack = np.stack(images)
+    results = {}
     steps = job["steps"]
     if "sobel" in steps:
         from .gradients import sobel
 
-        gradients = sobel(image, padding=job["padding"])
-        for name, array in zip(SOBEL_OUTPUTS, gradients, strict=True):
-            root[name][index] = array
+        results.update(zip(SOBEL_OUTPUTS, sobel(stack, padding=job["padding"]), strict=True))
     if "threshold" in steps:
         from .segmentation import segment
 
-        root["mask"][index] = segment(image, job["threshold"]).astype(np.uint8)
+        results["mask"] = segment(stack, job["threshold"]).astype(np.uint8)
     if "labels" in steps:
         from .segmentation import segment_nuclei
 
-        root["labels"][index] = segment_nuclei(image, threshold=job["threshold"])
-    root["done"][index] = 1
-    return "done"
+        results["labels"] = np.stack(
+            [segment_nuclei(image, threshold=job["threshold"]) for image in stack]
+        )
+    whole = len(good) == stop - start
+    for name, values in results.items():
+        if whole:
+            root[name][start:stop] = values  # zarr writes the chunks concurrently
+        else:
+            for row, offset in enumerate(good):
+                root[name][start + offset] = values[row]
+    flags = root["done"][start:stop]
+    flags[good] = 1
+    root["done"][start:stop] = flags  # only after every output of these images
+    for offset in good:
+        statuses[offset] = "done"
+    return statuses
 
 
 _SOURCES: dict[str, ImageSource] = {}
@@ -353,8 +383,11 @@ class _Runner:
     def map(self, function, job: dict, indices, what: str) -> list:
         import dask
 
-        indices = list(indices)
-        tasks = [dask.delayed(function, pure=False)(job, i) for i in indices]
+        items = list(indices)
+        tasks = [
+            dask.delayed(function, pure=False)(job, *(i if isinstance(i, tuple) else (i,)))
+            for i in items
+        ]
         if self.scheduler is None:
             from dask.diagnostics import Callback
 
