@@ -85,17 +85,23 @@ def edges(out: Path) -> Path:
     return path
 
 
+def _training_dock():
+    """The launcher's window with only the training dock open, and that dock."""
+    viewer = _launched((1600, 1100))
+    widget = viewer.window.dock_widgets["Learn a kernel (napari-nuclei-edges)"]
+    for name in ("Histograms and threshold", "Sobel edges"):
+        # folded away, as a user would, so the training dock has the height
+        viewer.window.dock_widgets[f"{name} (napari-nuclei-edges)"].parent().hide()
+    return viewer, widget
+
+
 def training(out: Path) -> Path:
     """The training dock mid-run: the loss falling, the learned kernel beside Sobel Gx."""
     import time
 
     from qtpy.QtWidgets import QApplication
 
-    viewer = _launched((1600, 1100))
-    widget = viewer.window.dock_widgets["Learn a kernel (napari-nuclei-edges)"]
-    for name in ("Histograms and threshold", "Sobel edges"):
-        # folded away, as a user would, so the training dock has the height
-        viewer.window.dock_widgets[f"{name} (napari-nuclei-edges)"].parent().hide()
+    viewer, widget = _training_dock()
     widget.input_name = "metaphase"
     widget.set_options(learning_rate=0.02)  # slower than the default, to catch it mid-way
     worker = widget.start()
@@ -121,10 +127,7 @@ def training(out: Path) -> Path:
 
 def magnitude(out: Path) -> Path:
     """The gradient pair learning Sobel's magnitude on metaphase, tested on the other classes."""
-    viewer = _launched((1600, 1100))
-    widget = viewer.window.dock_widgets["Learn a kernel (napari-nuclei-edges)"]
-    for name in ("Histograms and threshold", "Sobel edges"):
-        viewer.window.dock_widgets[f"{name} (napari-nuclei-edges)"].parent().hide()
+    viewer, widget = _training_dock()
     widget.input_name = "metaphase"
     widget.target = "Sobel magnitude"
     widget.set_options(model="gradient_pair", optimiser="lbfgs", steps=300)
@@ -181,8 +184,8 @@ def main(argv=None) -> None:
     parser.add_argument("names", nargs="*", choices=[*SHOTS, []], help="screenshots to take")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    _fresh_settings()
     for name in args.names or SHOTS:
+        _fresh_settings()  # each shot as a new user sees it, whatever the one before saved
         print("wrote", SHOTS[name](args.out))
 
 
