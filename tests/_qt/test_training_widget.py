@@ -16,8 +16,12 @@ def widget(viewer, qtbot):
     qtbot.addWidget(w)
     w.input_name = "metaphase"
     yield w
-    w.stop()
-    qtbot.waitUntil(w._start_button.isEnabled, timeout=10_000)
+    worker = w._worker  # a Python attribute: readable even once Qt has deleted the widget
+    if worker is not None:
+        worker.quit()
+        if worker.is_paused:
+            worker.resume()
+        qtbot.waitUntil(lambda: not worker.is_running, timeout=10_000)
 
 
 def run_to_end(widget, qtbot, timeout=60_000):
@@ -73,8 +77,9 @@ def test_stop_pause_resume_and_reset(widget, qtbot):
     worker = slow_run(widget, qtbot)
     assert widget.is_running and not widget._start_button.isEnabled()
     widget.pause()
-    qtbot.waitUntil(lambda: worker.is_paused, timeout=5_000)
-    assert widget._pause_button.text() == "Resume"
+    # the worker pauses at its next step, then tells the dock
+    qtbot.waitUntil(lambda: widget._pause_button.text() == "Resume", timeout=5_000)
+    assert worker.is_paused
     assert widget._status_label.text().startswith("Paused at step")
     seen = len(widget.history)
     qtbot.wait(200)
