@@ -17,8 +17,8 @@ def test_package_import_is_light():
 
 def test_pure_modules_import_no_qt_and_no_torch():
     loaded = _modules_after(
-        "import napari_nuclei_edges.data, napari_nuclei_edges._reader, "
-        "napari_nuclei_edges._sample_data, napari_nuclei_edges._cli"
+        "import napari_nuclei_edges.data, napari_nuclei_edges._plugin.reader, "
+        "napari_nuclei_edges._plugin.sample_data, napari_nuclei_edges._cli"
     )
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 

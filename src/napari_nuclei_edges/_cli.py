@@ -79,7 +79,7 @@ def show_classes_side_by_side(viewer) -> None:
     The sample puts every ``<class>_truth`` right after its class, so each class
     and the layers named after it share a cell (see ``_viewer.arrange_grid``).
     """
-    from ._viewer import arrange_grid
+    from ._plugin.grid import arrange_grid
 
     arrange_grid(viewer, enable=True)
     viewer.reset_view()

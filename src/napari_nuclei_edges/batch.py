@@ -112,10 +112,10 @@ class ImageSource:
                 stack = npz[key]
             image = stack[i] if stack.ndim == 3 else stack
         else:
-            from .data import _read_image
+            from .data import read_image
 
             try:
-                image = _read_image(self.files[index])
+                image = read_image(self.files[index])
             except Exception as exc:  # any reader's failure on a corrupt file
                 raise ValueError(f"unreadable ({type(exc).__name__}: {exc})") from exc
         if image.ndim != 2:

@@ -13,7 +13,7 @@ def isolated_settings(tmp_path, monkeypatch):
 @pytest.fixture
 def viewer(make_napari_viewer):
     """A real viewer holding the synthetic sample, 6 images per class, truths included."""
-    from napari_nuclei_edges._sample_data import synthetic_nuclei_sample
+    from napari_nuclei_edges._plugin.sample_data import synthetic_nuclei_sample
 
     viewer = make_napari_viewer()
     for data, meta, kind in synthetic_nuclei_sample(n_per_class=6):

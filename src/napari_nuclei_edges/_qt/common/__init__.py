@@ -1,0 +1,1 @@
+"""What every dock shares: owned outputs, the one layer check, themed plots, settings, workers."""

@@ -1,0 +1,1 @@
+"""The Sobel dock."""

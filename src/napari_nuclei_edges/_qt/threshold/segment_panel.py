@@ -1,0 +1,158 @@
+"""The "improved segmentation" part of the threshold dock: options, Apply, and scores."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from ..common import settings as _settings
+
+MATCHING_TRUTH = "matching <layer>_truth"
+NO_TRUTH = "(none)"
+SCORE_COLUMNS = ("dice", "iou", "precision", "recall", "matched", "split", "merged", "missed")
+
+
+class SegmentationPanel(QGroupBox):
+    """Options of :func:`~napari_nuclei_edges.segmentation.segment_nuclei`, with tooltips."""
+
+    def __init__(self, settings, parent=None):
+        super().__init__("Improved segmentation → <layer>_labels", parent)
+        self._settings = settings
+        form = QFormLayout()
+        self._rule_combo = QComboBox()
+        self._rule_combo.addItems(["per_image", "global"])
+        self._rule_combo.setToolTip(
+            "per_image: the method picks a threshold for each 2D image, following its "
+            "brightness. global: one threshold (the dock's) for every image."
+        )
+        self._sigma_spin = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=10.0, singleStep=0.5)
+        self._sigma_spin.setToolTip("Gaussian smoothing (pixels) before thresholding; 0 = none.")
+        self._opening_spin = QSpinBox(minimum=0, maximum=10)
+        self._opening_spin.setToolTip(
+            "Radius of a binary opening that cuts thin bridges; 0 = none."
+        )
+        self._min_size_spin = QSpinBox(minimum=0, maximum=100_000)
+        self._min_size_spin.setToolTip("Objects with fewer pixels than this are removed.")
+        self._fill_holes_check = QCheckBox("fill holes")
+        self._split_check = QCheckBox("split touching nuclei (watershed)")
+        self._split_check.setToolTip(
+            "Split touching nuclei along a watershed of the distance transform."
+        )
+        self._centre_check = QCheckBox("keep only the centre nucleus")
+        self._centre_check.setToolTip(
+            "Keep the object at (or nearest to) the centre of each image: the reference "
+            "images centre one nucleus and cut neighbours at the border."
+        )
+        self._truth_combo = QComboBox()
+        self._truth_combo.setToolTip("A ground-truth Labels layer to score the result against.")
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Segment every selected layer into <layer>_labels.")
+        form.addRow("threshold rule", self._rule_combo)
+        form.addRow("smoothing σ", self._sigma_spin)
+        form.addRow("opening radius", self._opening_spin)
+        form.addRow("min size (px)", self._min_size_spin)
+        form.addRow(self._fill_holes_check)
+        form.addRow(self._split_check)
+        form.addRow(self._centre_check)
+        form.addRow("ground truth", self._truth_combo)
+        self.scores_table = QTableWidget(0, len(SCORE_COLUMNS))
+        self.scores_table.setHorizontalHeaderLabels(SCORE_COLUMNS)
+        self.scores_table.setMaximumHeight(150)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.apply_button)
+        layout.addWidget(self.scores_table)
+        self._restore()
+        for widget in (self._rule_combo,):
+            widget.currentTextChanged.connect(self._on_option_changed)
+        for widget in (self._sigma_spin, self._opening_spin, self._min_size_spin):
+            widget.valueChanged.connect(self._on_option_changed)
+        for widget in (self._fill_holes_check, self._split_check, self._centre_check):
+            widget.toggled.connect(self._on_option_changed)
+
+    def options(self) -> dict:
+        """Keyword arguments for ``segment_nuclei`` (without threshold and method)."""
+        return {
+            "rule": self._rule_combo.currentText(),
+            "sigma": self._sigma_spin.value(),
+            "opening": self._opening_spin.value(),
+            "min_size": self._min_size_spin.value(),
+            "fill_holes": self._fill_holes_check.isChecked(),
+            "split_touching": self._split_check.isChecked(),
+            "keep_centre": self._centre_check.isChecked(),
+        }
+
+    def set_options(self, **options) -> None:
+        """Set options by name, as a script would (same names as ``options()``)."""
+        widgets = {
+            "rule": self._rule_combo.setCurrentText,
+            "sigma": self._sigma_spin.setValue,
+            "opening": self._opening_spin.setValue,
+            "min_size": self._min_size_spin.setValue,
+            "fill_holes": self._fill_holes_check.setChecked,
+            "split_touching": self._split_check.setChecked,
+            "keep_centre": self._centre_check.setChecked,
+        }
+        for name, value in options.items():
+            widgets[name](value)
+
+    def _restore(self) -> None:
+        defaults = {
+            "rule": "per_image",
+            "sigma": 1.0,
+            "opening": 0,
+            "min_size": 20,
+            "fill_holes": True,
+            "split_touching": False,
+            "keep_centre": False,
+        }
+        self.set_options(
+            **{k: _settings.read(self._settings, f"segment/{k}", v) for k, v in defaults.items()}
+        )
+
+    def _on_option_changed(self, *_):
+        for key, value in self.options().items():
+            self._settings.setValue(f"segment/{key}", value)
+
+    # ------------------------------------------------------------- ground truth
+
+    def set_truth_choices(self, names: list[str]) -> None:
+        current = self._truth_combo.currentText()
+        self._truth_combo.blockSignals(True)
+        self._truth_combo.clear()
+        self._truth_combo.addItems([NO_TRUTH, MATCHING_TRUTH, *names])
+        index = self._truth_combo.findText(current)
+        self._truth_combo.setCurrentIndex(max(index, 0) if current else 1)
+        self._truth_combo.blockSignals(False)
+
+    @property
+    def truth_choice(self) -> str:
+        return self._truth_combo.currentText()
+
+    @truth_choice.setter
+    def truth_choice(self, name: str) -> None:
+        self._truth_combo.setCurrentText(name)
+
+    def show_scores(self, rows: dict[str, dict]) -> None:
+        self.scores_table.setRowCount(len(rows))
+        self.scores_table.setVerticalHeaderLabels(list(rows))
+        for r, scores in enumerate(rows.values()):
+            for c, key in enumerate(SCORE_COLUMNS):
+                value = scores[key]
+                if key == "matched":
+                    text = f"{value}/{scores['true_objects']}"
+                elif isinstance(value, float):
+                    text = f"{value:.3f}"
+                else:
+                    text = str(value)
+                self.scores_table.setItem(r, c, QTableWidgetItem(text))

@@ -1,0 +1,1 @@
+"""The kernel-training dock, its options panel and views."""

@@ -1,0 +1,429 @@
+"""KernelTrainingWidget: learn a convolution kernel live, watching the loss and the kernel."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import napari.viewer
+import numpy as np
+from napari.utils.notifications import show_warning
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...training.options import (
+    TrainingOptions,
+    TrainingStep,
+)
+from ..common import settings as _settings
+from ..common.layers import fill_image_combo
+from .options_panel import TrainingOptionsPanel
+from .views import KernelView, LossView
+
+#: Target choices computed from the input, by label.
+SOBEL_TARGETS = {
+    "Sobel Gx": "gx",
+    "Sobel Gy": "gy",
+    "Sobel Gx + Gy": "both",
+    "Sobel magnitude": "magnitude",
+    "Sobel direction": "direction",
+    "Sobel magnitude + direction": "polar",
+}
+#: Seconds between the steps the worker sends to the dock (the views redraw on each):
+#: 15 a second looks live, and leaves the training thread most of the GIL.
+REPORT_INTERVAL = 1 / 15
+
+
+class KernelTrainingWidget(QWidget):
+    """Train a ``Conv2d`` on (image, target) pairs of layers and watch it learn.
+
+    Examples
+    --------
+    >>> t = KernelTrainingWidget(viewer)  # doctest: +SKIP
+    >>> t.start(); t.is_running           # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer, parent=None):
+        super().__init__(parent)
+        self._viewer = viewer
+        self._settings = _settings.widget_settings("training")
+        self._worker = None
+        self._input_name: str | None = None
+        self._options: TrainingOptions | None = None
+        self.history: list[TrainingStep] = []
+        self.bias: np.ndarray | None = None  # of the kernel shown
+        self._started = 0.0
+        self._stop_reason = ""
+
+        self._input_combo = QComboBox()
+        self._input_combo.setToolTip("The stack of images the kernel is applied to.")
+        self._held_out_check = QCheckBox("test on the other image layers")
+        self._held_out_check.setToolTip(
+            "Also measure the loss on every other image layer of the same image size (e.g. "
+            "train on metaphase, test on the other four classes): does what was learned "
+            "generalise to images never trained on?"
+        )
+        self._target_combo = QComboBox()
+        self._target_combo.setToolTip(
+            "What the kernel should produce from each image: a Sobel filter of it, or "
+            "another image layer of the same shape (learn any linear filter from pairs)."
+        )
+        self._options_panel = TrainingOptionsPanel()
+
+        self._start_button = QPushButton("Start")
+        self._pause_button = QPushButton("Pause")
+        self._stop_button = QPushButton("Stop")
+        self._reset_button = QPushButton("Reset")
+        self._progress_bar = QProgressBar()
+        self._rate_label = QLabel()
+        self._loss_view = LossView(viewer)
+        self._kernel_view = KernelView(viewer)
+        self._apply_button = QPushButton("Apply kernel")
+        self._apply_button.setToolTip("Make <input>_learned: the input filtered by the kernel.")
+        self._save_button = QPushButton("Save kernel…")
+        self._load_button = QPushButton("Load kernel…")
+        self._csv_button = QPushButton("Export loss CSV…")
+        self._status_label = QLabel(wordWrap=True)
+
+        form = QFormLayout()
+        form.addRow("input", self._input_combo)
+        form.addRow("target", self._target_combo)
+        form.addRow("", self._held_out_check)
+        buttons = QHBoxLayout()
+        for button in (self._start_button, self._pause_button, self._stop_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self._reset_button)
+        progress = QHBoxLayout()
+        progress.addWidget(self._progress_bar, 1)
+        progress.addWidget(self._rate_label)
+        actions = QGridLayout()
+        actions.addWidget(self._apply_button, 0, 0)
+        actions.addWidget(self._save_button, 0, 1)
+        actions.addWidget(self._load_button, 1, 0)
+        actions.addWidget(self._csv_button, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self._options_panel)
+        layout.addLayout(buttons)
+        layout.addLayout(progress)
+        layout.addWidget(self._loss_view, 2)
+        layout.addWidget(self._kernel_view, 1)
+        layout.addLayout(actions)
+        layout.addWidget(self._status_label)
+
+        self._restore_settings()
+        self._start_button.clicked.connect(self.start)
+        self._pause_button.clicked.connect(self._on_pause_clicked)
+        self._stop_button.clicked.connect(self.stop)
+        self._reset_button.clicked.connect(self.reset)
+        self._apply_button.clicked.connect(self.apply_kernel)
+        self._save_button.clicked.connect(self._on_save_clicked)
+        self._load_button.clicked.connect(self._on_load_clicked)
+        self._csv_button.clicked.connect(self._on_csv_clicked)
+        viewer.layers.events.inserted.connect(self._on_layers_changed)
+        viewer.layers.events.removed.connect(self._on_layers_changed)
+        viewer.layers.events.removed.connect(self._on_layer_removed)
+        self._on_layers_changed()
+        self._update_buttons()
+        self._warm_up()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def is_running(self) -> bool:
+        return self._worker is not None and self._worker.is_running
+
+    @property
+    def kernel(self) -> np.ndarray | None:
+        """The kernel shown: the latest learned one, or a loaded one."""
+        return self._kernel_view.learned
+
+    @property
+    def input_name(self) -> str:
+        return self._input_combo.currentText()
+
+    @input_name.setter
+    def input_name(self, name: str) -> None:
+        self._input_combo.setCurrentText(name)
+
+    @property
+    def target(self) -> str:
+        return self._target_combo.currentText()
+
+    @target.setter
+    def target(self, label: str) -> None:
+        if self._target_combo.findText(label) < 0:
+            raise ValueError(f"no target {label!r}; choose one of {self._target_labels()}.")
+        self._target_combo.setCurrentText(label)
+
+    def options(self) -> TrainingOptions:
+        """The options the controls describe now."""
+        return self._options_panel.options(report_interval=REPORT_INTERVAL)
+
+    def set_options(self, **values) -> None:
+        """Set controls by :class:`TrainingOptions` field name (``learning_rate=None``: auto)."""
+        self._options_panel.set_options(**values)
+
+    def start(self):
+        """Start training (the Start button): the running worker, or None and a message."""
+        if self.is_running:
+            return self._worker
+        self._save_settings()
+        try:
+            options = self.options()
+            inputs, targets, held_out, note = self._training_data()
+        except (ValueError, TypeError) as exc:
+            return self._say(str(exc))
+        from napari.qt.threading import create_worker
+
+        self.reset()
+        self._input_name, self._options = self.input_name, options
+        self._progress_bar.setRange(0, options.steps)
+        self._stop_reason = ""
+        self._started = time.perf_counter()
+        # errored handled here: without it in _connect, superqt re-raises in the GUI thread
+        worker = create_worker(
+            _training_steps, inputs, targets, options, held_out, _start_thread=False,
+            _connect={"yielded": self._on_step, "errored": self._on_error,
+                      "finished": self._on_finished},
+        )  # fmt: skip
+        worker.paused.connect(self._on_paused)
+        worker.resumed.connect(self._on_resumed)
+        self._worker = worker
+        worker.start()
+        self._say(note or f"Training on {len(inputs)} images of {self._input_name}…")
+        self._update_buttons(running=True)
+        return worker
+
+    def stop(self, reason: str = "") -> None:
+        """Stop training after the current step (the Stop button)."""
+        if self._worker is not None:
+            self._stop_reason = reason
+            self._worker.quit()
+            if self._worker.is_paused:
+                self._worker.resume()  # a paused generator only sees the quit when it runs
+
+    def pause(self) -> None:
+        if self.is_running:
+            self._worker.pause()
+
+    def resume(self) -> None:
+        if self._worker is not None and self._worker.is_paused:
+            self._worker.resume()
+
+    def reset(self) -> None:
+        """Stop, and forget the history, the plot and the kernel (the Reset button)."""
+        self.stop()
+        self.history = []
+        self.bias = None
+        self._loss_view.clear()
+        self._kernel_view.clear()
+        self._progress_bar.setValue(0)
+        self._rate_label.setText("")
+        self._say("")
+        self._update_buttons()
+
+    def apply_kernel(self):
+        """Filter the input layer with the current kernel into ``<input>_learned``."""
+        from .actions import apply_kernel
+
+        return apply_kernel(self)
+
+    def save_kernel(self, path) -> None:
+        from .actions import save_kernel
+
+        save_kernel(self, path)
+
+    def load_kernel(self, path) -> None:
+        from .actions import load_kernel
+
+        load_kernel(self, path)
+
+    def export_loss_csv(self, path) -> None:
+        from ...training.kernel_io import save_history_csv
+
+        if not self.history:
+            return self._say("Nothing to export yet: start a training run first.")
+        save_history_csv(path, self.history)
+        self._say(f"Saved the loss history to {path}.")
+
+    # ------------------------------------------------------------------ worker events
+
+    def _on_step(self, step: TrainingStep | Failure) -> None:
+        if isinstance(step, Failure):
+            return self._on_error(step.message)
+        self.history.append(step)
+        self.bias = step.bias
+        self._loss_view.add(step)
+        self._kernel_view.show_kernels(step.weight, step.reference, step.error, step)
+        self._progress_bar.setValue(step.step)
+        seconds = time.perf_counter() - self._started
+        if seconds > 0:
+            self._rate_label.setText(f"{step.step / seconds:,.0f} it/s")
+        if step.status == "converged":
+            self._say(
+                f"Converged after {step.step} steps ({step.elapsed:.2f} s): the loss is within "
+                "the tolerance of the closed-form optimum."
+            )
+        elif step.status == "finished":
+            self._say(f"Finished {step.step} steps in {step.elapsed:.2f} s.")
+
+    def _on_paused(self) -> None:
+        step = self.history[-1].step if self.history else 0
+        self._say(f"Paused at step {step}: Resume goes on from here, Stop ends the run.")
+        self._update_buttons()
+
+    def _on_resumed(self) -> None:
+        self._say(f"Training on {self._input_name}…")
+        self._update_buttons()
+
+    def _on_error(self, exc: Exception | str) -> None:
+        self._stop_reason = str(exc)  # what _on_finished says last
+        show_warning(str(exc))
+
+    def _on_finished(self) -> None:
+        if self._stop_reason:
+            self._say(self._stop_reason)
+        elif self.history and self.history[-1].status == "running":
+            self._say(f"Stopped at step {self.history[-1].step}.")
+        self._update_buttons(running=False)
+
+    # ------------------------------------------------------------------ internals
+
+    def _warm_up(self) -> None:
+        """Import torch's optimisers and run a tiny fit in a worker while the user reads the dock.
+
+        torch builds its first optimiser by importing ``torch._dynamo`` (about a
+        second), and first calls set up kernels; paid here, Start responds at once
+        and the first run does not hold the GIL in long stretches.
+        """
+        from napari.qt.threading import create_worker
+
+        self._warm_worker = create_worker(_warm_up, _connect={"errored": lambda exc: None})
+
+    def _training_data(self):
+        from .actions import training_data
+
+        return training_data(
+            self._viewer, self.input_name, self.target, SOBEL_TARGETS,
+            held_out=self._held_out_check.isChecked(),
+        )  # fmt: skip
+
+    def _target_labels(self) -> list[str]:
+        return [self._target_combo.itemText(i) for i in range(self._target_combo.count())]
+
+    def _on_save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save kernel", f"{self.input_name}_kernel.npy",
+            "NumPy kernel + JSON (*.npy);;Fiji Convolve text (*.txt)",
+        )  # fmt: skip
+        if path:
+            self.save_kernel(path)
+
+    def _on_load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load kernel", "", "NumPy kernel (*.npy)")
+        if path:
+            self.load_kernel(path)
+
+    def _on_csv_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export loss CSV", f"{self.input_name}_loss.csv", "CSV (*.csv)"
+        )
+        if path:
+            self.export_loss_csv(path)
+
+    def _on_pause_clicked(self) -> None:
+        if self._worker is not None and self._worker.is_paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def _update_buttons(self, *_, running: bool | None = None) -> None:
+        running = self.is_running if running is None else running
+        paused = self._worker is not None and self._worker.is_paused
+        self._start_button.setEnabled(not running)
+        self._pause_button.setEnabled(running)
+        self._pause_button.setText("Resume" if paused else "Pause")
+        self._stop_button.setEnabled(running)
+        has_kernel = self._kernel_view.learned is not None
+        for button in (self._apply_button, self._save_button):
+            button.setEnabled(has_kernel)
+        self._csv_button.setEnabled(bool(self.history))
+
+    def _on_layers_changed(self, event=None) -> None:
+        target = self._target_combo.currentText()
+        names = fill_image_combo(self._input_combo, self._viewer)
+        self._target_combo.clear()
+        self._target_combo.addItems([*SOBEL_TARGETS, *(f"layer: {n}" for n in names)])
+        if target in self._target_labels():
+            self._target_combo.setCurrentText(target)
+
+    def _on_layer_removed(self, event) -> None:
+        if self.is_running and event.value.name == self._input_name:
+            message = f"{self._input_name} was removed: training stopped."
+            self.stop(message)
+            show_warning(message)
+
+    def _say(self, text: str) -> None:
+        self._status_label.setText(text)
+        self._status_label.setVisible(bool(text))
+
+    def _save_settings(self) -> None:
+        self._options_panel.save(self._settings)
+        self._settings.setValue("target", self.target)
+        self._settings.setValue("held_out", self._held_out_check.isChecked())
+
+    def _restore_settings(self) -> None:
+        self._options_panel.restore(self._settings)
+        self._held_out_check.setChecked(_settings.read(self._settings, "held_out", False))
+        self._target_combo.addItems(list(SOBEL_TARGETS))
+        self._target_combo.setCurrentText(_settings.read(self._settings, "target", "Sobel Gx"))
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        self._warm_worker.quit()
+        self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
+        self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
+        self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
+        super().closeEvent(event)
+
+
+def _warm_up() -> None:
+    from ...training import fit_kernel
+
+    images = np.random.default_rng(0).random((3, 9, 9))
+    for _ in fit_kernel(images, "gx", steps=2, optimiser="adam"):
+        pass
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a run ended early, yielded as the worker's last item."""
+
+    message: str
+
+
+def _training_steps(inputs, targets, options: TrainingOptions, held_out=None):
+    """The worker's generator: it touches no widget and no layer.
+
+    Errors are yielded as a :class:`Failure`, not raised: napari's task-status
+    handler on ``errored`` takes one argument too few and raises under PySide6.
+    """
+    from ...training import fit_kernel
+
+    try:
+        yield from fit_kernel(inputs, targets, held_out, **options.__dict__)
+    except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+        yield Failure(str(exc))

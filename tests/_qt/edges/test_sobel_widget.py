@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+
+from napari_nuclei_edges._qt.gradients_widget import SobelWidget
+from napari_nuclei_edges.gradients import sobel
+
+
+@pytest.fixture
+def widget(viewer, qtbot):
+    w = SobelWidget(viewer)
+    qtbot.addWidget(w)
+    return w
+
+
+def test_run_makes_four_layers(viewer, widget):
+    widget.layer_name = "metaphase"
+    widget.run()
+    expected = sobel(viewer.layers["metaphase"].data)
+    for what in ("gx", "gy", "magnitude", "direction"):
+        layer = viewer.layers[f"metaphase_sobel_{what}"]
+        np.testing.assert_array_equal(layer.data, getattr(expected, what))
+        meta = layer.metadata["napari_nuclei_edges"]
+        assert meta["padding"] == "reflect" and meta["kernel_x"][0] == [-1, 0, 1]
+    gx = viewer.layers["metaphase_sobel_gx"]
+    low, high = gx.contrast_limits
+    assert low == pytest.approx(-high) and gx.colormap.name == "PiYG"
+    assert viewer.layers["metaphase_sobel_direction"].colormap.name == "twilight_shifted"
+    assert viewer.layers["metaphase_sobel_direction"].contrast_limits == pytest.approx(
+        [-np.pi, np.pi]
+    )
+    assert viewer.layers["metaphase_sobel_magnitude"].colormap.name == "magma"
+
+
+def test_rerun_updates_in_place(viewer, widget):
+    widget.layer_name = "anaphase"
+    widget.run()
+    layers = {w: viewer.layers[f"anaphase_sobel_{w}"] for w in ("gx", "magnitude")}
+    count = len(viewer.layers)
+    widget._padding_combo.setCurrentText("zeros")
+    widget.run()
+    widget._padding_combo.setCurrentText("replicate")
+    widget.run()
+    assert len(viewer.layers) == count
+    assert viewer.layers["anaphase_sobel_gx"] is layers["gx"]
+    expected = sobel(viewer.layers["anaphase"].data, padding="replicate")
+    np.testing.assert_array_equal(layers["gx"].data, expected.gx)
+    assert layers["gx"].metadata["napari_nuclei_edges"]["padding"] == "replicate"
+
+
+def test_valid_padding_rgb_and_vectors(viewer, widget):
+    widget.layer_name = "interphase"
+    widget.set_outputs("gx", "rgb", "vectors")
+    widget._padding_combo.setCurrentText("valid")
+    widget.run()
+    assert viewer.layers["interphase_sobel_gx"].data.shape == (6, 78, 78)
+    rgb = viewer.layers["interphase_sobel_rgb"]
+    assert rgb.rgb and rgb.data.shape == (6, 78, 78, 3)
+    vectors = viewer.layers["interphase_sobel_vectors"].data
+    assert vectors.ndim == 3 and vectors.shape[1:] == (2, 3)
+    assert "interphase_sobel_magnitude" not in viewer.layers
+
+
+def test_smoothing_and_kernels_view(viewer, widget):
+    from scipy import ndimage
+
+    widget.layer_name = "apoptosis"
+    widget._sigma_spin.setValue(1.5)
+    widget.run()
+    data = viewer.layers["apoptosis"].data.astype(np.float32)
+    smoothed = ndimage.gaussian_filter(data, (0, 1.5, 1.5))
+    np.testing.assert_allclose(
+        viewer.layers["apoptosis_sobel_gx"].data, sobel(smoothed).gx, atol=1e-4
+    )
+    widget._kernels_check.setChecked(True)
+    texts = [
+        label.text() for label in widget._kernels_box.findChildren(type(widget._status_label))
+    ]
+    assert texts.count("+2") == 2 and texts.count("-2") == 2
+
+
+def test_rgb_layer_uses_luminance_with_a_message(viewer, widget):
+    viewer.add_image(
+        np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8),
+        name="photo",
+        rgb=True,
+    )
+    widget.layer_name = "photo"
+    widget.run()
+    assert viewer.layers["photo_sobel_gx"].data.shape == (20, 20)
+    assert "luminance" in widget._status_label.text()
+
+
+def test_dask_layer_stays_lazy(viewer, widget):
+    da = pytest.importorskip("dask.array")
+    lazy = da.from_array(viewer.layers["metaphase"].data, chunks=(1, 80, 80))
+    viewer.add_image(lazy, name="lazy")
+    widget.layer_name = "lazy"
+    widget.run()
+    out = viewer.layers["lazy_sobel_gx"].data
+    assert isinstance(out, da.Array)
+    np.testing.assert_array_equal(np.asarray(out[2]), sobel(viewer.layers["metaphase"].data[2]).gx)
+
+
+def test_never_overwrites_a_user_layer(viewer, widget):
+    user = viewer.add_image(np.zeros((5, 5)), name="metaphase_sobel_gx")
+    widget.layer_name = "metaphase"
+    widget.run()
+    assert np.all(user.data == 0)
+    owned = [
+        layer for layer in viewer.layers
+        if layer.metadata.get("napari_nuclei_edges", {}).get("output") == "sobel_gx"
+    ]  # fmt: skip
+    assert len(owned) == 1 and owned[0] is not user
+
+
+def test_large_input_runs_in_a_worker(viewer, widget, qtbot, monkeypatch):
+    from napari_nuclei_edges._qt.edges import widget as gradients_widget
+
+    monkeypatch.setattr(gradients_widget, "WORKER_PIXELS", 1000)
+    widget.layer_name = "prometaphase"
+    worker = widget.run()
+    assert worker is not None
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: "prometaphase_sobel_gx" in viewer.layers, timeout=5000)
+    np.testing.assert_array_equal(
+        viewer.layers["prometaphase_sobel_gx"].data, sobel(viewer.layers["prometaphase"].data).gx
+    )
+
+
+def test_too_small_for_valid_is_a_sentence(viewer, widget):
+    viewer.add_image(np.zeros((2, 2)), name="tiny")
+    widget.layer_name = "tiny"
+    widget._padding_combo.setCurrentText("valid")
+    widget.run()
+    assert "smaller than the 3 × 3 kernel" in widget._status_label.text()
+    assert "tiny_sobel_gx" not in viewer.layers
