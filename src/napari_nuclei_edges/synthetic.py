@@ -18,6 +18,7 @@ from .data import CLASS_NAMES
 
 __all__ = ["synthetic_nuclei"]
 
+
 def synthetic_nuclei(
     n_per_class: int = 50,
     size: int = 80,

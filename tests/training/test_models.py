@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from napari_nuclei_edges.training._models import pair_alignment
 from napari_nuclei_edges.data import load_dataset, synthetic_nuclei
 from napari_nuclei_edges.training import SOBEL_X, SOBEL_Y, fit_kernel
+from napari_nuclei_edges.training._models import pair_alignment
 
 PAIR = np.stack([SOBEL_X.numpy(), SOBEL_Y.numpy()])[:, None].astype(np.float64)
 

@@ -3,12 +3,6 @@ import pytest
 from scipy import ndimage
 
 from napari_nuclei_edges.data import load_dataset, synthetic_nuclei
-from napari_nuclei_edges.training.kernel_io import (
-    fiji_kernel_text,
-    history_csv,
-    load_kernel,
-    save_kernel,
-)
 from napari_nuclei_edges.training import (
     OPTIMISERS,
     SOBEL_X,
@@ -19,6 +13,12 @@ from napari_nuclei_edges.training import (
     kernel_error,
     least_squares_kernel,
     split_images,
+)
+from napari_nuclei_edges.training.kernel_io import (
+    fiji_kernel_text,
+    history_csv,
+    load_kernel,
+    save_kernel,
 )
 
 GX = SOBEL_X.numpy()[None, None]

@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .layers import class_image_layers
 from ..data import IMAGE_SUFFIXES, load_dataset
+from .layers import class_image_layers
 
 
 def get_reader(path: str | list[str]) -> Callable[[str | list[str]], list[tuple]] | None:

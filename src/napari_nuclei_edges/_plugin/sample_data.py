@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .layers import TRUTH_SUFFIX, class_image_layers
 from ..synthetic import synthetic_nuclei
+from .layers import TRUTH_SUFFIX, class_image_layers
 
 
 def synthetic_nuclei_sample(n_per_class: int = 50, seed: int = 0) -> list[tuple]:

@@ -30,7 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y
 from napari_nuclei_edges.training import _loop
+from napari_nuclei_edges.training.kernel_io import (
+    fiji_kernel_text,
+    history_csv,
+    load_kernel,
+    save_history_csv,
+    save_kernel,
+)
 from napari_nuclei_edges.training.options import (
     DEFAULT_LEARNING_RATES,
     NORMALISATIONS,
@@ -39,14 +47,6 @@ from napari_nuclei_edges.training.options import (
     TrainingOptions,
     TrainingStep,
     kernel_error,
-)
-from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y
-from napari_nuclei_edges.training.kernel_io import (
-    fiji_kernel_text,
-    history_csv,
-    load_kernel,
-    save_history_csv,
-    save_kernel,
 )
 
 __all__ = [

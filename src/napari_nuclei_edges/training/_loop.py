@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
 from napari_nuclei_edges.training._models import (
     POLAR_TARGETS,
     Patches,
@@ -33,7 +34,6 @@ from napari_nuclei_edges.training.options import (
     TrainingStep,
     kernel_error,
 )
-from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
 
 BUILTIN_TARGETS = dict(
     zip(BUILTIN_TARGET_NAMES, [(SOBEL_X,), (SOBEL_Y,), (SOBEL_X, SOBEL_Y)], strict=True)

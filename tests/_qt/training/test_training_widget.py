@@ -4,8 +4,8 @@ from qtpy.QtCore import QThreadPool
 
 from napari_nuclei_edges._qt.training_widget import KernelTrainingWidget
 from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y
-from napari_nuclei_edges.training.kernel_io import load_kernel
 from napari_nuclei_edges.training import kernel_error
+from napari_nuclei_edges.training.kernel_io import load_kernel
 
 GX = SOBEL_X.numpy()[None, None]
 

@@ -1,1 +1,1 @@
-"""The threshold dock: a view of a Qt-free state model, its histogram, statistics and segmentation panels."""
+"""The threshold dock: a view of its Qt-free state model, histogram, segmentation panels."""

@@ -28,9 +28,9 @@ from qtpy.QtWidgets import (
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from ..common import settings as _settings
-from .histogram_view import HistogramView, StatisticsView
 from ..common.layers import histogram_input, is_lazy, layer_problem
 from ..common.outputs import is_owned, owned_output, put_labels, rename_outputs
+from .histogram_view import HistogramView, StatisticsView
 from .previews import show_mask_preview
 from .segment_panel import MATCHING_TRUTH, NO_TRUTH, SegmentationPanel
 
