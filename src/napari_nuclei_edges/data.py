@@ -23,6 +23,7 @@ __all__ = [
     "image_files",
     "load_dataset",
     "read_image",
+    "sample_indices",
     "synthetic_nuclei",
 ]
 
@@ -204,6 +205,23 @@ def finite_values(array) -> np.ndarray:
     if array.dtype == bool:
         return array.view(np.uint8)
     return array[np.isfinite(array)] if array.dtype.kind in "fc" else array
+
+
+def sample_indices(count: int, most: int) -> np.ndarray:
+    """At most ``most`` indices of ``range(count)``, evenly spaced, first and last included.
+
+    How a dock samples a stack too large to read whole on the GUI thread.
+
+    Examples
+    --------
+    >>> sample_indices(10, 4).tolist()
+    [0, 3, 6, 9]
+    >>> sample_indices(3, 4).tolist()
+    [0, 1, 2]
+    """
+    if count <= most:
+        return np.arange(count)
+    return np.linspace(0, count - 1, most).round().astype(int)
 
 
 # the look-alike has its own module; importing it here keeps the public path

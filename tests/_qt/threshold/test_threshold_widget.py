@@ -264,7 +264,7 @@ def test_a_burst_of_thresholds_is_coalesced(viewer, widget, qtbot, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, bool, np.float32])
 def test_threshold_mask_is_exactly_greater_than(dtype):
-    from napari_nuclei_edges._qt.threshold.previews import threshold_mask
+    from napari_nuclei_edges.segmentation import threshold_mask
 
     x = (np.random.default_rng(0).normal(size=(40, 40)) * 300).astype(dtype)
     for t in (-70000, -3.5, -1, 0, 0.5, 2.999, 100.2, 70000):

@@ -1,6 +1,8 @@
-"""pyqtgraph plot helpers coloured like napari."""
+"""pyqtgraph plot helpers coloured like napari, following its theme when it changes."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pyqtgraph as pg
 
@@ -33,16 +35,43 @@ def theme_colors(viewer) -> dict[str, str]:
 def themed_plot(viewer, *, x_label: str = "", y_label: str = "") -> pg.PlotWidget:
     """A PlotWidget in the viewer's theme colours, with a legend."""
     colors = theme_colors(viewer)
-    plot = pg.PlotWidget(background=colors["background"])
+    plot = pg.PlotWidget()
     item = plot.getPlotItem()
-    for axis in ("left", "bottom"):
-        item.getAxis(axis).setPen(colors["text"])
-        item.getAxis(axis).setTextPen(colors["text"])
     if x_label:
-        item.setLabel("bottom", x_label, color=colors["text"])
+        item.setLabel("bottom", x_label)
     if y_label:
-        item.setLabel("left", y_label, color=colors["text"])
-    legend = item.addLegend(offset=(-10, 10), labelTextColor=colors["text"])
-    legend.setBrush(pg.mkBrush(colors["background"]))
+        item.setLabel("left", y_label)
+    item.addLegend(offset=(-10, 10))
+    style_plot(plot, colors)
     plot.setMinimumHeight(180)
     return plot
+
+
+def style_plot(plot: pg.PlotWidget, colors: dict[str, str]) -> None:
+    """Colour a plot's background, axes, axis labels and legend from ``colors``."""
+    plot.setBackground(colors["background"])
+    item = plot.getPlotItem()
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(colors["text"])
+        axis.setTextPen(colors["text"])
+        if axis.labelText:
+            axis.setLabel(axis.labelText, units=axis.labelUnits, color=colors["text"])
+    legend = item.legend
+    if legend is not None:
+        legend.setBrush(pg.mkBrush(colors["background"]))
+        legend.setLabelTextColor(colors["text"])
+
+
+def follow_theme(viewer, restyle: Callable[[dict[str, str]], None]) -> Callable[[], None]:
+    """Call ``restyle(colors)`` whenever the viewer's theme changes.
+
+    Returns the function that disconnects it, for the dock to call when napari
+    removes it.
+    """
+
+    def on_theme(event=None) -> None:
+        restyle(theme_colors(viewer))
+
+    viewer.events.theme.connect(on_theme)
+    return lambda: viewer.events.theme.disconnect(on_theme)

@@ -25,14 +25,22 @@ numpy, scipy and scikit-image only: no Qt, no napari.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .intensity import auto_threshold
+from ..intensity import auto_threshold
 
-__all__ = ["segment", "segment_band", "segment_nuclei", "segmentation_scores"]
+__all__ = [
+    "segment",
+    "segment_band",
+    "segment_nuclei",
+    "segmentation_scores",
+    "smooth",
+    "threshold_mask",
+]
 
 
 def segment(image: ArrayLike, threshold: float) -> np.ndarray:
@@ -53,19 +61,106 @@ def segment(image: ArrayLike, threshold: float) -> np.ndarray:
     >>> segment([[10, 80], [81, 200]], 80).astype(int).tolist()
     [[0, 0], [1, 1]]
     """
-    return np.asarray(image) > threshold
+    return threshold_mask(np.asarray(image), threshold).view(bool)
 
 
 def segment_band(image: ArrayLike, low: float, high: float) -> np.ndarray:
-    """Pixels inside a band of values: ``low < x <= high``."""
-    image = np.asarray(image)
-    return (image > low) & (image <= high)
+    """Pixels inside a band of values: ``low < x <= high``.
+
+    Examples
+    --------
+    >>> segment_band([1, 5, 9], 1, 5).tolist()
+    [False, True, False]
+    """
+    return threshold_mask(np.asarray(image), low, high).view(bool)
 
 
-def _foreground(image: np.ndarray, threshold: float, polarity: str) -> np.ndarray:
-    if polarity == "bright":
-        return image > threshold
-    return image <= threshold  # NaN stays background either way
+def threshold_mask(
+    data,
+    threshold: float,
+    upper: float | None = None,
+    polarity: Literal["bright", "dark"] = "bright",
+    out: np.ndarray | None = None,
+):
+    """The threshold rule of every mask the plugin makes, as uint8 (0/1).
+
+    Exactly ``x > threshold``; ``threshold < x <= upper`` for a band; the
+    complement of either for dark objects. NaN is never foreground. Lazy
+    (dask) data gives a lazy mask, so napari computes only the slice it shows;
+    numpy data is written into ``out`` when given (a preview updated in place).
+
+    Examples
+    --------
+    >>> threshold_mask(np.array([0, 5, 10, np.nan]), 4).tolist()
+    [0, 1, 1, 0]
+    >>> threshold_mask(np.array([0, 5, 10, np.nan]), 4, polarity="dark").tolist()
+    [1, 0, 0, 0]
+    """
+    if polarity not in ("bright", "dark"):
+        raise ValueError(f"polarity must be 'bright' or 'dark', not {polarity!r}.")
+    if not isinstance(data, np.ndarray) and hasattr(data, "map_blocks"):
+        mask = data > threshold if upper is None else (data > threshold) & (data <= upper)
+        if polarity == "dark":
+            mask = ~mask & (data == data)  # NaN != NaN: never foreground
+        return mask.astype(np.uint8)
+    data = np.asarray(data)
+    out = np.empty(data.shape, np.uint8) if out is None else out
+    flags = out.view(bool)
+    _greater(data, threshold, flags)
+    if upper is not None:
+        above_upper = np.empty_like(flags)
+        _greater(data, upper, above_upper)
+        flags &= ~above_upper
+    if polarity == "dark":
+        np.logical_not(flags, out=flags)
+        if data.dtype.kind == "f":
+            flags &= ~np.isnan(data)  # NaN is never foreground
+    return out
+
+
+def _greater(data: np.ndarray, threshold: float, out: np.ndarray) -> None:
+    """``out = data > threshold``; for integers against an integer, 4× faster than a float."""
+    if data.dtype.kind not in "uib":
+        np.greater(data, threshold, out=out)
+        return
+    if data.dtype.kind == "b":
+        data = data.view(np.uint8)
+    info = np.iinfo(data.dtype)
+    floor = math.floor(threshold)  # integer x > t exactly when x > floor(t)
+    if floor < info.min:
+        out.fill(True)
+    elif floor >= info.max:
+        out.fill(False)
+    else:
+        np.greater(data, data.dtype.type(floor), out=out)
+
+
+def smooth(images, sigma: float):
+    """Gaussian smoothing within each 2D image of a stack, never across images; float32.
+
+    The first step of :func:`segment_nuclei`, and the Sobel dock's pre-filter.
+    Lazy (dask) stacks stay lazy, one whole image per block.
+
+    Examples
+    --------
+    >>> stack = np.zeros((2, 5, 5)); stack[0, 2, 2] = 1
+    >>> smoothed = smooth(stack, 1.0)
+    >>> smoothed.dtype, float(smoothed[1].max())  # the second image stays dark
+    (dtype('float32'), 0.0)
+    """
+    from scipy import ndimage
+
+    sigmas = (0,) * (images.ndim - 2) + (sigma, sigma)
+    if not isinstance(images, np.ndarray) and hasattr(images, "map_blocks"):
+        whole = images.rechunk({images.ndim - 2: -1, images.ndim - 1: -1})
+        return whole.map_blocks(
+            lambda block: ndimage.gaussian_filter(block.astype(np.float32), sigmas),
+            dtype=np.float32,
+        )
+    images = np.asarray(images)
+    if images.dtype == bool:
+        images = images.view(np.uint8)
+    return ndimage.gaussian_filter(images.astype(np.float32, copy=False), sigmas)
 
 
 def segment_nuclei(
@@ -139,8 +234,6 @@ def segment_nuclei(
     >>> labels.shape, labels.dtype, [int(im.max()) for im in labels]
     ((2, 80, 80), dtype('int32'), [1, 1])
     """
-    from scipy import ndimage
-
     image = np.asarray(image)
     if image.ndim < 2 or image.size == 0:
         raise ValueError(
@@ -154,13 +247,7 @@ def segment_nuclei(
         image = image.view(np.uint8)
     stack = image.reshape(-1, *image.shape[-2:])
 
-    if sigma > 0:
-        work = np.empty(stack.shape, np.float32)
-        for i, plane in enumerate(stack):
-            # sigma 0 along no axis: smooth within each image, never across the stack
-            ndimage.gaussian_filter(plane.astype(np.float32), sigma, output=work[i])
-    else:
-        work = stack
+    work = smooth(stack, sigma) if sigma > 0 else stack
 
     if threshold is not None:
         thresholds = np.full(len(stack), float(threshold))
@@ -172,7 +259,7 @@ def segment_nuclei(
     labels = np.zeros(stack.shape, np.int32)
     for i, plane in enumerate(work):
         labels[i] = _label_plane(
-            _foreground(plane, thresholds[i], polarity),
+            threshold_mask(plane, thresholds[i], polarity=polarity).view(bool),
             opening=opening,
             fill_holes=fill_holes,
             min_size=min_size,
@@ -250,104 +337,5 @@ def _keep_centre(labels: np.ndarray) -> np.ndarray:
     return (labels == centre).astype(np.int32)
 
 
-# --------------------------------------------------------------------------- scores
-
-
-def segmentation_scores(pred: ArrayLike, truth: ArrayLike, *, iou_match: float = 0.5) -> dict:
-    """How well a segmentation matches the truth, by pixels and by objects.
-
-    Parameters
-    ----------
-    pred, truth : array_like
-        Masks (bool) or label images (int, 0 = background) of the same shape:
-        one 2D image or a stack ``(..., H, W)``. Masks are labelled per 2D image
-        for the object counts.
-    iou_match : float
-        A predicted object matches a true one when their intersection over union
-        is above this; above 0.5, a match is one-to-one.
-
-    Returns
-    -------
-    dict
-        Pixel scores of the foreground: ``"dice"``, ``"iou"``, ``"precision"``,
-        ``"recall"``, ``"f1"`` (equal to dice for pixels). Object counts over all
-        images: ``"true_objects"``, ``"predicted_objects"``, ``"matched"`` (IoU >
-        ``iou_match``), ``"split"`` (true objects covered by two or more
-        predicted ones), ``"merged"`` (predicted objects covering two or more
-        true ones), ``"missed"`` (true objects less than half covered),
-        ``"spurious"`` (predicted objects less than half on true foreground).
-        An empty prediction of an empty truth scores 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> truth = np.zeros((10, 10), bool); truth[2:6, 2:6] = True
-    >>> scores = segmentation_scores(truth, truth)
-    >>> scores["dice"], scores["matched"]
-    (1.0, 1)
-    """
-    pred, truth = np.asarray(pred), np.asarray(truth)
-    if pred.shape != truth.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from truth shape {truth.shape}.")
-    if pred.ndim < 2:
-        raise ValueError(f"segmentation_scores needs 2D images or stacks, not shape {pred.shape}.")
-    p, t = pred > 0, truth > 0
-    tp = int(np.count_nonzero(p & t))
-    fp = int(np.count_nonzero(p & ~t))
-    fn = int(np.count_nonzero(~p & t))
-
-    def ratio(a: int, b: int) -> float:
-        return a / b if b else 1.0
-
-    scores = {
-        "dice": ratio(2 * tp, 2 * tp + fp + fn),
-        "iou": ratio(tp, tp + fp + fn),
-        "precision": ratio(tp, tp + fp),
-        "recall": ratio(tp, tp + fn),
-    }
-    scores["f1"] = scores["dice"]
-    counts = dict.fromkeys(
-        ("true_objects", "predicted_objects", "matched", "split", "merged", "missed", "spurious"),
-        0,
-    )
-    for pred_plane, truth_plane in zip(
-        pred.reshape(-1, *pred.shape[-2:]), truth.reshape(-1, *truth.shape[-2:]), strict=True
-    ):
-        for key, value in _object_counts(pred_plane, truth_plane, iou_match).items():
-            counts[key] += value
-    scores.update(counts)
-    return scores
-
-
-def _as_labels(plane: np.ndarray) -> np.ndarray:
-    from skimage.measure import label
-    from skimage.segmentation import relabel_sequential
-
-    if plane.dtype == bool:
-        return label(plane, connectivity=2)
-    # consecutive ids keep the overlap table small
-    return relabel_sequential(np.where(plane > 0, plane, 0))[0]
-
-
-def _object_counts(pred: np.ndarray, truth: np.ndarray, iou_match: float) -> dict[str, int]:
-    pred_labels, truth_labels = _as_labels(pred), _as_labels(truth)
-    n_pred, n_true = int(pred_labels.max()) + 1, int(truth_labels.max()) + 1
-    # overlap[t, p]: pixels shared by true object t and predicted object p (0 = background)
-    overlap = np.bincount(
-        (truth_labels.astype(np.int64) * n_pred + pred_labels).ravel(), minlength=n_true * n_pred
-    ).reshape(n_true, n_pred)
-    true_area, pred_area = overlap.sum(1), overlap.sum(0)
-    inner = overlap[1:, 1:].astype(float)
-    union = true_area[1:, None] + pred_area[None, 1:] - inner
-    iou = np.divide(inner, union, out=np.zeros_like(inner), where=union > 0)
-    pred_inside_true = inner >= 0.5 * pred_area[None, 1:]
-    true_inside_pred = inner >= 0.5 * true_area[1:, None]
-    return {
-        "true_objects": n_true - 1,
-        "predicted_objects": n_pred - 1,
-        "matched": int(np.count_nonzero(iou > iou_match)),
-        "split": int(np.count_nonzero(pred_inside_true.sum(1) >= 2)),
-        "merged": int(np.count_nonzero(true_inside_pred.sum(0) >= 2)),
-        "missed": int(np.count_nonzero(inner.sum(1) < 0.5 * true_area[1:])),
-        "spurious": int(np.count_nonzero(inner.sum(0) < 0.5 * pred_area[1:])),
-    }
+# scores live in their own module; the public path stays ``segmentation.segmentation_scores``
+from .scores import segmentation_scores  # noqa: E402

@@ -1,0 +1,130 @@
+"""The one worker path of every dock: long work in a napari worker, failures as values.
+
+A dock hands :func:`start_worker` a plain function or generator that touches no
+widget and no layer. Whatever it raises comes back as a :class:`Failure` value,
+yielded last (generators) or returned (functions), and reaches the dock's
+``on_failure`` with a sentence. No dock relies on napari's ``errored`` signal:
+superqt re-raises an unhandled error in the GUI thread, and napari's task-status
+handler on ``errored`` takes one argument too few under PySide6.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+#: Errors that carry a sentence for the user (our own and numpy's/torch's).
+EXPECTED = (ValueError, TypeError, ArithmeticError, MemoryError, OSError, KeyError)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a worker's work ended early, as the sentence a dock shows."""
+
+    message: str
+
+
+def failure_of(exc: BaseException) -> Failure:
+    """The sentence for an exception: its own message when it is one we expect."""
+    if isinstance(exc, EXPECTED) and str(exc):
+        return Failure(str(exc))
+    # an unexpected error: the type and where it came from help a bug report
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    place = f" (in {where[0].name}, {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno})"
+    return Failure(f"{type(exc).__name__}: {exc}{place if where else ''}")
+
+
+def failures_as_values(function: Callable) -> Callable:
+    """Wrap a function or generator function so that an exception becomes a Failure.
+
+    Examples
+    --------
+    >>> def steps():
+    ...     yield 1
+    ...     raise ValueError("the image is constant")
+    >>> list(failures_as_values(steps)())
+    [1, Failure(message='the image is constant')]
+    >>> failures_as_values(lambda: 1 / 0)()
+    Failure(message='division by zero')
+    """
+    if inspect.isgeneratorfunction(function):
+
+        @functools.wraps(function)
+        def generator(*args, **kwargs):
+            try:
+                return (yield from function(*args, **kwargs))
+            except Exception as exc:  # every failure becomes a value the dock shows
+                yield failure_of(exc)
+
+        return generator
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:  # every failure becomes a value the dock shows
+            return failure_of(exc)
+
+    return call
+
+
+def start_worker(
+    function: Callable,
+    *args,
+    on_failure: Callable[[str], None],
+    on_yielded: Callable | None = None,
+    on_returned: Callable | None = None,
+    on_finished: Callable | None = None,
+    progress: dict | None = None,
+    start: bool = True,
+    **kwargs,
+):
+    """Run ``function(*args, **kwargs)`` in a napari worker; failures go to ``on_failure``.
+
+    Parameters
+    ----------
+    function : callable
+        A plain function or generator function; it must not touch Qt or layers.
+    on_failure : callable
+        Called in the GUI thread with the sentence of any failure.
+    on_yielded, on_returned, on_finished : callable, optional
+        Called in the GUI thread with each yielded value, the returned value, and
+        at the end (also after a failure or a quit).
+    progress : dict, optional
+        napari's progress bar arguments (``{"total": n, "desc": "…"}``).
+    start : bool
+        Start the worker now (else the caller calls ``worker.start()``).
+
+    Returns
+    -------
+    napari.qt.threading.WorkerBase
+    """
+    from napari.qt.threading import create_worker
+
+    def route(handler):
+        def receive(value):
+            if isinstance(value, Failure):
+                on_failure(value.message)
+            elif handler is not None:
+                handler(value)
+
+        return receive
+
+    connect = {
+        "yielded": route(on_yielded),
+        "returned": route(on_returned),
+        # never reached through failures_as_values; connected so superqt does not re-raise
+        "errored": lambda exc: on_failure(failure_of(exc).message),
+    }
+    if on_finished is not None:
+        connect["finished"] = on_finished
+    options = {"_start_thread": False, "_connect": connect}
+    if progress is not None:
+        options["_progress"] = progress
+    worker = create_worker(failures_as_values(function), *args, **options, **kwargs)
+    if start:
+        worker.start()
+    return worker
