@@ -102,17 +102,21 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path}: cannot read this .npz file ({exc}).") from exc
     if not arrays:
         raise ValueError(f"{path}: the .npz file holds no arrays.")
-    for key, array in arrays.items():
-        if array.ndim == 2:
-            arrays[key] = array[np.newaxis]
-        elif array.ndim != 3:
-            raise ValueError(
-                f"{path}: array {key!r} has shape {array.shape}; expected one (N, H, W) "
-                "stack of 2D images per class."
-            )
-        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-            raise ValueError(f"{path}: array {key!r} has dtype {array.dtype}, not numbers.")
-    return arrays
+    return {key: npz_stack(path, key, array) for key, array in arrays.items()}
+
+
+def npz_stack(path: Path, key: str, array: np.ndarray) -> np.ndarray:
+    """Member ``key`` of an ``.npz`` as an ``(N, H, W)`` stack; ValueError naming it if not one."""
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    elif array.ndim != 3:
+        raise ValueError(
+            f"{path}: array {key!r} has shape {array.shape}; expected one (N, H, W) "
+            "stack of 2D images per class."
+        )
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"{path}: array {key!r} has dtype {array.dtype}, not numbers.")
+    return array
 
 
 def _load_folder(path: Path) -> dict[str, np.ndarray]:

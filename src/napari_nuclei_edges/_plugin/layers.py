@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import __version__
-from ..data import CLASS_NAMES
+from ..data import CLASS_NAMES, finite_values
 
 #: Name suffix of the ground-truth Labels layers of the synthetic sample.
 TRUTH_SUFFIX = "_truth"
@@ -45,7 +45,7 @@ def _contrast_limits(stack: np.ndarray) -> tuple[float, float]:
     # use their finite range so nothing is blank
     if stack.dtype == np.uint8:
         return (0.0, 255.0)
-    finite = stack[np.isfinite(stack)] if stack.dtype.kind == "f" else stack
+    finite = finite_values(stack)
     if finite.size == 0:
         return (0.0, 1.0)
     low, high = float(finite.min()), float(finite.max())

@@ -17,12 +17,15 @@ numpy, dask, zarr; no Qt, no napari.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..data import finite_values
+from ._runner import _Runner
+from ._source import ImageSource, _is_zarr  # noqa: F401  (ImageSource is public)
 
 __all__ = ["STEPS", "BatchResult", "ImageSource", "run_batch"]
 
@@ -51,93 +54,6 @@ class BatchResult:
         for name, why in self.failed.items():
             lines.append(f"skipped {name}: {why}")
         return "\n".join(lines)
-
-
-class ImageSource:
-    """The 2D images of INPUT by index, read one at a time (in the task that needs it).
-
-    INPUT: a zarr array (``(N, H, W)`` or ``(H, W)``), an ``.npz`` of ``(N, H, W)``
-    stacks, a folder of 2D TIFF/PNG images, or a folder of class folders of them.
-    """
-
-    def __init__(self, path: str | Path):
-        from .data import IMAGE_SUFFIXES
-
-        self.path = Path(path).expanduser()
-        if not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no such file or folder.")
-        self.kind, self.files, self.keys = "files", [], []
-        if self.path.suffix == ".npz":
-            self.kind = "npz"
-            with np.load(self.path) as npz:
-                for key in npz.files:
-                    count = npz[key].shape[0] if npz[key].ndim == 3 else 1
-                    self.keys += [(key, i) for i in range(count)]
-            self.names = [f"{key}/{i:04d}" for key, i in self.keys]
-        elif _is_zarr(self.path):
-            self.kind = "zarr"
-            array = self._zarr()
-            count = array.shape[0] if array.ndim == 3 else 1
-            self.names = [f"{self.path.name}[{i}]" for i in range(count)]
-        else:
-            files = sorted(
-                p for p in self.path.rglob("*")
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                and not p.name.startswith(".")
-            )  # fmt: skip
-            if not files:
-                raise ValueError(f"{self.path}: no images ({', '.join(IMAGE_SUFFIXES)}) found.")
-            self.files = files
-            self.names = [str(p.relative_to(self.path)) for p in files]
-        self.shape, self.dtype = self._first_shape()
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def _zarr(self):
-        if getattr(self, "_array", None) is None:
-            import zarr
-
-            self._array = zarr.open_array(str(self.path), mode="r")
-        return self._array
-
-    def read(self, index: int) -> np.ndarray:
-        """Image ``index`` as a 2D array; ValueError naming it when it is not one."""
-        if self.kind == "zarr":
-            array = self._zarr()
-            image = np.asarray(array[index] if array.ndim == 3 else array[...])
-        elif self.kind == "npz":
-            key, i = self.keys[index]
-            with np.load(self.path) as npz:
-                stack = npz[key]
-            image = stack[i] if stack.ndim == 3 else stack
-        else:
-            from .data import read_image
-
-            try:
-                image = read_image(self.files[index])
-            except Exception as exc:  # any reader's failure on a corrupt file
-                raise ValueError(f"unreadable ({type(exc).__name__}: {exc})") from exc
-        if image.ndim != 2:
-            raise ValueError(f"not a 2D image (shape {image.shape})")
-        if getattr(self, "shape", None) is not None and image.shape != self.shape:
-            raise ValueError(f"{image.shape[0]} × {image.shape[1]}, not {self.shape[0]} × "
-                             f"{self.shape[1]} like the others")  # fmt: skip
-        return image
-
-    def _first_shape(self):
-        self.shape = None
-        for index in range(len(self)):
-            try:
-                image = self.read(index)
-            except ValueError:
-                continue
-            return image.shape, image.dtype
-        raise ValueError(f"{self.path}: not one readable 2D image.")
-
-
-def _is_zarr(path: Path) -> bool:
-    return path.is_dir() and any((path / name).exists() for name in (".zarray", "zarr.json"))
 
 
 def run_batch(
@@ -178,7 +94,7 @@ def run_batch(
     """
     import zarr
 
-    from . import __version__
+    from .. import __version__
 
     start = time.perf_counter()
     steps = tuple(steps)
@@ -279,15 +195,15 @@ def _process_block(job: dict, start: int, stop: int) -> list[str]:
     results = {}
     steps = job["steps"]
     if "sobel" in steps:
-        from .gradients import sobel
+        from ..gradients import sobel
 
         results.update(zip(SOBEL_OUTPUTS, sobel(stack, padding=job["padding"]), strict=True))
     if "threshold" in steps:
-        from .segmentation import segment
+        from ..segmentation import segment
 
         results["mask"] = segment(stack, job["threshold"]).astype(np.uint8)
     if "labels" in steps:
-        from .segmentation import segment_nuclei
+        from ..segmentation import segment_nuclei
 
         results["labels"] = np.stack(
             [segment_nuclei(image, threshold=job["threshold"]) for image in stack]
@@ -329,7 +245,8 @@ def _reader(path: str) -> ImageSource:
 
 
 def _threshold(images: ImageSource, rule, runner: _Runner, result: BatchResult) -> float:
-    from .intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold
+    """A value, or a method on the pooled histogram of every image (intensity's binning)."""
+    from ..intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, histogram_edges
 
     if not isinstance(rule, str) or rule not in THRESHOLD_METHODS:
         try:
@@ -339,100 +256,31 @@ def _threshold(images: ImageSource, rule, runner: _Runner, result: BatchResult) 
                 f"--threshold must be a number or one of {THRESHOLD_METHODS}, not {rule!r}."
             ) from None
     job = {"source": str(images.path)}
-    if images.dtype.kind in "ui" and images.dtype.itemsize <= 2:
-        info = np.iinfo(images.dtype)
-        low, high = int(info.min), int(info.max)
-    else:
-        ranges = [r for r in runner.map(_range_one, job, range(len(images)), "ranges") if r]
-        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    job.update(low=low, high=high, integer=images.dtype.kind in "uib")
+    ranges = [r for r in runner.map(_range_one, job, range(len(images)), "ranges") if r]
+    if not ranges:
+        raise ValueError(f"{images.path}: no finite pixel values to threshold.")
+    low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    edges, unit_bins = histogram_edges(images.dtype.kind in "uib", low, high)
+    job.update(edges=edges, unit_bins=unit_bins)
     counts = [c for c in runner.map(_histogram_one, job, range(len(images)), "histograms")
               if c is not None]  # fmt: skip
-    edges = (np.arange(low, high + 2) - 0.5) if job["integer"] else np.linspace(low, high, 257)
-    histograms = ClassHistograms(edges, {"all": np.sum(counts, axis=0)}, {}, job["integer"])
+    histograms = ClassHistograms(edges, {"all": np.sum(counts, axis=0)}, {}, unit_bins)
     return auto_threshold(histograms, rule)
 
 
 def _range_one(job: dict, index: int):
     try:
-        image = _reader(job["source"]).read(index)
+        finite = finite_values(_reader(job["source"]).read(index))
     except ValueError:
         return None
-    finite = image[np.isfinite(image)] if image.dtype.kind == "f" else image
-    return (float(finite.min()), float(finite.max())) if finite.size else None
+    return (finite.min(), finite.max()) if finite.size else None
 
 
 def _histogram_one(job: dict, index: int):
+    from ..intensity import bin_counts
+
     try:
         image = _reader(job["source"]).read(index)
     except ValueError:
         return None
-    low, high = job["low"], job["high"]
-    if job["integer"]:
-        return np.bincount(image.ravel().astype(np.int64) - low, minlength=high - low + 1)
-    finite = image[np.isfinite(image)]
-    return np.histogram(finite, bins=256, range=(low, high))[0]
-
-
-class _Runner:
-    """Maps a function over image indices as dask tasks, with a progress line."""
-
-    def __init__(self, scheduler: str | None, progress: bool):
-        self.scheduler, self.progress = scheduler, progress
-
-    def map(self, function, job: dict, indices, what: str) -> list:
-        import dask
-
-        items = list(indices)
-        tasks = [
-            dask.delayed(function, pure=False)(job, *(i if isinstance(i, tuple) else (i,)))
-            for i in items
-        ]
-        if self.scheduler is None:
-            from dask.diagnostics import Callback
-
-            done = [0]
-            reporter = _Progress(len(tasks), what, self.progress)
-
-            class _Count(Callback):
-                def _posttask(self, key, value, dsk, state, id):
-                    done[0] += 1
-                    reporter.show(done[0])
-
-            with _Count():
-                values = dask.compute(*tasks, scheduler="threads")
-            return list(values)
-        try:
-            from distributed import Client, as_completed
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ValueError(
-                "--scheduler needs dask.distributed: pip install distributed"
-            ) from None
-        with Client(self.scheduler) as client:
-            futures = client.compute(tasks)
-            reporter = _Progress(len(futures), what, self.progress)
-            for count, _ in enumerate(as_completed(futures), 1):
-                reporter.show(count)
-            return client.gather(futures)
-
-
-class _Progress:
-    """``what: done/total`` on one refreshed line on a terminal, every quarter in a log."""
-
-    def __init__(self, total: int, what: str, enabled: bool):
-        self.total, self.what, self.enabled = total, what, enabled
-        self.last, self.quarter = 0.0, 0
-        self.terminal = sys.stderr.isatty()
-
-    def show(self, count: int) -> None:
-        if not self.enabled:
-            return
-        if self.terminal:
-            now = time.perf_counter()
-            if now - self.last > 0.2 or count == self.total:
-                self.last = now
-                end = "\n" if count == self.total else "\r"
-                print(f"{self.what}: {count}/{self.total}", end=end, file=sys.stderr, flush=True)
-        elif count * 4 >= (self.quarter + 1) * self.total:
-            self.quarter = count * 4 // self.total
-            print(f"{self.what}: {count}/{self.total}", file=sys.stderr, flush=True)
+    return bin_counts(image, job["edges"], job["unit_bins"])[0]

@@ -1,12 +1,11 @@
-"""Intensity histograms per class, their statistics, and automatic thresholds.
+"""Histograms of several stacks on shared bins, and their per-class statistics.
 
-Histograms of several stacks share one set of bins so they can be overlaid and
-compared. Integer images get one bin per value while the values span at most 256
-(exact medians and percentiles); wider integer ranges and floats get 256 bins
+Integer images get one bin per value while the values span at most 256 (exact
+medians and percentiles); wider integer ranges and floats get 256 bins
 (percentiles then within one bin width). Counting uses ``np.bincount``, several
 times faster than ``np.histogram``.
 
-numpy and scikit-image only: no Qt, no napari.
+numpy only: no Qt, no napari.
 """
 
 from __future__ import annotations
@@ -17,25 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = [
-    "THRESHOLD_METHODS",
-    "ClassHistograms",
-    "ClassStatistics",
-    "auto_threshold",
-    "class_histograms",
-    "iter_class_histograms",
-]
-
-#: Automatic threshold methods (scikit-image's ``threshold_<method>``).
-THRESHOLD_METHODS: tuple[str, ...] = (
-    "otsu",
-    "li",
-    "yen",
-    "isodata",
-    "triangle",
-    "mean",
-    "minimum",
-)
+from ..data import finite_values
 
 #: Bins used for floats and for integer ranges wider than one bin per value allows.
 DEFAULT_BINS = 256
@@ -154,7 +135,7 @@ def _check_real(name: str, array: np.ndarray) -> np.ndarray:
 def _value_range(arrays: Mapping[str, np.ndarray]) -> tuple[float, float] | None:
     lows, highs = [], []
     for array in arrays.values():
-        finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+        finite = finite_values(array)
         if finite.size:
             lows.append(finite.min())
             highs.append(finite.max())
@@ -217,16 +198,29 @@ def class_histograms(
     if not high >= low:
         raise ValueError(f"value_range must be (low, high) with low <= high, not {value_range}.")
 
-    edges, unit_bins = _edges(all_integer, low, high, bins)
+    edges, unit_bins = histogram_edges(all_integer, low, high, bins)
     counts, statistics = {}, {}
     for name, array in arrays.items():
-        counts[name], nonfinite = _count(array, edges, unit_bins)
+        counts[name], nonfinite = bin_counts(array, edges, unit_bins)
         statistics[name] = _statistics(array, counts[name], edges, unit_bins, nonfinite, threshold)
     return ClassHistograms(edges=edges, counts=counts, statistics=statistics, unit_bins=unit_bins)
 
 
-def _edges(all_integer: bool, low: float, high: float, bins: int | None):
-    """Shared bin edges: one bin per integer value when that is at most DEFAULT_BINS."""
+def histogram_edges(
+    all_integer: bool, low: float, high: float, bins: int | None = None
+) -> tuple[np.ndarray, bool]:
+    """The shared bin edges of values in ``[low, high]``, and whether they are unit bins.
+
+    The one binning rule: integer data gets one bin per value while the values
+    span at most :data:`DEFAULT_BINS` (and ``bins`` asks for nothing else);
+    otherwise ``bins`` (default :data:`DEFAULT_BINS`) equal bins.
+
+    Examples
+    --------
+    >>> edges, unit = histogram_edges(True, 0, 3)
+    >>> edges.tolist(), unit
+    ([-0.5, 0.5, 1.5, 2.5, 3.5], True)
+    """
     span = int(high) - int(low) + 1 if all_integer else None
     unit_bins = all_integer and span <= DEFAULT_BINS and bins in (None, span)
     if unit_bins:
@@ -239,97 +233,21 @@ def _edges(all_integer: bool, low: float, high: float, bins: int | None):
     return np.linspace(low, high, n_bins + 1), False
 
 
-def iter_class_histograms(
-    stacks: Mapping[str, ArrayLike],
-    bins: int | None = None,
-    *,
-    threshold: float | None = None,
-    block: int = 16,
-):
-    """:func:`class_histograms` of stacks too large for memory, reading ``block`` images at a time.
+def bin_counts(array, edges: np.ndarray, unit_bins: bool) -> tuple[np.ndarray, int]:
+    """Pixel counts of ``array`` in the bins of :func:`histogram_edges`, and its non-finite count.
 
-    A generator for a worker: it yields ``(blocks_done, blocks_total)`` after each
-    block (two passes: the value range, then the counts) and returns the
-    :class:`ClassHistograms`. Counts, ``count``, ``minimum``, ``maximum`` and
-    ``fraction_above`` are exact; ``mean`` and ``std`` are exact sums in float64;
-    percentiles come from the histogram as in :func:`class_histograms`.
+    Values outside the edges are not counted; NaN and ±inf are counted apart.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> stack = np.arange(64, dtype=np.uint8).reshape(4, 4, 4)
-    >>> steps = iter_class_histograms({"a": stack}, block=1)
-    >>> try:
-    ...     while True:
-    ...         next(steps)
-    ... except StopIteration as end:
-    ...     result = end.value
-    >>> result.counts["a"].sum(), result.statistics["a"].maximum
-    (np.int64(64), 63.0)
+    >>> edges, unit = histogram_edges(True, 0, 3)
+    >>> counts, nonfinite = bin_counts(np.array([0, 3, 3]), edges, unit)
+    >>> counts.tolist(), nonfinite
+    ([1, 0, 0, 2], 0)
     """
-    if not stacks:
-        raise ValueError("class_histograms needs at least one image stack.")
-    flat = {}
-    for name, data in stacks.items():
-        _check_real(name, np.empty(0, np.dtype(data.dtype)))
-        shape = tuple(data.shape)
-        flat[name] = data.reshape((-1, *shape[-2:])) if len(shape) > 2 else data[None]
-    starts = {name: range(0, len(f), block) for name, f in flat.items()}
-    total, done = 2 * sum(len(r) for r in starts.values()), 0
-    ranges = {}
-    for name, data in flat.items():
-        low, high = None, None
-        for start in starts[name]:
-            part = _finite(np.asarray(data[start : start + block]))
-            if part.size:
-                # numpy scalars of the data's type, as class_histograms bins them
-                low = part.min() if low is None else min(low, part.min())
-                high = part.max() if high is None else max(high, part.max())
-            done += 1
-            yield done, total
-        ranges[name] = (low, high)
-    found = [r for r in ranges.values() if r[0] is not None]
-    low = min((r[0] for r in found), default=0.0)
-    high = max((r[1] for r in found), default=1.0)
-    all_integer = all(np.dtype(f.dtype).kind in "uib" for f in flat.values())
-    edges, unit_bins = _edges(all_integer, low, high, bins)
-    counts, statistics = {}, {}
-    for name, data in flat.items():
-        count = np.zeros(edges.size - 1, np.int64)
-        nonfinite, above, total_sum, total_square = 0, 0, 0.0, 0.0
-        for start in starts[name]:
-            part = np.asarray(data[start : start + block])
-            part = part.view(np.uint8) if part.dtype == bool else part
-            block_counts, block_nonfinite = _count(part, edges, unit_bins)
-            count += block_counts
-            nonfinite += block_nonfinite
-            finite = _as_float_view(_finite(part)).astype(np.float64, copy=False)
-            total_sum += float(finite.sum())
-            total_square += float((finite * finite).sum())
-            if threshold is not None:
-                above += int(np.count_nonzero(part > threshold))
-            done += 1
-            yield done, total
-        counts[name] = count
-        n = int(count.sum())
-        mean = total_sum / n if n else float("nan")
-        std = float(np.sqrt(max(total_square / n - mean * mean, 0.0))) if n else float("nan")
-        statistics[name] = ClassStatistics(
-            count=n,
-            mean=mean,
-            median=_percentile(count, edges, 50, unit_bins) if n else float("nan"),
-            std=std,
-            p01=_percentile(count, edges, 1, unit_bins) if n else float("nan"),
-            p99=_percentile(count, edges, 99, unit_bins) if n else float("nan"),
-            minimum=float(ranges[name][0]) if n else float("nan"),
-            maximum=float(ranges[name][1]) if n else float("nan"),
-            nonfinite=nonfinite,
-            fraction_above=(above / n if n else None) if threshold is not None else None,
-        )
-    return ClassHistograms(edges=edges, counts=counts, statistics=statistics, unit_bins=unit_bins)
-
-
-def _count(array: np.ndarray, edges: np.ndarray, unit_bins: bool) -> tuple[np.ndarray, int]:
+    array = np.asarray(array)
+    if array.dtype == bool:
+        array = array.view(np.uint8)
     n_bins = edges.size - 1
     flat = array.ravel()
     if unit_bins:
@@ -340,12 +258,9 @@ def _count(array: np.ndarray, edges: np.ndarray, unit_bins: bool) -> tuple[np.nd
         shifted = flat.astype(np.int64) - low
         inside = (shifted >= 0) & (shifted < n_bins)
         return np.bincount(shifted[inside], minlength=n_bins).astype(np.int64), 0
-    nonfinite = 0
-    if flat.dtype.kind == "f":
-        finite = np.isfinite(flat)
-        nonfinite = int(flat.size - np.count_nonzero(finite))
-        if nonfinite:
-            flat = flat[finite]
+    finite = finite_values(flat)
+    nonfinite = int(flat.size - finite.size)
+    flat = finite
     low, high = edges[0], edges[-1]
     inside = (flat >= low) & (flat <= high)
     values = flat[inside] if not inside.all() else flat
@@ -388,7 +303,7 @@ def _statistics(
         present = np.flatnonzero(counts)
         minimum, maximum = float(values[present[0]]), float(values[present[-1]])
     else:
-        finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+        finite = finite_values(array)
         as_float = _as_float_view(finite)
         mean, std = float(as_float.mean()), float(as_float.std())
         minimum, maximum = float(finite.min()), float(finite.max())
@@ -407,88 +322,3 @@ def _statistics(
         nonfinite=nonfinite,
         fraction_above=fraction,
     )
-
-
-# --------------------------------------------------------------------------- thresholds
-
-
-def auto_threshold(
-    data: ArrayLike | Mapping[str, ArrayLike] | ClassHistograms,
-    method: str = "otsu",
-) -> float:
-    """An automatic threshold ``t`` for the segmentation ``x > t``.
-
-    Parameters
-    ----------
-    data : array_like, mapping of arrays, or ClassHistograms
-        One image, a stack, or several classes (a mapping: pooled). A
-        ``ClassHistograms`` is used as it is, pooled over its classes.
-    method : str
-        One of :data:`THRESHOLD_METHODS`. Otsu, Yen, isodata, minimum and mean
-        are computed from the histogram (fast, and the same as scikit-image on
-        the pixels for integer images); Li and triangle need the pixels
-        themselves and are not available from a ``ClassHistograms`` alone.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        For an unknown method, no finite value, a constant image, or a method
-        that finds no threshold on this histogram (e.g. ``minimum`` on a
-        histogram without two peaks).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> image = np.r_[np.full(100, 10), np.full(100, 200)].astype(np.uint8)
-    >>> 10 <= auto_threshold(image, "otsu") < 200
-    True
-    """
-    import skimage.filters as filters
-
-    if method not in THRESHOLD_METHODS:
-        raise ValueError(
-            f"unknown threshold method {method!r}; choose one of {THRESHOLD_METHODS}."
-        )
-    if isinstance(data, ClassHistograms):
-        histograms, pixels = data, None
-    else:
-        stacks = data if isinstance(data, Mapping) else {"image": data}
-        arrays = {name: np.asarray(array) for name, array in stacks.items()}
-        histograms = class_histograms(arrays)
-        pixels = arrays
-    counts = histograms.pooled()
-    if counts.sum() == 0:
-        raise ValueError("no finite pixel values to threshold.")
-    occupied = np.flatnonzero(counts)
-    if occupied.size < 2:
-        value = histograms.centers[occupied[0]]
-        raise ValueError(
-            f"the image is constant ({value:g}): there is no threshold that separates "
-            "anything. Choose a threshold by hand or another image."
-        )
-    hist = (counts, histograms.centers)
-    if method in ("li", "triangle"):
-        if pixels is None:
-            raise ValueError(f"the {method} method needs the pixels, not only their histogram.")
-        values = np.concatenate([_finite(a).ravel() for a in pixels.values()])
-        function = getattr(filters, f"threshold_{method}")
-        return float(function(values))
-    if method == "mean":
-        if pixels is None or histograms.unit_bins:
-            return float(counts @ histograms.centers / counts.sum())
-        values = np.concatenate([_finite(a).ravel() for a in pixels.values()])
-        return float(values.mean(dtype=np.float64))
-    try:
-        return float(getattr(filters, f"threshold_{method}")(hist=hist))
-    except RuntimeError as exc:  # threshold_minimum: no two maxima
-        raise ValueError(f"the {method} method found no threshold here: {exc}") from exc
-
-
-def _finite(array: np.ndarray) -> np.ndarray:
-    if array.dtype == bool:
-        return array.view(np.uint8)
-    return array[np.isfinite(array)] if array.dtype.kind == "f" else array
