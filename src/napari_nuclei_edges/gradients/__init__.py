@@ -20,6 +20,10 @@ that is several times faster than ``conv2d``, whose oneDNN path writes a blocked
 16-channel output and reorders it. Large inputs are processed in cache-sized
 tiles written straight into the preallocated outputs.
 
+How the outputs are shown (colormaps and contrast limits, the colour picture,
+arrows) is in :mod:`napari_nuclei_edges.gradients.display`; which devices torch
+can use here, in ``_devices``.
+
 torch and numpy; no Qt, no napari (the package itself does not import this module).
 """
 
@@ -33,13 +37,18 @@ import torch
 import torch.nn.functional as F
 
 from napari_nuclei_edges.gradients._buffers import BufferPool
+from napari_nuclei_edges.gradients._devices import available_devices, default_device
+from napari_nuclei_edges.gradients.display import magnitude_direction_rgb
 
 __all__ = [
     "PADDINGS",
     "SOBEL_X",
     "SOBEL_Y",
     "Gradients",
+    "available_devices",
+    "default_device",
     "magnitude_direction_rgb",
+    "output_shape",
     "release_buffers",
     "sobel",
 ]
@@ -142,6 +151,7 @@ def sobel(
     >>> float(g.gx[1, 2]), float(g.gy[1, 2]), float(g.direction[1, 2])
     (8.0, 0.0, 0.0)
     """
+    # long for its public docstring only: the code just checks and dispatches
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, not {padding!r}.")
     if hasattr(images, "map_blocks") and hasattr(images, "chunks") and not _is_torch(images):
@@ -173,13 +183,21 @@ def release_buffers() -> int:
     return held
 
 
-def default_device() -> str:
-    """CUDA or MPS when torch sees one, else ``"cpu"``."""
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+def output_shape(shape: tuple[int, ...], padding: str = "reflect") -> tuple[int, ...]:
+    """The shape of each output of :func:`sobel` for images of ``shape``.
+
+    The input's shape, except with ``"valid"`` padding: 2 pixels less along
+    each of the last two axes.
+
+    Examples
+    --------
+    >>> output_shape((6, 80, 80), "valid"), output_shape((6, 80, 80), "zeros")
+    ((6, 78, 78), (6, 80, 80))
+    """
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, not {padding!r}.")
+    shape = tuple(int(n) for n in shape)
+    return (*shape[:-2], shape[-2] - 2, shape[-1] - 2) if padding == "valid" else shape
 
 
 def _pad(x, padding: str):
@@ -212,7 +230,7 @@ def _sobel_numpy(
 ) -> Gradients:
     lead, (h, w) = images.shape[:-2], images.shape[-2:]
     stack = images.reshape(-1, h, w)
-    oh, ow = (h - 2, w - 2) if padding == "valid" else (h, w)
+    oh, ow = output_shape((h, w), padding)
     device = device or default_device()
     if out is not None:
         outputs = [_checked_out(array, (*lead, oh, ow)).reshape(-1, oh, ow) for array in out]
@@ -343,31 +361,3 @@ def _sobel_dask(images, padding: str) -> Gradients:
             for i in range(4)
         ]
     return Gradients(*outputs)
-
-
-def magnitude_direction_rgb(gradients: Gradients, *, percentile: float = 99.5) -> np.ndarray:
-    """An at-a-glance picture: the direction as hue, the magnitude as brightness.
-
-    Parameters
-    ----------
-    gradients : Gradients
-        Numpy outputs of :func:`sobel`.
-    percentile : float
-        Magnitudes at or above this percentile are drawn at full brightness.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 RGB in [0, 1], shape ``(..., H, W, 3)``: red points along +x,
-        and the hue turns with the direction (-π … π around the colour wheel).
-    """
-    from skimage.color import hsv2rgb
-
-    magnitude = np.nan_to_num(np.asarray(gradients.magnitude, np.float32))
-    direction = np.nan_to_num(np.asarray(gradients.direction, np.float32))
-    scale = np.percentile(magnitude, percentile) if magnitude.size else 1.0
-    hsv = np.empty((*magnitude.shape, 3), np.float32)
-    hsv[..., 0] = (direction / (2 * np.pi)) % 1.0
-    hsv[..., 1] = 1.0
-    hsv[..., 2] = np.clip(magnitude / (scale if scale > 0 else 1.0), 0.0, 1.0)
-    return hsv2rgb(hsv).astype(np.float32)

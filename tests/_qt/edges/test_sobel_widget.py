@@ -78,7 +78,7 @@ def test_smoothing_and_kernels_view(viewer, widget):
     assert texts.count("+2") == 2 and texts.count("-2") == 2
 
 
-def test_rgb_layer_uses_luminance_with_a_message(viewer, widget):
+def test_rgb_layer_is_refused_with_a_sentence(viewer, widget):
     viewer.add_image(
         np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8),
         name="photo",
@@ -86,8 +86,9 @@ def test_rgb_layer_uses_luminance_with_a_message(viewer, widget):
     )
     widget.layer_name = "photo"
     widget.run()
-    assert viewer.layers["photo_sobel_gx"].data.shape == (20, 20)
-    assert "luminance" in widget._status_label.text()
+    text = widget._status_label.text()
+    assert "RGB" in text and "Split RGB" in text
+    assert not [layer for layer in viewer.layers if layer.name.startswith("photo_sobel_")]
 
 
 def test_dask_layer_stays_lazy(viewer, widget):
@@ -135,3 +136,42 @@ def test_too_small_for_valid_is_a_sentence(viewer, widget):
     widget.run()
     assert "smaller than the 3 × 3 kernel" in widget._status_label.text()
     assert "tiny_sobel_gx" not in viewer.layers
+
+
+def test_reruns_alternate_between_two_sets_of_arrays(viewer, widget):
+    widget.layer_name = "metaphase"
+    widget.run()
+    first = viewer.layers["metaphase_sobel_gx"].data
+    widget.run()
+    second = viewer.layers["metaphase_sobel_gx"].data
+    assert not np.shares_memory(first, second)
+    widget.run()  # computed into the arrays of the first run, no longer shown
+    assert np.shares_memory(viewer.layers["metaphase_sobel_gx"].data, first)
+    np.testing.assert_array_equal(first, sobel(viewer.layers["metaphase"].data).gx)
+
+
+def test_failure_in_a_worker_is_a_sentence(viewer, widget, qtbot, monkeypatch):
+    from napari_nuclei_edges._qt.edges import widget as gradients_widget
+
+    monkeypatch.setattr(gradients_widget, "WORKER_PIXELS", 1)
+    viewer.add_image(np.zeros((2, 2)), name="tiny")
+    widget.layer_name = "tiny"
+    widget._padding_combo.setCurrentText("valid")
+    worker = widget.run()
+    assert worker is not None
+    qtbot.waitUntil(lambda: "smaller than the 3 × 3 kernel" in widget._status_label.text())
+    qtbot.waitUntil(widget._run_button.isEnabled)
+    assert "tiny_sobel_gx" not in viewer.layers
+
+
+def test_arrow_count_follows_max_vectors(viewer, widget, monkeypatch):
+    from napari_nuclei_edges._qt.edges import widget as gradients_widget
+
+    widget.layer_name = "anaphase"
+    widget.set_outputs("vectors")
+    monkeypatch.setattr(gradients_widget, "MAX_VECTORS", 200)
+    widget.run()
+    few = len(viewer.layers["anaphase_sobel_vectors"].data)
+    monkeypatch.setattr(gradients_widget, "MAX_VECTORS", 5000)
+    widget.run()
+    assert few <= 1.1 * 200 and len(viewer.layers["anaphase_sobel_vectors"].data) > 2 * few

@@ -104,21 +104,25 @@ def start_worker(
     """
     from napari.qt.threading import create_worker
 
+    failed = []  # after a failure a generator returns None: that is no result
+
     def route(handler):
         def receive(value):
             if isinstance(value, Failure):
+                failed.append(value)
                 on_failure(value.message)
-            elif handler is not None:
+            elif handler is not None and not failed:
                 handler(value)
 
         return receive
 
     connect = {
-        "yielded": route(on_yielded),
         "returned": route(on_returned),
         # never reached through failures_as_values; connected so superqt does not re-raise
         "errored": lambda exc: on_failure(failure_of(exc).message),
     }
+    if inspect.isgeneratorfunction(function):  # a FunctionWorker has no yielded signal
+        connect["yielded"] = route(on_yielded)
     if on_finished is not None:
         connect["finished"] = on_finished
     options = {"_start_thread": False, "_connect": connect}

@@ -1,4 +1,9 @@
-"""SobelWidget: Gx, Gy, magnitude and direction layers of an image layer, computed with PyTorch."""
+"""SobelWidget: Gx, Gy, magnitude and direction layers of an image layer, computed with PyTorch.
+
+The dock reads its controls, checks the layer, calls the pure functions of
+:mod:`napari_nuclei_edges.gradients` (in a worker when the input is large) and
+puts their results into layers; it computes nothing itself.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,26 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...gradients import PADDINGS, SOBEL_X, SOBEL_Y, Gradients, magnitude_direction_rgb, sobel
+from ...gradients import (
+    PADDINGS,
+    SOBEL_X,
+    SOBEL_Y,
+    Gradients,
+    available_devices,
+    output_shape,
+    sobel,
+)
+from ...gradients.display import (
+    MAX_VECTORS,
+    display_settings,
+    gradient_arrows,
+    magnitude_direction_rgb,
+)
+from ...segmentation import smooth
 from ..common import settings as _settings
-from ..common.layers import fill_image_combo, is_lazy
+from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
 from ..common.outputs import owned_output, put_layer
+from ..common.workers import Failure, failures_as_values, start_worker
 
 OUTPUTS = ("gx", "gy", "magnitude", "direction", "rgb", "vectors")
 OUTPUT_LABELS = {
@@ -34,8 +55,8 @@ OUTPUT_LABELS = {
 }
 #: Inputs with more pixels than this are computed in a worker thread.
 WORKER_PIXELS = 4_000_000
-#: At most this many arrows in the vectors layer.
-MAX_VECTORS = 20_000
+# MAX_VECTORS, about the most arrows in the vectors layer, is imported above and
+# looked up in this module at each run: a test or script can change it here.
 
 
 class SobelWidget(QWidget):
@@ -70,7 +91,7 @@ class SobelWidget(QWidget):
             "Gaussian smoothing (pixels) before the Sobel filter; 0 = none."
         )
         self._device_combo = QComboBox()
-        self._device_combo.addItems(_devices())
+        self._device_combo.addItems(available_devices())
         self._device_combo.setToolTip("Where torch computes; auto = a GPU when present.")
         self._run_button = QPushButton("Run")
         self._kernels_check = QCheckBox("show kernels")
@@ -131,46 +152,33 @@ class SobelWidget(QWidget):
         if name not in self._viewer.layers:
             return self._say("Choose an image layer first.")
         layer = self._viewer.layers[name]
-        try:
-            data, note = _grey(layer)
-        except ValueError as exc:
-            return self._say(str(exc))
+        problem = layer_problem(layer, "the Sobel filter")
+        if problem is not None:
+            return self._say(problem)
+        data = layer_data(layer)
         params = self._parameters()
         out = self._spare.pop(name, None)
-        if out is not None and out.gx.shape != _output_shape(data.shape, params["padding"]):
+        if out is not None and out.gx.shape != output_shape(data.shape, params["padding"]):
             out = None
-        job = _Job(data, params, out)
         if is_lazy(data) or data.size <= WORKER_PIXELS:
-            try:
-                result = job()
-            except (ValueError, TypeError) as exc:
-                return self._say(f"{name}: {exc}")
-            if isinstance(result, Exception):
-                return self._say(f"{name}: {result}")
-            self._show(name, result, params, note)
+            result = failures_as_values(_compute)(data, params, out)
+            if isinstance(result, Failure):
+                return self._say(f"{name}: {result.message}")
+            self._show(name, result, params)
             return None
-        from napari.qt.threading import create_worker
-
         self._run_button.setEnabled(False)
         self._say(f"Computing the Sobel outputs of {name} ({data.size / 1e6:.0f} Mpx)…")
-        # errored handled here: without it in _connect, superqt re-raises in the GUI thread
-        worker = create_worker(
-            job,
-            _progress={"desc": f"Sobel of {name}"},
-            _start_thread=False,
-            _connect={
-                "returned": lambda result: (
-                    self._show(name, result, params, note)
-                    if isinstance(result, Gradients)
-                    else self._say(f"{name}: {result}")
-                ),
-                "errored": lambda exc: self._say(f"{name}: {exc}"),
-                "finished": lambda: self._run_button.setEnabled(True),
-            },
+        self._worker = start_worker(
+            _compute,
+            data,
+            params,
+            out,
+            on_failure=lambda message: self._say(f"{name}: {message}"),
+            on_returned=lambda result: self._show(name, result, params),
+            on_finished=lambda: self._run_button.setEnabled(True),
+            progress={"desc": f"Sobel of {name}"},
         )
-        self._worker = worker
-        worker.start()
-        return worker
+        return self._worker
 
     # ------------------------------------------------------------------ internals
 
@@ -182,7 +190,7 @@ class SobelWidget(QWidget):
             "device": None if device == "auto" else device,
         }
 
-    def _show(self, name: str, result: Gradients, params: dict, note: str | None) -> None:
+    def _show(self, name: str, result: Gradients, params: dict) -> None:
         if name not in self._viewer.layers:
             return self._say(f"{name} was removed before its Sobel outputs were ready.")
         chosen = [n for n, check in self._output_checks.items() if check.isChecked()]
@@ -193,18 +201,19 @@ class SobelWidget(QWidget):
             if what in chosen:
                 if previous is not None:
                     replaced[what] = previous.data  # no longer shown: the next run's buffer
-                put_layer(self._viewer, "image", name, f"sobel_{what}", getattr(result, what),
-                          meta, **_look(what, getattr(result, what)))  # fmt: skip
+                data = getattr(result, what)
+                put_layer(self._viewer, "image", name, f"sobel_{what}", data, meta,
+                          **display_settings(what, data))  # fmt: skip
         if "rgb" in chosen and not is_lazy(result.magnitude):
             rgb = magnitude_direction_rgb(result)
             put_layer(self._viewer, "image", name, "sobel_rgb", rgb, meta, rgb=True)
         if "vectors" in chosen and not is_lazy(result.gx):
-            vectors = _arrows(result)
+            vectors = gradient_arrows(result, max_vectors=MAX_VECTORS)
             put_layer(self._viewer, "vectors", name, "sobel_vectors", vectors, meta,
                       edge_color="yellow", edge_width=0.3, vector_style="arrow")  # fmt: skip
         if len(replaced) == 4 and all(isinstance(a, np.ndarray) for a in replaced.values()):
             self._spare[name] = Gradients(**replaced)
-        self._say(note or "")
+        self._say("")
 
     def _on_layers_changed(self, event=None) -> None:
         fill_image_combo(self._layer_combo, self._viewer)
@@ -236,101 +245,12 @@ class SobelWidget(QWidget):
         super().closeEvent(event)
 
 
-class _Job:
-    """The work of one run, callable in a worker: it touches no widget and no layer."""
-
-    def __init__(self, data, params: dict, out: Gradients | None):
-        self.data, self.params, self.out = data, params, out
-
-    def __call__(self) -> Gradients | Exception:
-        # an error is returned, not raised: napari's task-status handler on ``errored``
-        # takes one argument too few and raises under PySide6
-        try:
-            return self._compute()
-        except (ValueError, TypeError, MemoryError) as exc:
-            return exc
-
-    def _compute(self) -> Gradients:
-        data = self.data
-        sigma = self.params["sigma"]
-        if sigma > 0:
-            data = _smooth(data, sigma)
-        out = self.out if isinstance(data, np.ndarray) else None
-        return sobel(data, padding=self.params["padding"], device=self.params["device"], out=out)
-
-
-def _smooth(data, sigma: float):
-    from scipy import ndimage
-
-    sigmas = (0,) * (data.ndim - 2) + (sigma, sigma)  # never across the images of a stack
-    if is_lazy(data):
-        return data.map_blocks(
-            lambda block: ndimage.gaussian_filter(block.astype(np.float32), sigmas),
-            dtype=np.float32,
-        )
-    return ndimage.gaussian_filter(np.asarray(data, np.float32), sigmas)
-
-
-def _grey(layer):
-    """The layer's data as grey images, and a sentence when it had to be converted."""
-    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
-    if getattr(layer, "rgb", False):
-        weights = np.array([0.2125, 0.7154, 0.0721][: data.shape[-1]], np.float32)
-        grey = (data[..., : len(weights)] * weights).sum(-1) / weights.sum()
-        return grey, f"{layer.name} is RGB: its luminance (0.21 R + 0.72 G + 0.07 B) was used."
-    if data.ndim < 2:
-        raise ValueError(f"{layer.name} is {data.ndim}D: Sobel needs 2D images.")
-    if 0 in data.shape:
-        raise ValueError(f"{layer.name} is empty (shape {tuple(data.shape)}).")
-    return data, None
-
-
-def _output_shape(shape, padding: str) -> tuple:
-    return (*shape[:-2], shape[-2] - 2, shape[-1] - 2) if padding == "valid" else tuple(shape)
-
-
-def _look(what: str, data) -> dict:
-    """Colormap and contrast limits that read right for each output."""
-    if what == "direction":
-        return {"colormap": "twilight_shifted", "contrast_limits": (-np.pi, np.pi)}
-    sample = np.asarray(data[(0,) * (data.ndim - 2)] if is_lazy(data) else data)
-    finite = sample[np.isfinite(sample)]
-    top = float(np.percentile(np.abs(finite), 99.5)) if finite.size else 1.0
-    top = top if top > 0 else 1.0
-    if what == "magnitude":
-        return {"colormap": "magma", "contrast_limits": (0.0, top)}
-    return {"colormap": "PiYG", "contrast_limits": (-top, top)}  # symmetric around 0
-
-
-def _arrows(result: Gradients) -> np.ndarray:
-    """``(n, 2, ndim)`` napari vectors on a grid, scaled so the longest is one grid step."""
-    gx, gy = np.asarray(result.gx), np.asarray(result.gy)
-    h, w = gx.shape[-2:]
-    planes = int(np.prod(gx.shape[:-2])) if gx.ndim > 2 else 1
-    step = max(4, int(np.ceil(np.sqrt(planes * h * w / MAX_VECTORS))))
-    grid = np.stack(
-        np.meshgrid(*[np.arange(n) for n in gx.shape[:-2]],
-                    np.arange(step // 2, h, step), np.arange(step // 2, w, step), indexing="ij"),
-        -1,
-    ).reshape(-1, gx.ndim)  # fmt: skip
-    index = tuple(grid.T)
-    vy, vx = gy[index], gx[index]
-    scale = np.nanmax(np.hypot(vx, vy)) if vx.size else 1.0
-    scale = step / scale if scale and np.isfinite(scale) else 0.0
-    direction = np.zeros_like(grid, dtype=np.float32)
-    direction[:, -2], direction[:, -1] = vy * scale, vx * scale
-    return np.stack([grid.astype(np.float32), direction], axis=1)
-
-
-def _devices() -> list[str]:
-    import torch
-
-    devices = ["auto", "cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        devices.append("mps")
-    return devices
+def _compute(data, params: dict, out: Gradients | None) -> Gradients:
+    """One run's work, for a worker too: smoothing, then Sobel. Touches no widget, no layer."""
+    if params["sigma"] > 0:
+        data = smooth(data, params["sigma"])
+    out = out if isinstance(data, np.ndarray) else None
+    return sobel(data, padding=params["padding"], device=params["device"], out=out)
 
 
 def _kernels_view() -> QGroupBox:

@@ -8,7 +8,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ...intensity import ClassHistograms
-from ..common.plots import layer_color, theme_colors, themed_plot
+from ..common.plots import layer_color, style_plot, theme_colors, themed_plot
 
 STAT_COLUMNS = ("n", "mean", "median", "std", "p1", "p99", "% > t")
 
@@ -35,9 +35,18 @@ class HistogramView(QWidget):
             self.plot.addItem(line, ignoreBounds=True)
         self.upper_line.hide()
         self.method_line.hide()
+        self.restyle(colors)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+
+    def restyle(self, colors: dict[str, str]) -> None:
+        """Take the colours of napari's theme (at start, and when the theme changes)."""
+        style_plot(self.plot, colors)
+        self.threshold_line.setPen(pg.mkPen(colors["current"], width=2))
+        self.threshold_line.label.setColor(colors["text"])
+        self.upper_line.setPen(pg.mkPen(colors["current"], width=2, style=Qt.DashLine))
+        self.method_line.setPen(pg.mkPen(colors["highlight"], style=Qt.DotLine))
 
     def set_bounds(self, low: float, high: float) -> None:
         self.threshold_line.setBounds((low, high))

@@ -1,4 +1,10 @@
-"""HistogramThresholdWidget: per-class histograms, a draggable threshold, live Labels previews."""
+"""HistogramThresholdWidget: per-class histograms, a draggable threshold, live Labels previews.
+
+The dock's state is a :class:`~.model.ThresholdState`; its controls and the
+histogram view write to it and redraw on its events (see ``controls.py``). This
+module does what needs the viewer: which layers are on offer, their histograms,
+the previews, the segmentation and the scores.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +12,27 @@ import time
 
 import napari.viewer
 import numpy as np
-from napari.layers import Image, Labels
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QListWidgetItem, QWidget
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from ..common import settings as _settings
-from ..common.layers import histogram_input, is_lazy, layer_problem
+from ..common.layers import histogram_input, is_lazy, layer_data, layer_problem
 from ..common.outputs import is_owned, owned_output, put_labels, rename_outputs
-from .histogram_view import HistogramView, StatisticsView
+from ..common.plots import follow_theme
+from ..common.workers import start_worker
+from .controls import ThresholdControls
+from .model import MANUAL, ThresholdState
 from .previews import show_mask_preview
-from .segment_panel import MATCHING_TRUTH, NO_TRUTH, SegmentationPanel
+from .segment_panel import MATCHING_TRUTH, NO_TRUTH
 
-MANUAL = "manual"
 #: Requests closer together than this share one preview update.
 FRAME_SECONDS = 1 / 60
+PURPOSE = "thresholding"
 
 
-class HistogramThresholdWidget(QWidget):
+class HistogramThresholdWidget(ThresholdControls):
     """Histograms of image layers, a threshold on them, and live ``<layer>_mask`` previews.
 
     Parameters
@@ -54,117 +47,26 @@ class HistogramThresholdWidget(QWidget):
     >>> w.method = "otsu"       # computes Otsu's threshold and applies it  # doctest: +SKIP
     """
 
-    def __init__(self, viewer: napari.viewer.Viewer, parent=None):
-        super().__init__(parent)
+    def __init__(self, viewer: napari.viewer.Viewer, parent: QWidget | None = None):
+        settings = _settings.widget_settings("threshold")
+        super().__init__(viewer, ThresholdState(), settings, parent)
         self._viewer = viewer
-        self._settings = _settings.widget_settings("threshold")
+        self._settings = settings
         self._histograms: ClassHistograms | None = None
-        # the user's own choices; otherwise data layers start checked, plugin outputs not
-        self._choices: dict[str, bool] = {}
-        self._following = False  # a method's threshold is following the selection
-        self._worker = None
+        self._worker = self._exact_worker = None
         self._last_preview = 0.0
         self._opening = True  # opening the dock shows; it does not make layers
+        self._following = False  # the data changed, not the user: no new previews
         self._known_names: dict[int, str] = {}
-
-        self._layer_list = QListWidget()
-        self._layer_list.setMaximumHeight(110)
-        self._layer_list.setToolTip("The image layers whose histograms and previews are shown.")
-        self._log_check = QCheckBox("log counts")
-        self._density_check = QCheckBox("density")
-        self._density_check.setToolTip("Normalise each histogram to unit area to compare shapes.")
-        self._bins_spin = QSpinBox(minimum=0, maximum=4096, specialValueText="auto")
-        self._bins_spin.setToolTip("Number of bins; auto = one per integer value (≤ 256).")
-
-        self._histogram_view = HistogramView(viewer)
-        # short names for what the handlers touch most
-        self._plot = self._histogram_view.plot
-        self._curves = self._histogram_view.curves
-        self._threshold_line = self._histogram_view.threshold_line
-        self._upper_line = self._histogram_view.upper_line
-        self._method_line = self._histogram_view.method_line
-
-        self._threshold_spin = QDoubleSpinBox(decimals=2, minimum=-1e12, maximum=1e12)
-        self._threshold_spin.setToolTip("Foreground is x > threshold (bright objects).")
-        self._upper_spin = QDoubleSpinBox(decimals=2, minimum=-1e12, maximum=1e12)
-        self._band_check = QCheckBox("band")
-        self._band_check.setToolTip("Foreground is threshold < x ≤ upper.")
-        self._method_combo = QComboBox()
-        self._method_combo.addItems([MANUAL, *THRESHOLD_METHODS])
-        self._method_combo.setToolTip("An automatic method computes the threshold for you.")
-        self._polarity_combo = QComboBox()
-        self._polarity_combo.addItems(["bright", "dark"])
-        self._polarity_combo.setToolTip(
-            "Objects brighter (x > t) or darker (x ≤ t) than background."
-        )
-        self._preview_check = QCheckBox("live preview (<layer>_mask)")
-        self._try_all_button = QPushButton("Try all methods")
-        self._methods_table = QTableWidget(0, 2)
-        self._methods_table.setHorizontalHeaderLabels(["method", "threshold"])
-        self._methods_table.setMaximumHeight(150)
-        self._methods_table.hide()
-        self._statistics_view = StatisticsView()
-        self._stats_table = self._statistics_view.table
-        self._separability_label = self._statistics_view.separability_label
-        self._status_label = QLabel(wordWrap=True)
-        self._exact_button = QPushButton("Exact histogram (read every image)")
-        self._exact_button.clicked.connect(self.exact_histograms)
-        self._exact_button.setToolTip(
-            "Lazy layers are histogrammed from a sample of their images; this reads all of "
-            "them in a background worker, a block at a time, with a progress bar."
-        )
-        self._exact_button.hide()
-        self._exact_worker = None
-        self._segmentation_panel = SegmentationPanel(self._settings)
-
-        view_row = QHBoxLayout()
-        for w in (self._log_check, self._density_check, QLabel("bins"), self._bins_spin):
-            view_row.addWidget(w)
-        form = QFormLayout()
-        threshold_row = QHBoxLayout()
-        threshold_row.addWidget(self._threshold_spin)
-        threshold_row.addWidget(self._band_check)
-        threshold_row.addWidget(self._upper_spin)
-        form.addRow("threshold", threshold_row)
-        form.addRow("method", self._method_combo)
-        form.addRow("objects are", self._polarity_combo)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Image layers"))
-        layout.addWidget(self._layer_list)
-        layout.addLayout(view_row)
-        layout.addWidget(self._histogram_view)
-        layout.addLayout(form)
-        layout.addWidget(self._preview_check)
-        layout.addWidget(self._try_all_button)
-        layout.addWidget(self._methods_table)
-        layout.addWidget(self._statistics_view)
-        layout.addWidget(self._status_label)
-        layout.addWidget(self._exact_button)
-        layout.addWidget(self._segmentation_panel)
-        layout.addStretch()
-
         self._preview_timer = QTimer(self, singleShot=True, interval=round(FRAME_SECONDS * 1e3))
         self._preview_timer.timeout.connect(self._update_preview)
-
-        self._restore_settings()
-        self._threshold_line.sigPositionChanged.connect(self._on_line_moved)
-        self._upper_line.sigPositionChanged.connect(self._on_upper_line_moved)
-        self._threshold_spin.valueChanged.connect(self._on_threshold_typed)
-        self._upper_spin.valueChanged.connect(self._on_upper_typed)
-        self._band_check.toggled.connect(self._on_band_toggled)
-        self._method_combo.currentTextChanged.connect(self._on_method_changed)
-        self._polarity_combo.currentTextChanged.connect(self._on_polarity_changed)
-        self._preview_check.toggled.connect(self._on_preview_toggled)
-        self._log_check.toggled.connect(self._on_view_changed)
-        self._density_check.toggled.connect(self._on_view_changed)
-        self._bins_spin.valueChanged.connect(self._on_bins_changed)
-        self._try_all_button.clicked.connect(self._on_try_all_clicked)
-        self._methods_table.cellClicked.connect(self._on_method_row_clicked)
-        self._layer_list.itemChanged.connect(self._on_layer_checked)
+        _restore(self.state, self._settings)
         self._segmentation_panel.apply_button.clicked.connect(self.apply)
-        viewer.layers.events.inserted.connect(self._on_layers_changed)
-        viewer.layers.events.removed.connect(self._on_layers_changed)
-        viewer.layers.events.moved.connect(self._on_layers_changed)
+        self._exact_button.clicked.connect(self.exact_histograms)
+        self._connect_state()
+        self._stop_theme = follow_theme(viewer, self._histogram_view.restyle)
+        for emitter in self._layer_events():
+            emitter.connect(self._on_layers_changed)
         self._on_layers_changed()
         self._opening = False
 
@@ -172,79 +74,131 @@ class HistogramThresholdWidget(QWidget):
 
     @property
     def threshold(self) -> float:
-        return self._threshold_spin.value()
+        return self.state.threshold
 
     @threshold.setter
     def threshold(self, value: float) -> None:
-        self._threshold_spin.setValue(float(value))
+        self.state.set_threshold(value)
 
     @property
     def method(self) -> str:
-        return self._method_combo.currentText()
+        return self.state.method
 
     @method.setter
     def method(self, name: str) -> None:
         if name not in (MANUAL, *THRESHOLD_METHODS):
             raise ValueError(f"unknown method {name!r}; choose one of {THRESHOLD_METHODS}.")
-        if name == self.method and name != MANUAL:
-            self._on_method_changed(name)
-        self._method_combo.setCurrentText(name)
+        self._on_method_chosen(name)
 
     @property
-    def selected_layers(self) -> list[Image]:
-        """The checked image layers that can be thresholded."""
-        names = {
-            self._layer_list.item(i).text()
-            for i in range(self._layer_list.count())
-            if self._layer_list.item(i).checkState() == Qt.Checked
-        }
-        return [layer for layer in self._image_layers() if layer.name in names]
+    def selected_layers(self) -> list:
+        """The selected image layers that can be thresholded, in layer order."""
+        return [layer for layer in self._image_layers() if layer.name in self.state.layers]
 
     def select_layers(self, names: list[str]) -> None:
-        """Check exactly the named image layers."""
-        for i in range(self._layer_list.count()):
-            item = self._layer_list.item(i)
-            item.setCheckState(Qt.Checked if item.text() in names else Qt.Unchecked)
+        """Select exactly the named image layers."""
+        offered = self._offered()
+        for name, _ in offered:
+            self.state.choices = {**self.state.choices, name: name in names}
+        self.state.offer(offered)
 
     def apply(self):
         """Run the improved segmentation on every selected layer into ``<layer>_labels``.
 
         Returns the napari worker (already started), so a script can wait for it.
         """
-        from napari.qt.threading import create_worker
-
         from ...segmentation import segment_nuclei
 
-        layers = [layer for layer in self.selected_layers if not layer_problem(layer)]
+        layers = [layer for layer in self.selected_layers if not layer_problem(layer, PURPOSE)]
         if not layers:
             self._say("Select an image layer to segment.")
             return None
         options = self._segmentation_panel.options()
-        polarity = self._polarity_combo.currentText()
-        method = self.method if self.method != MANUAL else "otsu"
-        threshold = self.threshold if options["rule"] == "global" else None
-        jobs = [(layer.name, np.asarray(layer.data)) for layer in layers]
+        state = self.state
+        method = state.method if state.method != MANUAL else "otsu"
+        threshold = state.threshold if options["rule"] == "global" else None
+        jobs = [(layer.name, np.asarray(layer_data(layer))) for layer in layers]
 
         def run():
             for name, data in jobs:
                 labels, used = segment_nuclei(
-                    data, threshold=threshold, method=method, polarity=polarity,
+                    data, threshold=threshold, method=method, polarity=state.polarity,
                     return_thresholds=True, **options,
                 )  # fmt: skip
                 yield name, labels, used
 
-        parameters = {"method": method, "polarity": polarity, **options}
-        worker = create_worker(run, _progress={"total": len(jobs), "desc": "Segmenting"})
-        worker.yielded.connect(lambda result: self._on_labels_ready(result, parameters))
-        worker.errored.connect(lambda exc: self._say(f"Segmentation failed: {exc}"))
-        self._worker = worker
-        worker.start()
-        return worker
+        parameters = {"method": method, "polarity": state.polarity, **options}
+        self._worker = start_worker(
+            run, on_yielded=lambda result: self._on_labels_ready(result, parameters),
+            on_failure=lambda message: self._say(f"Segmentation failed: {message}"),
+            progress={"total": len(jobs), "desc": "Segmenting"},
+        )  # fmt: skip
+        return self._worker
+
+    def exact_histograms(self):
+        """Histogram every image of the selected layers in a worker (lazy layers: all blocks).
+
+        Returns the started worker; its result replaces the sampled histograms
+        until the selection or the bins change.
+        """
+        from ...intensity import iter_class_histograms
+
+        stacks = {layer.name: layer_data(layer) for layer in self.selected_layers
+                  if not layer_problem(layer, PURPOSE)}  # fmt: skip
+        if not stacks:
+            return None
+        if self._exact_worker is not None:
+            self._exact_worker.quit()
+        blocks = sum(int(np.ceil(np.prod(d.shape[:-2] or (1,)) / 16)) for d in stacks.values())
+        self._exact_button.setEnabled(False)
+        self._say(f"Reading every image of {', '.join(stacks)}…")
+        self._exact_worker = start_worker(
+            iter_class_histograms, stacks, self.state.bins or None,
+            threshold=self.state.threshold, on_returned=self._on_exact_histograms,
+            on_failure=lambda message: self._say(f"Exact histograms failed: {message}"),
+            on_finished=lambda: self._exact_button.setEnabled(True),
+            progress={"total": 2 * blocks, "desc": "Exact histograms"},
+        )  # fmt: skip
+        return self._exact_worker
+
+    # ------------------------------------------------------------------ state → dock
+
+    def _connect_state(self) -> None:
+        events = self.state.events
+        events.threshold.connect(self._on_threshold_changed)
+        for name in ("upper", "band", "polarity", "preview"):
+            getattr(events, name).connect(self._schedule_preview)
+        for name in ("log", "density"):
+            getattr(events, name).connect(self._draw_histograms)
+        events.bins.connect(self._recompute)
+        events.layers.connect(self._on_selection_changed)
+        for key in _SETTINGS:
+            getattr(events, key).connect(self._remembering(key))
+
+    def _remembering(self, key: str):
+        # one closure per key: psygnal would pass the old value to a defaulted argument
+        return lambda value: self._settings.setValue(key, value)
+
+    def _on_threshold_changed(self, value: float) -> None:
+        if self._histograms is not None:
+            self._statistics_view.show_statistics(self._histograms, value)
+        self._schedule_preview()
+
+    def _on_selection_changed(self, *_) -> None:
+        self._show_selection()
+        self._recompute()
 
     # ------------------------------------------------------------------ layers
 
-    def _image_layers(self) -> list[Image]:
-        return [layer for layer in self._viewer.layers if isinstance(layer, Image)]
+    def _layer_events(self):
+        events = self._viewer.layers.events
+        return (events.inserted, events.removed, events.moved)
+
+    def _image_layers(self) -> list:
+        return [layer for layer in self._viewer.layers if layer._type_string == "image"]
+
+    def _offered(self) -> list[tuple[str, bool]]:
+        return [(layer.name, is_owned(layer)) for layer in self._image_layers()]
 
     def _on_layers_changed(self, event=None) -> None:
         self._layer_list.blockSignals(True)
@@ -252,9 +206,7 @@ class HistogramThresholdWidget(QWidget):
         for layer in self._image_layers():
             item = QListWidgetItem(layer.name)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            checked = self._choices.get(layer.name, not is_owned(layer))
-            item.setCheckState(Qt.Checked if checked else Qt.Unchecked)
-            problem = layer_problem(layer)
+            problem = layer_problem(layer, PURPOSE)
             if problem:
                 item.setToolTip(problem)
                 item.setForeground(Qt.gray)
@@ -263,13 +215,22 @@ class HistogramThresholdWidget(QWidget):
             layer.events.name.connect(self._on_layer_renamed)
             self._known_names[id(layer)] = layer.name
         self._layer_list.blockSignals(False)
-        truths = [
-            layer.name
-            for layer in self._viewer.layers
-            if isinstance(layer, Labels) and not is_owned(layer)
-        ]
+        truths = [layer.name for layer in self._viewer.layers
+                  if layer._type_string == "labels" and not is_owned(layer)]  # fmt: skip
         self._segmentation_panel.set_truth_choices(truths)
-        self._recompute()
+        with self.state.events.layers.blocked():
+            self.state.offer(self._offered())
+        self._on_selection_changed()
+
+    def _show_selection(self) -> None:
+        self._layer_list.blockSignals(True)
+        for i in range(self._layer_list.count()):
+            item = self._layer_list.item(i)
+            item.setCheckState(Qt.Checked if item.text() in self.state.layers else Qt.Unchecked)
+        self._layer_list.blockSignals(False)
+
+    def _on_layer_checked(self, item: QListWidgetItem) -> None:
+        self.state.choose(item.text(), item.checkState() == Qt.Checked, self._offered())
 
     def _on_layer_renamed(self, event) -> None:
         """Outputs follow their source's new name, so nothing is orphaned or duplicated."""
@@ -277,121 +238,76 @@ class HistogramThresholdWidget(QWidget):
         old = self._known_names.get(id(layer))
         if old is not None and old != layer.name:
             rename_outputs(self._viewer, old, layer.name)
-            if old in self._choices:
-                self._choices[layer.name] = self._choices.pop(old)
+            with self.state.events.layers.blocked():
+                self.state.rename(old, layer.name)
         self._on_layers_changed()
-
-    def _on_layer_checked(self, item: QListWidgetItem) -> None:
-        self._choices[item.text()] = item.checkState() == Qt.Checked
-        self._recompute()
 
     # ------------------------------------------------------------------ histograms
 
-    def _recompute(self) -> None:
-        """Histograms, statistics and plot of the selected layers."""
+    def _recompute(self, *_) -> None:
+        """Histograms, statistics and plot of the selected layers; a method follows them."""
         stacks, notes = {}, []
         for layer in self.selected_layers:
-            problem = layer_problem(layer)
+            problem = layer_problem(layer, PURPOSE)
             if problem:
                 notes.append(problem)
                 continue
-            data, note = histogram_input(layer)
-            stacks[layer.name] = data
-            if note:
-                notes.append(note)
-        self._say(" ".join(notes))
-        self._exact_button.setVisible(any(is_lazy(layer.data) for layer in self.selected_layers))
+            stacks[layer.name], note = histogram_input(layer)
+            notes.append(note or "")
+        self._say(" ".join(note for note in notes if note))
+        self._exact_button.setVisible(
+            any(is_lazy(layer_data(layer)) for layer in self.selected_layers)
+        )
         if not stacks:
-            self._histograms = None
-            self._histogram_view.clear()
-            self._statistics_view.clear()
+            self._show_histograms(None)
             return
-        bins = self._bins_spin.value() or None
-        self._histograms = class_histograms(stacks, bins=bins, threshold=self.threshold)
-        self._set_threshold_range()
-        self._draw_histograms()
-        self._statistics_view.show_statistics(self._histograms, self.threshold)
-        self._statistics_view.show_separability(self._histograms)
+        bins = self.state.bins or None
+        self._show_histograms(class_histograms(stacks, bins=bins, threshold=self.threshold))
         if self.method != MANUAL:
-            # a chosen method is a rule: its threshold follows the selected layers
-            self._following = True
+            self._following = True  # a method is a rule: its threshold follows the data
             try:
-                self._on_method_changed(self.method)
+                self._on_method_chosen(self.method)
             finally:
                 self._following = False
 
-    def _set_threshold_range(self) -> None:
-        edges = self._histograms.edges
-        low, high = float(edges[0]), float(edges[-1])
-        unit = self._histograms.unit_bins
-        decimals = 2 if unit else max(2, int(np.ceil(-np.log10((high - low) / 1000 + 1e-30))))
-        for spin in (self._threshold_spin, self._upper_spin):
-            spin.blockSignals(True)
-            spin.setDecimals(min(decimals, 6))
-            spin.setRange(low, high)
-            spin.setSingleStep(1.0 if unit else (high - low) / 100)
-            spin.blockSignals(False)
-        self._histogram_view.set_bounds(low, high)
-        self._threshold_line.setValue(self._threshold_spin.value())
+    def _show_histograms(self, histograms: ClassHistograms | None) -> None:
+        self._histograms = histograms
+        if histograms is None:
+            self._histogram_view.clear()
+            self._statistics_view.clear()
+            return
+        self._following = True  # the range clamps the handles: no new previews for that
+        try:
+            self._set_range(histograms)
+        finally:
+            self._following = False
+        self._draw_histograms()
+        self._statistics_view.show_statistics(histograms, self.threshold)
+        self._statistics_view.show_separability(histograms)
 
-    def _draw_histograms(self) -> None:
-        self._histogram_view.draw(
-            self._histograms,
-            density=self._density_check.isChecked(),
-            log=self._log_check.isChecked(),
-        )
-
-    # ------------------------------------------------------------------ threshold
-
-    def _on_line_moved(self, line) -> None:
-        self._threshold_spin.setValue(line.value())
-
-    def _on_upper_line_moved(self, line) -> None:
-        self._upper_spin.setValue(line.value())
-
-    def _on_threshold_typed(self, value: float) -> None:
-        if self._threshold_line.value() != value:
-            self._threshold_line.setValue(value)  # its signal comes back here with no change
-        if self.method != MANUAL and abs(value - self._method_line.value()) > 1e-9:
-            self._method_combo.blockSignals(True)
-            self._method_combo.setCurrentText(MANUAL)  # a hand-set value is no method's
-            self._method_combo.blockSignals(False)
+    def _draw_histograms(self, *_) -> None:
         if self._histograms is not None:
-            self._statistics_view.show_statistics(self._histograms, value)
-        self._settings.setValue("threshold", value)
-        self._schedule_preview()
+            self._histogram_view.draw(
+                self._histograms, density=self.state.density, log=self.state.log
+            )
 
-    def _on_upper_typed(self, value: float) -> None:
-        if self._upper_line.value() != value:
-            self._upper_line.setValue(value)
-        self._schedule_preview()
+    def _on_exact_histograms(self, histograms) -> None:
+        if set(histograms.counts) != {layer.name for layer in self.selected_layers}:
+            return  # the selection changed meanwhile: that result is stale
+        self._show_histograms(histograms)
+        pixels = sum(st.count for st in histograms.statistics.values())
+        self._say(f"Exact histograms of every image ({pixels:,} pixels).")
 
-    def _on_band_toggled(self, on: bool) -> None:
-        self._upper_line.setVisible(on)
-        self._upper_spin.setEnabled(on)
-        if on and self._upper_spin.value() <= self.threshold:
-            self._upper_spin.setValue(self._upper_spin.maximum())
-        self._schedule_preview()
+    # ------------------------------------------------------------------ methods
 
-    def _on_polarity_changed(self, polarity: str) -> None:
-        self._settings.setValue("polarity", polarity)
-        self._schedule_preview()
-
-    def _on_method_changed(self, method: str) -> None:
-        self._settings.setValue("method", method)
+    def _on_method_chosen(self, method: str) -> None:
         if method == MANUAL:
-            self._method_line.hide()
+            self.state.clear_method()
             return
-        value = self._compute_method(method)
-        if value is None:
-            self._method_line.hide()
-            return
-        self._method_line.setValue(value)
-        self._method_line.show()
-        self._threshold_spin.setValue(value)
+        self.state.use_method(method, self._compute_method(method))
 
     def _compute_method(self, method: str) -> float | None:
-        layers = [layer for layer in self.selected_layers if not layer_problem(layer)]
+        layers = [layer for layer in self.selected_layers if not layer_problem(layer, PURPOSE)]
         if not layers:
             self._say("Select an image layer first.")
             return None
@@ -405,34 +321,11 @@ class HistogramThresholdWidget(QWidget):
             return None
 
     def _on_try_all_clicked(self) -> None:
-        self._methods_table.setRowCount(len(THRESHOLD_METHODS))
-        for row, method in enumerate(THRESHOLD_METHODS):
-            value = self._compute_method(method)
-            self._methods_table.setItem(row, 0, QTableWidgetItem(method))
-            text = "—" if value is None else f"{value:.4g}"
-            self._methods_table.setItem(row, 1, QTableWidgetItem(text))
-        self._methods_table.show()
-
-    def _on_method_row_clicked(self, row: int, column: int) -> None:
-        self.method = self._methods_table.item(row, 0).text()
-
-    def _on_view_changed(self, *_) -> None:
-        self._settings.setValue("log", self._log_check.isChecked())
-        self._settings.setValue("density", self._density_check.isChecked())
-        if self._histograms is not None:
-            self._draw_histograms()
-
-    def _on_bins_changed(self, bins: int) -> None:
-        self._settings.setValue("bins", bins)
-        self._recompute()
+        self._show_methods({method: self._compute_method(method) for method in THRESHOLD_METHODS})
 
     # ------------------------------------------------------------------ preview
 
-    def _on_preview_toggled(self, on: bool) -> None:
-        self._settings.setValue("preview", on)
-        self._schedule_preview()
-
-    def _schedule_preview(self) -> None:
+    def _schedule_preview(self, *_) -> None:
         """Preview now, in the frame that moves the line; coalesce bursts.
 
         A deferred update costs a second frame (the line, then the masks), so the
@@ -440,7 +333,7 @@ class HistogramThresholdWidget(QWidget):
         folded into a single deferred update with the latest value: stale values
         are dropped rather than queued behind the hand.
         """
-        if self._opening or not self._preview_check.isChecked():
+        if self._opening or not self.state.preview:
             return
         if self._following and not any(
             owned_output(self._viewer, layer.name, "mask") for layer in self.selected_layers
@@ -454,20 +347,25 @@ class HistogramThresholdWidget(QWidget):
 
     def _update_preview(self) -> None:
         self._last_preview = time.perf_counter()
-        threshold, polarity = self.threshold, self._polarity_combo.currentText()
-        upper = self._upper_spin.value() if self._band_check.isChecked() else None
+        state = self.state
+        upper = state.upper if state.band else None
         parameters = {
-            "threshold": threshold, "upper": upper, "polarity": polarity, "method": self.method,
+            "threshold": state.threshold, "upper": upper, "polarity": state.polarity,
+            "method": state.method,
             "rule": "x > threshold" if upper is None else "threshold < x <= upper",
         }  # fmt: skip
         for layer in self.selected_layers:
-            if not layer_problem(layer):
-                show_mask_preview(self._viewer, layer, threshold, upper, polarity, parameters)
+            if not layer_problem(layer, PURPOSE):
+                show_mask_preview(
+                    self._viewer, layer, state.threshold, upper, state.polarity, parameters
+                )
 
     # ------------------------------------------------------------------ apply
 
     def _on_labels_ready(self, result, parameters: dict) -> None:
         name, labels, used = result
+        if name not in self._viewer.layers:
+            return self._say(f"{name} was removed before its labels were ready.")
         parameters = {**parameters, "thresholds": np.atleast_1d(used).tolist()}
         put_labels(self._viewer, name, "labels", labels, parameters)
         self._show_scores()
@@ -489,64 +387,7 @@ class HistogramThresholdWidget(QWidget):
             rows[layer.name] = segmentation_scores(labels.data, np.asarray(truth.data))
         self._segmentation_panel.show_scores(rows)
 
-    # ------------------------------------------------------------------ misc
-
-    def _say(self, text: str) -> None:
-        self._status_label.setText(text)
-        self._status_label.setVisible(bool(text))
-
-    def _restore_settings(self) -> None:
-        s = self._settings
-        self._log_check.setChecked(_settings.read(s, "log", False))
-        self._density_check.setChecked(_settings.read(s, "density", False))
-        self._bins_spin.setValue(_settings.read(s, "bins", 0))
-        self._polarity_combo.setCurrentText(_settings.read(s, "polarity", "bright"))
-        self._preview_check.setChecked(_settings.read(s, "preview", True))
-        self._threshold_spin.setValue(_settings.read(s, "threshold", 0.0))
-        self._method_combo.setCurrentText(_settings.read(s, "method", "otsu"))
-        self._upper_spin.setEnabled(False)
-
-    def exact_histograms(self):
-        """Histogram every image of the selected layers in a worker (lazy layers: all blocks).
-
-        Returns the started worker; its result replaces the sampled histograms
-        until the selection or the bins change.
-        """
-        from napari.qt.threading import create_worker
-
-        from ...intensity import iter_class_histograms
-
-        stacks = {layer.name: layer.data for layer in self.selected_layers
-                  if not layer_problem(layer)}  # fmt: skip
-        if not stacks:
-            return None
-        if self._exact_worker is not None:
-            self._exact_worker.quit()
-        blocks = sum(int(np.ceil(np.prod(d.shape[:-2] or (1,)) / 16)) for d in stacks.values())
-        worker = create_worker(
-            iter_class_histograms, stacks, self._bins_spin.value() or None,
-            threshold=self.threshold, _start_thread=False,
-            _progress={"total": 2 * blocks, "desc": "Exact histograms"},
-            _connect={"returned": self._on_exact_histograms,
-                      "errored": lambda exc: self._say(f"Exact histograms failed: {exc}")},
-        )  # fmt: skip
-        self._exact_worker = worker
-        self._exact_button.setEnabled(False)
-        worker.finished.connect(lambda: self._exact_button.setEnabled(True))
-        self._say(f"Reading every image of {', '.join(stacks)}…")
-        worker.start()
-        return worker
-
-    def _on_exact_histograms(self, histograms) -> None:
-        if set(histograms.counts) != {layer.name for layer in self.selected_layers}:
-            return  # the selection changed meanwhile: that result is stale
-        self._histograms = histograms
-        self._set_threshold_range()
-        self._draw_histograms()
-        self._statistics_view.show_statistics(histograms, self.threshold)
-        self._statistics_view.show_separability(histograms)
-        pixels = sum(st.count for st in histograms.statistics.values())
-        self._say(f"Exact histograms of every image ({pixels:,} pixels).")
+    # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event) -> None:
         self._disconnect()
@@ -557,11 +398,23 @@ class HistogramThresholdWidget(QWidget):
         for worker in (self._worker, self._exact_worker):
             if worker is not None:
                 worker.quit()
-        for emitter in (
-            self._viewer.layers.events.inserted,
-            self._viewer.layers.events.removed,
-            self._viewer.layers.events.moved,
-        ):
+        for emitter in self._layer_events():
             emitter.disconnect(self._on_layers_changed)
         for layer in self._image_layers():
             layer.events.name.disconnect(self._on_layer_renamed)
+        self._stop_theme()
+
+
+#: State fields remembered between sessions, with their defaults.
+_SETTINGS = {"log": False, "density": False, "bins": 0, "polarity": "bright",
+             "preview": True, "threshold": 0.0, "method": "otsu"}  # fmt: skip
+
+
+def _restore(state: ThresholdState, settings) -> None:
+    """The remembered fields, as they were saved (the data's range clamps them later)."""
+    for key, default in _SETTINGS.items():
+        setattr(state, key, _settings.read(settings, key, default))
+    if state.method not in (MANUAL, *THRESHOLD_METHODS):
+        state.method = "otsu"
+    if state.polarity not in ("bright", "dark"):
+        state.polarity = "bright"

@@ -1,0 +1,137 @@
+"""The threshold dock's state, Qt-free: what is selected and set, and the rules between them.
+
+The dock's controls and its histogram view are views of one :class:`ThresholdState`:
+they write to it through its methods and redraw on its events (psygnal emits one
+per field that changes). The rules live here, once, and are tested without Qt:
+
+- a threshold set by hand (typed or dragged) is no method's: the method becomes
+  ``"manual"``;
+- a method sets the threshold to its value (the dock computes the value from the
+  data; the state only records it);
+- a band keeps ``threshold <= upper``;
+- the threshold and the upper handle stay inside the data's range, which follows
+  the selected layers;
+- layers a user made start selected, the plugin's own outputs do not, and a
+  user's own choice for a layer name is remembered.
+
+Examples
+--------
+>>> state = ThresholdState()
+>>> state.set_range(0, 255)
+>>> state.use_method("otsu", 80.0)
+>>> state.threshold, state.method
+(80.0, 'otsu')
+>>> state.set_threshold(90)          # by hand: no method's value any more
+>>> state.method, state.method_value
+('manual', None)
+>>> state.set_threshold(999)         # kept inside the data's range
+>>> state.threshold
+255.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psygnal import evented
+
+MANUAL = "manual"
+POLARITIES = ("bright", "dark")
+
+
+@evented
+@dataclass
+class ThresholdState:
+    """Everything the threshold dock shows and the user sets; one event per field."""
+
+    layers: tuple[str, ...] = ()  # the selected image layers, in layer order
+    threshold: float = 0.0
+    upper: float = 0.0  # the band's upper handle
+    band: bool = False
+    method: str = MANUAL
+    method_value: float | None = None  # the method's own value (the dotted line)
+    polarity: str = "bright"
+    bins: int = 0  # 0: automatic (one per integer value up to 256)
+    preview: bool = True
+    log: bool = False
+    density: bool = False
+    low: float = 0.0  # the selected data's range
+    high: float = 255.0
+    choices: dict[str, bool] = field(default_factory=dict)  # the user's own ticks
+
+    # ---------------------------------------------------------------- threshold
+
+    def set_threshold(self, value: float) -> None:
+        """A threshold set by hand: clamped to the range; it clears the method."""
+        value = self._clamp(value)
+        if self.method != MANUAL and (
+            self.method_value is None or abs(value - self.method_value) > 1e-9
+        ):
+            self.method_value = None
+            self.method = MANUAL
+        self.threshold = value
+        if self.band and self.upper < value:
+            self.upper = value
+
+    def use_method(self, method: str, value: float | None) -> None:
+        """``method`` chosen; its threshold ``value`` (None: it found none here)."""
+        self.method_value = None if value is None else float(value)
+        self.method = method
+        if value is not None:
+            self.threshold = self._clamp(value)
+            if self.band and self.upper < self.threshold:
+                self.upper = self.threshold
+
+    def clear_method(self) -> None:
+        """Back to a hand-set threshold, keeping its value."""
+        self.method_value = None
+        self.method = MANUAL
+
+    def set_upper(self, value: float) -> None:
+        """The band's upper handle, never below the threshold."""
+        self.upper = max(self._clamp(value), self.threshold)
+
+    def set_band(self, on: bool) -> None:
+        """Band on: the upper handle starts at the top of the range if it was not above."""
+        self.band = bool(on)
+        if on and self.upper <= self.threshold:
+            self.upper = self.high
+
+    def set_polarity(self, polarity: str) -> None:
+        if polarity not in POLARITIES:
+            raise ValueError(f"polarity must be one of {POLARITIES}, not {polarity!r}.")
+        self.polarity = polarity
+
+    # ---------------------------------------------------------------- data
+
+    def set_range(self, low: float, high: float) -> None:
+        """The selected data's range; the handles are kept inside it."""
+        if not high >= low:
+            raise ValueError(f"the range needs low <= high, not ({low}, {high}).")
+        self.low, self.high = float(low), float(high)
+        self.threshold = self._clamp(self.threshold)
+        self.upper = max(self._clamp(self.upper), self.threshold)
+
+    def offer(self, layers: list[tuple[str, bool]]) -> None:
+        """The image layers on offer as ``(name, made_by_the_plugin)``, in layer order.
+
+        Selected: the user's own choice for that name, else every layer the
+        plugin did not make.
+        """
+        self.layers = tuple(name for name, owned in layers if self.choices.get(name, not owned))
+
+    def choose(self, name: str, selected: bool, offered: list[tuple[str, bool]]) -> None:
+        """The user ticks or unticks ``name``; remembered while the dock lives."""
+        self.choices = {**self.choices, name: bool(selected)}
+        self.offer(offered)
+
+    def rename(self, old: str, new: str) -> None:
+        """A layer was renamed: its choice follows it."""
+        if old in self.choices:
+            choices = dict(self.choices)
+            choices[new] = choices.pop(old)
+            self.choices = choices
+        self.layers = tuple(new if name == old else name for name in self.layers)
+
+    def _clamp(self, value: float) -> float:
+        return float(min(max(float(value), self.low), self.high))

@@ -1,0 +1,116 @@
+"""The display helpers of the Sobel outputs, without Qt or napari."""
+
+import numpy as np
+import pytest
+
+from napari_nuclei_edges.data import synthetic_nuclei
+from napari_nuclei_edges.gradients import (
+    Gradients,
+    available_devices,
+    default_device,
+    output_shape,
+    sobel,
+)
+from napari_nuclei_edges.gradients.display import (
+    COLORMAPS,
+    MIN_STEP,
+    display_settings,
+    gradient_arrows,
+    magnitude_direction_rgb,
+    robust_limit,
+)
+
+
+@pytest.fixture(scope="module")
+def metaphase():
+    return sobel(synthetic_nuclei(n_per_class=3)["metaphase"])
+
+
+def test_robust_limit_is_a_percentile_of_the_finite_absolute_values():
+    values = np.array([-10.0, 1.0, 2.0, 3.0, np.nan, np.inf, -np.inf], np.float32)
+    assert robust_limit(values, 100) == 10.0
+    assert robust_limit(values, 50) == pytest.approx(2.5)
+    assert robust_limit(np.full((3, 3), np.nan)) == 1.0  # nothing finite
+    assert robust_limit(np.zeros((3, 3))) == 1.0  # a limit of 0 would be no range
+
+
+def test_robust_limit_reads_one_image_of_a_lazy_stack():
+    da = pytest.importorskip("dask.array")
+    stack = np.stack([np.full((4, 4), 2.0), np.full((4, 4), 100.0)])
+    read = []
+
+    def counted(block):
+        read.append(block.shape)
+        return block
+
+    lazy = da.from_array(stack, chunks=(1, 4, 4)).map_blocks(counted, dtype=stack.dtype)
+    read.clear()  # dask may call it on an empty block to learn the output type
+    assert robust_limit(lazy) == 2.0  # the first image only
+    assert read == [(1, 4, 4)]
+
+
+def test_display_settings_per_output(metaphase):
+    top = float(np.percentile(np.abs(metaphase.gx), 99.5))
+    assert display_settings("gx", metaphase.gx) == {
+        "colormap": "PiYG",
+        "contrast_limits": pytest.approx((-top, top)),
+    }
+    top = float(np.percentile(metaphase.magnitude, 99.5))
+    assert display_settings("magnitude", metaphase.magnitude) == {
+        "colormap": "magma",
+        "contrast_limits": pytest.approx((0.0, top)),
+    }
+    direction = display_settings("direction", None)  # the data is not read
+    assert direction == {"colormap": "twilight_shifted", "contrast_limits": (-np.pi, np.pi)}
+    assert display_settings("gy", metaphase.gy)["colormap"] == COLORMAPS["gy"] == "PiYG"
+    with pytest.raises(ValueError, match="output must be one of"):
+        display_settings("rgb", metaphase.gx)
+
+
+def test_magnitude_direction_rgb_hue_follows_the_direction():
+    yy, xx = np.mgrid[-10:11, -10:11].astype(np.float32)
+    g = sobel(np.hypot(yy, xx), padding="valid")  # a cone: gradients point outwards
+    rgb = magnitude_direction_rgb(g)
+    assert rgb.shape == (19, 19, 3) and rgb.dtype == np.float32
+    right, below = rgb[9, 15], rgb[15, 9]
+    assert right[0] > 0.9 and right[1] < 0.1  # +x: hue 0, red
+    assert below[1] > 0.4 and below[0] < 0.6  # +y (π/2): a quarter of the wheel, green-yellow
+    dark = magnitude_direction_rgb(Gradients(*(np.zeros((4, 4), np.float32) for _ in range(4))))
+    assert not dark.any()  # no gradient, no brightness (and no division by 0)
+
+
+def test_gradient_arrows_on_a_ramp():
+    ramp = np.tile(np.arange(40.0), (40, 1))  # brighter to the right: every arrow along +x
+    arrows = gradient_arrows(sobel(ramp), max_vectors=100)
+    step = 4  # 40 × 40 pixels / 100 arrows: one per 4 × 4
+    assert arrows.dtype == np.float32 and arrows.shape == (100, 2, 2)
+    positions, extents = arrows[:, 0], arrows[:, 1]
+    assert set(positions[:, 0]) == set(positions[:, 1]) == set(range(step // 2, 40, step))
+    interior = (positions > 1).all(1) & (positions < 38).all(1)  # reflect zeroes the border Gx
+    np.testing.assert_array_equal(extents[interior], [[0.0, step]] * interior.sum())
+
+
+def test_gradient_arrows_cover_every_image_of_a_stack(metaphase):
+    arrows = gradient_arrows(metaphase, max_vectors=300)
+    assert arrows.shape[1:] == (2, 3)
+    assert set(arrows[:, 0, 0]) == {0.0, 1.0, 2.0} and not arrows[:, 1, 0].any()
+    step = max(MIN_STEP, int(np.ceil(np.sqrt(3 * 80 * 80 / 300))))
+    assert np.hypot(arrows[:, 1, 1], arrows[:, 1, 2]).max() == pytest.approx(step)
+    assert len(arrows) <= 3 * int(np.ceil(80 / step)) ** 2
+    flat = Gradients(*(np.zeros((2, 8, 8), np.float32) for _ in range(4)))
+    assert not gradient_arrows(flat)[:, 1].any()  # no gradient: zero-length arrows
+
+
+def test_output_shape():
+    assert output_shape((2, 3, 10, 12), "valid") == (2, 3, 8, 10)
+    for padding in ("reflect", "zeros", "replicate"):
+        assert output_shape((10, 12), padding) == (10, 12)
+    assert sobel(np.ones((7, 9)), padding="valid").gx.shape == output_shape((7, 9), "valid")
+    with pytest.raises(ValueError, match="padding must be one of"):
+        output_shape((4, 4), "wrap")
+
+
+def test_devices():
+    devices = available_devices()
+    assert devices[:2] == ["auto", "cpu"] and set(devices) <= {"auto", "cpu", "cuda", "mps"}
+    assert default_device() in devices
