@@ -1,7 +1,13 @@
+import importlib.metadata
 import subprocess
 import sys
 
-HEAVY = ("torch", "qtpy", "PyQt6", "PySide6", "pyqtgraph", "magicgui", "napari")
+import pytest
+
+QT_AND_NAPARI = ("qtpy", "PyQt6", "PySide6", "pyqtgraph", "magicgui", "napari")
+HEAVY = ("torch", *QT_AND_NAPARI)
+#: The pure side: numpy, scikit-image, torch and dask; never Qt or napari.
+PURE = ("data", "synthetic", "intensity", "segmentation", "gradients", "training", "batch")
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -15,15 +21,26 @@ def test_package_import_is_light():
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
 
-def test_pure_modules_import_no_qt_and_no_torch():
+def test_loading_and_plugin_glue_import_no_qt_and_no_torch():
     loaded = _modules_after(
-        "import napari_nuclei_edges.data, napari_nuclei_edges._plugin.reader, "
-        "napari_nuclei_edges._plugin.sample_data, napari_nuclei_edges._cli"
+        "import napari_nuclei_edges.data, napari_nuclei_edges.synthetic, "
+        "napari_nuclei_edges.intensity, napari_nuclei_edges.segmentation, "
+        "napari_nuclei_edges._plugin.reader, napari_nuclei_edges._plugin.sample_data, "
+        "napari_nuclei_edges._cli, napari_nuclei_edges.training.options"
     )
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
 
-def test_version():
+@pytest.mark.parametrize("module", PURE)
+def test_pure_module_imports_no_qt_and_no_napari(module):
+    loaded = _modules_after(f"import napari_nuclei_edges.{module}")
+    assert not loaded & set(QT_AND_NAPARI), loaded & set(QT_AND_NAPARI)
+
+
+def test_version_is_the_distribution_version():
     import napari_nuclei_edges
 
-    assert napari_nuclei_edges.__version__.count(".") == 2
+    version = napari_nuclei_edges.__version__
+    assert version == importlib.metadata.version("napari-nuclei-edges")
+    major, minor, patch = (int(part) for part in version.split("."))
+    assert (major, minor, patch) >= (0, 1, 0)

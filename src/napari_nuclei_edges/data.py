@@ -24,7 +24,7 @@ __all__ = [
     "load_dataset",
     "read_image",
     "sample_indices",
-    "synthetic_nuclei",
+    "synthetic_nuclei",  # noqa: F822 (reached through __getattr__ below)
 ]
 
 CLASS_NAMES: tuple[str, ...] = (
@@ -228,6 +228,12 @@ def sample_indices(count: int, most: int) -> np.ndarray:
     return np.linspace(0, count - 1, most).round().astype(int)
 
 
-# the look-alike has its own module; importing it here keeps the public path
-# ``napari_nuclei_edges.data.synthetic_nuclei`` (it needs CLASS_NAMES, defined above)
-from .synthetic import synthetic_nuclei  # noqa: E402
+def __getattr__(name: str):
+    # the look-alike has its own module, which needs CLASS_NAMES from this one: it is
+    # reached lazily, so ``from napari_nuclei_edges.data import synthetic_nuclei`` keeps
+    # working whichever of the two modules is imported first
+    if name == "synthetic_nuclei":
+        from .synthetic import synthetic_nuclei
+
+        return synthetic_nuclei
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
