@@ -1,1 +1,1 @@
-"""Every module that imports Qt, magicgui or pyqtgraph lives here."""
+"""Every module that imports Qt or pyqtgraph lives here (the threshold model only needs psygnal)."""

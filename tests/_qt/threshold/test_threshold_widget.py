@@ -314,3 +314,19 @@ def test_plugin_outputs_start_unselected_and_adding_layers_makes_no_preview(view
     )
     assert "new" in [layer.name for layer in widget.selected_layers]
     assert not any(layer.name.endswith("_mask") for layer in viewer.layers)
+
+
+def test_the_plot_follows_napari_theme(viewer, widget):
+    from napari.utils.theme import get_theme
+
+    def background():
+        return widget._plot.backgroundBrush().color().name()
+
+    assert background() == get_theme(viewer.theme).background.as_hex()
+    viewer.theme = "light" if viewer.theme != "light" else "dark"
+    assert background() == get_theme(viewer.theme).background.as_hex()
+    axis = widget._plot.getPlotItem().getAxis("bottom")
+    assert axis.textPen().color().name() == get_theme(viewer.theme).text.as_hex()
+    widget.close()  # a closed dock no longer follows
+    viewer.theme = "dark" if viewer.theme == "light" else "light"
+    assert background() != get_theme(viewer.theme).background.as_hex()
