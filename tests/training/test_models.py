@@ -8,9 +8,12 @@ from napari_nuclei_edges.training._models import pair_alignment
 PAIR = np.stack([SOBEL_X.numpy(), SOBEL_Y.numpy()])[:, None].astype(np.float64)
 
 
-@pytest.fixture(scope="module")
-def classes(reference_path):
-    return load_dataset(reference_path)
+@pytest.fixture(scope="module", params=["synthetic", "reference"])
+def classes(request):
+    """Nuclei by class: the synthetic look-alike, and the reference data if present."""
+    if request.param == "reference":
+        return load_dataset(request.getfixturevalue("reference_path"))
+    return synthetic_nuclei(n_per_class=12)
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,14 @@ def small():
     return np.concatenate([v[:8] for v in synthetic_nuclei(n_per_class=8).values()])
 
 
-@pytest.fixture(scope="module")
-def reference(reference_path):
-    return np.concatenate(list(load_dataset(reference_path).values()))
+@pytest.fixture(scope="module", params=["synthetic", "reference"])
+def nuclei(request):
+    """250 80 × 80 nuclei images: the synthetic look-alike, and the reference data if present."""
+    if request.param == "reference":
+        stacks = load_dataset(request.getfixturevalue("reference_path"))
+    else:
+        stacks = synthetic_nuclei(n_per_class=50)
+    return np.concatenate(list(stacks.values()))
 
 
 def last(steps):
@@ -41,8 +46,8 @@ def last(steps):
     return final
 
 
-def test_converges_to_sobel_gx_on_the_reference_data(reference):
-    history = list(fit_kernel(reference, "gx"))
+def test_converges_to_sobel_gx_on_250_nuclei_images(nuclei):
+    history = list(fit_kernel(nuclei, "gx"))
     final = history[-1]
     assert final.status == "converged"
     assert final.weight.shape == (1, 1, 3, 3) and final.bias is None
@@ -54,8 +59,8 @@ def test_converges_to_sobel_gx_on_the_reference_data(reference):
     assert [h.step for h in history] == sorted({h.step for h in history})
 
 
-def test_converges_to_gx_and_gy_together_on_the_reference_data(reference):
-    final = last(fit_kernel(reference, "both", optimiser="lbfgs"))
+def test_converges_to_gx_and_gy_together_on_250_nuclei_images(nuclei):
+    final = last(fit_kernel(nuclei, "both", optimiser="lbfgs"))
     assert final.weight.shape == (2, 1, 3, 3)
     assert kernel_error(final.weight, GXY)["max_abs"] < 1e-3
 

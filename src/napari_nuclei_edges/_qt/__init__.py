@@ -1,1 +1,1 @@
-"""Every module that imports Qt or pyqtgraph lives here (the threshold model only needs psygnal)."""
+"""Every module that imports Qt or pyqtgraph lives here (the threshold model needs psygnal)."""

@@ -10,28 +10,33 @@ The loss is the mean squared error over the pixels where the kernel saw only
 real image pixels (a ``valid`` convolution against the target cropped by
 ``k // 2``), so the exact Sobel kernel reaches zero loss. For the linear model
 that loss is a quadratic form in the weights; the default ``engine="moments"``
-collects its coefficients once (see :mod:`napari_nuclei_edges._moments`) and then
-every step costs microseconds with the same loss and gradient as a convolution
-over all pixels; ``engine="conv"`` runs the convolution on the pixels every
-step, as the course notebook does.
+collects its coefficients once (see :mod:`napari_nuclei_edges.training._moments`)
+and then every step costs microseconds with the same loss and gradient as a
+convolution over all pixels; ``engine="conv"`` runs the convolution on the
+pixels every step, as the course notebook does. :func:`apply_kernel` filters
+images with a learned kernel the way the trained model does.
 
-torch and numpy; no Qt, no napari.
+torch and numpy; no Qt, no napari. torch is imported on first use: importing the
+package (or its torch-free :mod:`~napari_nuclei_edges.training.options` and
+:mod:`~napari_nuclei_edges.training.kernel_io`) does not load it.
 
 Examples
 --------
 >>> from napari_nuclei_edges.data import synthetic_nuclei
+>>> from napari_nuclei_edges.training import SOBEL_X, fit_kernel, kernel_error
 >>> images = synthetic_nuclei(n_per_class=4)["metaphase"]
->>> *_, last = fit_kernel(images, "gx", steps=300)
->>> kernel_error(last.weight, SOBEL_X.numpy())["max_abs"] < 1e-3
+>>> *_, last = fit_kernel(images, "gx")
+>>> last.status, last.weight.shape
+('converged', (1, 1, 3, 3))
+>>> kernel_error(last.weight[0, 0], SOBEL_X.numpy())["max_abs"] < 1e-3
 True
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 
-from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y
-from napari_nuclei_edges.training import _loop
 from napari_nuclei_edges.training.kernel_io import (
     fiji_kernel_text,
     history_csv,
@@ -59,6 +64,7 @@ __all__ = [
     "TrainingDiverged",
     "TrainingOptions",
     "TrainingStep",
+    "apply_kernel",
     "fiji_kernel_text",
     "fit_kernel",
     "history_csv",
@@ -70,10 +76,28 @@ __all__ = [
     "split_images",
 ]
 
-split_images = _loop.split_images
+#: The torch side of the public API, imported on first use: name → (module, attribute).
+#: BUILTIN_TARGETS maps "gx", "gy", "both" to the Sobel kernels computed from the inputs.
+_LAZY = {
+    "SOBEL_X": ("napari_nuclei_edges.gradients", "SOBEL_X"),
+    "SOBEL_Y": ("napari_nuclei_edges.gradients", "SOBEL_Y"),
+    "BUILTIN_TARGETS": ("napari_nuclei_edges.training._data", "BUILTIN_TARGETS"),
+    "split_images": ("napari_nuclei_edges.training._data", "split_images"),
+    "apply_kernel": ("napari_nuclei_edges.training.apply", "apply_kernel"),
+}
 
-#: Targets computed from the inputs: Sobel Gx, Gy, or both (two output channels).
-BUILTIN_TARGETS = _loop.BUILTIN_TARGETS
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # once imported, an ordinary module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def least_squares_kernel(inputs, targets, kernel_size: int = 3, *, bias: bool = False):
@@ -102,9 +126,11 @@ def least_squares_kernel(inputs, targets, kernel_size: int = 3, *, bias: bool = 
     with its default ``rcond`` returns a wrong rank-1 answer on the 250
     reference images, silently.
     """
+    from napari_nuclei_edges.training import _data
+
     options = TrainingOptions(kernel_size=kernel_size, bias=bias, normalisation="none")
-    data = _loop.prepare(inputs, targets, options)
-    weight, b = _loop.solve(data.moments.total(), data, options)
+    data = _data.prepare(inputs, targets, options)
+    weight, b = _data.solve(data.moments.total(), data, options)
     return (weight, b) if bias else weight
 
 
@@ -147,5 +173,7 @@ def fit_kernel(inputs, targets, held_out=None, **options) -> Iterator[TrainingSt
     ValueError, TypeError
         For inputs the model cannot learn from, each with a sentence.
     """
+    from napari_nuclei_edges.training import _loop
+
     opts = TrainingOptions(**options)  # bad options fail here, at the call
     return _loop.run(inputs, targets, opts, held_out)

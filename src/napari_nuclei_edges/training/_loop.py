@@ -1,5 +1,8 @@
 """The optimisation loop behind :func:`napari_nuclei_edges.training.fit_kernel`.
 
+:func:`run` prepares the data (see :mod:`._data`) and iterates :class:`_Run`,
+which yields a :class:`TrainingStep` per report.
+
 torch and numpy; no Qt, no napari.
 """
 
@@ -8,13 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
+from napari_nuclei_edges.training._data import Data, engine, optimum, prepare, to_original
 from napari_nuclei_edges.training._models import (
     POLAR_TARGETS,
     Patches,
@@ -23,52 +24,14 @@ from napari_nuclei_edges.training._models import (
     output_channels,
     pair_alignment,
     polar_loss,
-    polar_target,
 )
-from napari_nuclei_edges.training._moments import Moments, moments
 from napari_nuclei_edges.training.options import (
-    BUILTIN_TARGET_NAMES,
     DIVERGENCE_FACTOR,
     TrainingDiverged,
     TrainingOptions,
     TrainingStep,
     kernel_error,
 )
-
-BUILTIN_TARGETS = dict(
-    zip(BUILTIN_TARGET_NAMES, [(SOBEL_X,), (SOBEL_Y,), (SOBEL_X, SOBEL_Y)], strict=True)
-)
-
-
-@dataclass
-class _Data:
-    x: torch.Tensor  # (N, C_in, H, W) float64, normalised
-    y: torch.Tensor  # (N, C_out, H, W) float64, normalised
-    shift: float  # x_normalised = (x - shift) / scale, y_normalised = y / scale
-    scale: float
-    train: torch.Tensor  # image indices
-    val: torch.Tensor
-    moments: Moments | None
-    reference: np.ndarray | None  # the true kernel, for built-in targets
-    kind: str | None = None  # the built-in target's name
-    test_x: torch.Tensor | None = None  # held-out images (e.g. the other classes)
-    test_y: torch.Tensor | None = None
-    test_moments: Moments | None = None
-
-
-def _as_images(array, what: str) -> np.ndarray:
-    array = np.asarray(array)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be real numbers, not {array.dtype} data.")
-    if array.ndim == 3:
-        array = array[:, None]
-    if array.ndim != 4:
-        raise ValueError(
-            f"{what} must be a stack of images (N, H, W) or (N, C, H, W), not shape {array.shape}."
-        )
-    if array.shape[0] == 0:
-        raise ValueError(f"{what} hold no images.")
-    return array
 
 
 def run(inputs, targets, opts: TrainingOptions, held_out=None) -> Iterator[TrainingStep]:
@@ -78,189 +41,24 @@ def run(inputs, targets, opts: TrainingOptions, held_out=None) -> Iterator[Train
     yield from _Run(data, opts, start)
 
 
-def prepare(inputs, targets, opts: TrainingOptions, held_out=None) -> _Data:
-    x, y, reference, kind = _pairs(inputs, targets, opts, "inputs")
-    n = x.shape[0]
-    shift, scale = _normalisation(x, opts)
-    xt, yt = _normalised(x, y, kind, shift, scale)
-    train, val = (
-        torch.from_numpy(i) for i in split_images(n, opts.validation_fraction, opts.seed)
-    )
-    engine = _engine(opts)
-    stats = moments(xt, yt, opts.kernel_size, opts.bias) if engine == "moments" else None
-    data = _Data(xt, yt, shift, scale, train, val, stats, reference, kind)
-    if held_out is not None:
-        if isinstance(targets, str):
-            test_inputs, test_targets = held_out, targets
-        elif isinstance(held_out, tuple) and len(held_out) == 2:
-            test_inputs, test_targets = held_out
-        else:
-            raise ValueError("held_out needs (images, targets) when the targets are images.")
-        tx, ty, _, _ = _pairs(test_inputs, test_targets, opts, "held-out images")
-        if tx.shape[1:] != x.shape[1:]:
-            raise ValueError(
-                f"held-out images {tx.shape[1:]} differ from the inputs {x.shape[1:]} in size."
-            )
-        data.test_x, data.test_y = _normalised(tx, ty, kind, shift, scale)
-        if stats is not None:
-            data.test_moments = moments(data.test_x, data.test_y, opts.kernel_size, opts.bias)
-    return data
-
-
-def _normalised(x, y, kind, shift: float, scale: float):
-    xt = (torch.from_numpy(x).to(torch.float64) - shift) / scale
-    yt = torch.from_numpy(np.asarray(y)).to(torch.float64)
-    if kind in POLAR_TARGETS and yt.shape[1] == 3:
-        yt[:, 0] /= scale  # the magnitude scales with the inputs; cos and sin do not
-    else:
-        yt = yt / scale
-    return xt, yt
-
-
-def _pairs(inputs, targets, opts: TrainingOptions, what: str):
-    """Checked ``(x, y, reference kernel, target kind)`` as numpy, before normalisation."""
-    x = _as_images(inputs, what)
-    n, c_in, h, w = x.shape
-    k = opts.kernel_size
-    radius = (k // 2) * (opts.layers if opts.model == "cnn" else 1)
-    if h < 2 * radius + 1 or w < 2 * radius + 1:
-        raise ValueError(f"images of {h} × {w} are smaller than the {k} × {k} kernel.")
-    if not np.isfinite(x).all():
-        raise ValueError(f"the {what} contain NaN or inf: a kernel cannot learn from them.")
-    reference, kind = None, None
-    if isinstance(targets, str):
-        if targets not in BUILTIN_TARGETS and targets not in POLAR_TARGETS:
-            names = (*BUILTIN_TARGETS, *POLAR_TARGETS)
-            raise ValueError(f"targets must be one of {names} or images.")
-        if c_in != 1:
-            raise ValueError("Sobel targets need single-channel inputs (N, H, W).")
-        kind = targets
-        g = sobel(x[:, 0])
-        if targets in BUILTIN_TARGETS:
-            pick = BUILTIN_TARGETS[targets]
-            y = np.stack([g.gx if kern is SOBEL_X else g.gy for kern in pick], 1)
-            reference = torch.stack(pick)[:, None].numpy()
-        elif opts.model == "linear":
-            if targets != "magnitude":
-                raise ValueError(
-                    "a linear kernel cannot output a direction: choose the gradient pair "
-                    "or the cnn model for direction targets."
-                )
-            y = g.magnitude[:, None]
-        else:
-            y = polar_target(g.gx, g.gy)
-            if opts.model == "gradient_pair":
-                reference = torch.stack([SOBEL_X, SOBEL_Y])[:, None].numpy()
-        if reference is not None and k != 3:
-            pad = (k - 3) // 2
-            if pad < 0:
-                raise ValueError(f"a {k} × {k} kernel cannot hold the 3 × 3 Sobel kernel.")
-            reference = np.pad(reference, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-        if opts.model == "gradient_pair" and targets in BUILTIN_TARGETS:
-            raise ValueError(
-                "the gradient pair model learns the magnitude and direction: choose the "
-                "targets 'magnitude', 'direction' or 'polar'."
-            )
-    else:
-        if opts.model == "gradient_pair":
-            raise ValueError(
-                "the gradient pair model learns Sobel's magnitude and direction, not "
-                "arbitrary target images."
-            )
-        y = _as_images(targets, "targets")
-        if y.shape[0] != n or y.shape[2:] != (h, w):
-            raise ValueError(
-                f"targets of shape {y.shape} do not pair with inputs of shape {x.shape}: "
-                "one target image of the same size per input image."
-            )
-        if not np.isfinite(y).all():
-            raise ValueError("the targets contain NaN or inf: a kernel cannot learn them.")
-    return x, y, reference, kind
-
-
-def split_images(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the training and the held-out validation images (sorted, disjoint)."""
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
-    n_val = min(n - 1, round(fraction * n)) if n > 1 else 0
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def _normalisation(x: np.ndarray, opts: TrainingOptions) -> tuple[float, float]:
-    if opts.normalisation == "none":
-        return 0.0, 1.0
-    if opts.normalisation == "scale":
-        top = np.iinfo(x.dtype).max if x.dtype.kind in "iu" else float(np.abs(x).max())
-        return 0.0, float(top) if top else 1.0
-    std = float(x.std())
-    if std == 0:
-        raise ValueError(
-            "the inputs are constant: there is nothing to learn from (and nothing to "
-            "standardise); pick images with some structure."
-        )
-    # without a bias the model cannot absorb a shift, so only the scale changes
-    return (float(x.mean()) if opts.bias else 0.0), std
-
-
-def _engine(opts: TrainingOptions) -> str:
-    if opts.model != "linear":
-        return "conv"
-    if opts.engine == "auto":
-        return "moments" if opts.kernel_size <= 7 else "conv"
-    return opts.engine
-
-
-def solve(total: Moments, data: _Data, opts: TrainingOptions):
-    """Closed-form weight and bias (original units) from summed moments."""
-    g = total.gram[0].numpy()
-    b = total.cross[0].numpy()
-    solution = np.linalg.lstsq(g, b, rcond=None)[0]  # (p, C_out)
-    return _to_original(torch.from_numpy(solution), data, opts)
-
-
-def _to_original(matrix: torch.Tensor, data: _Data, opts: TrainingOptions):
-    """``(p, C_out)`` normalised parameters → weight ``(C_out, C_in, k, k)`` and bias."""
-    c_in, k = data.x.shape[1], opts.kernel_size
-    m = matrix.detach().to(torch.float64)
-    weight = m[: c_in * k * k].T.reshape(-1, c_in, k, k).numpy().copy()
-    if not opts.bias:
-        return weight, None
-    bias = m[-1].numpy() * data.scale - data.shift * weight.sum(axis=(1, 2, 3))
-    return weight, bias
-
-
 class _Run:
     """The optimisation loop behind :func:`fit_kernel`, as an iterator of steps."""
 
-    def __init__(self, data: _Data, opts: TrainingOptions, start: float) -> None:
+    def __init__(self, data: Data, opts: TrainingOptions, start: float) -> None:
         self.data, self.opts, self.start = data, opts, start
-        c_in, c_out = data.x.shape[1], data.y.shape[1]
         k = opts.kernel_size
-        generator = torch.Generator().manual_seed(opts.seed)
-        self.generator = generator
-        self.engine = _engine(opts)
+        self.generator = torch.Generator().manual_seed(opts.seed)
+        self.engine = engine(opts)
         self.linear = opts.model == "linear"
         # float64 where a single layer makes it cheap; conv2d has no fast float64 CPU path
         dtype = torch.float32 if opts.model == "cnn" else torch.float64
-        width = output_channels(opts.model, data.kind or "", c_out)
-        self.model = build(opts.model, c_in, width, k, opts.bias, opts.layers, opts.channels,
-                           generator, dtype)  # fmt: skip
+        width = output_channels(opts.model, data.kind or "", data.y.shape[1])
+        self.model = build(opts.model, data.x.shape[1], width, k, opts.bias, opts.layers,
+                           opts.channels, self.generator, dtype)  # fmt: skip
         self.radius = (k // 2) * (opts.layers if opts.model == "cnn" else 1)
         self.device = torch.device(opts.device or "cpu") if self.engine == "conv" else None
-        self.sources = {"train": (data.x, data.y), "val": (data.x, data.y)}
-        if data.test_x is not None:
-            self.sources["test"] = (data.test_x, data.test_y)
-        if self.device is not None:
-            self.model.to(self.device)
-            self.sources = {
-                name: (x.to(self.device, dtype), y.to(self.device, dtype))
-                for name, (x, y) in self.sources.items()
-            }
-        self.patches = {}
-        if opts.model == "gradient_pair" and Patches.affordable(data.x, k):
-            x = self.sources["train"][0]
-            self.patches = {"train": Patches(x, k, data.train), "val": Patches(x, k, data.val)}
-            if data.test_x is not None and Patches.affordable(data.test_x, k):
-                self.patches["test"] = Patches(self.sources["test"][0], k)
+        self.sources = self._sources(dtype)
+        self.patches = self._patches()
         self.optimiser = _optimiser(self.model.parameters(), opts)
         self.train_total = data.moments.total(data.train) if data.moments else None
         self.val_total = (
@@ -269,13 +67,36 @@ class _Run:
         self.test_total = data.test_moments.total() if data.test_moments is not None else None
         self.optimum_loss, self.reference = None, data.reference
         if self.train_total is not None:
-            optimum = np.linalg.lstsq(
-                self.train_total.gram[0].numpy(), self.train_total.cross[0].numpy(), rcond=None
-            )[0]
-            self.optimum_loss = max(0.0, float(self.train_total.loss(torch.from_numpy(optimum))))
+            best = torch.from_numpy(optimum(self.train_total))
+            self.optimum_loss = max(0.0, float(self.train_total.loss(best)))
             if self.reference is None:
-                self.reference = _to_original(torch.from_numpy(optimum), data, opts)[0]
+                self.reference = to_original(best, data, opts)[0]
         self.batches = self._batches()
+
+    def _sources(self, dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Images and targets by set ("train", "val", "test"), on the device of the run."""
+        data = self.data
+        sources = {"train": (data.x, data.y), "val": (data.x, data.y)}
+        if data.test_x is not None:
+            sources["test"] = (data.test_x, data.test_y)
+        if self.device is None:
+            return sources
+        self.model.to(self.device)
+        return {
+            name: (x.to(self.device, dtype), y.to(self.device, dtype))
+            for name, (x, y) in sources.items()
+        }
+
+    def _patches(self) -> dict[str, Patches]:
+        """The gradient pair's unfolded patches by set, where they fit in memory."""
+        data, k = self.data, self.opts.kernel_size
+        if self.opts.model != "gradient_pair" or not Patches.affordable(data.x, k):
+            return {}
+        x = self.sources["train"][0]
+        patches = {"train": Patches(x, k, data.train), "val": Patches(x, k, data.val)}
+        if data.test_x is not None and Patches.affordable(data.test_x, k):
+            patches["test"] = Patches(self.sources["test"][0], k)
+        return patches
 
     # -- parameters as the (p, C_out) matrix of the quadratic form
     def _matrix(self) -> torch.Tensor:
@@ -359,7 +180,7 @@ class _Run:
     def _report(self, step: int, loss: float, trace: list, status: str) -> TrainingStep:
         alignment = None
         if self.linear:
-            weight, bias = _to_original(self._matrix(), self.data, self.opts)
+            weight, bias = to_original(self._matrix(), self.data, self.opts)
         else:
             conv = first_conv(self.model)
             weight = conv.weight.detach().cpu().to(torch.float64).numpy().copy()

@@ -23,7 +23,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-MODELS = ("linear", "gradient_pair", "cnn")
 #: Targets built from the Sobel gradient of the inputs, for the non-linear models.
 POLAR_TARGETS = ("magnitude", "direction", "polar")
 #: Keeps sqrt differentiable at 0, far below any magnitude in normalised units.

@@ -103,7 +103,7 @@ def fiji_kernel_text(kernel, digits: int = 6) -> str:
 
     Examples
     --------
-    >>> print(fiji_kernel_text([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]))
+    >>> print(fiji_kernel_text([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]), end="")
     -1 0 1
     -2 0 2
     -1 0 1

@@ -1,6 +1,8 @@
 """The vocabulary of kernel training: options, reported steps, kernel errors.
 
-numpy and the standard library only; :mod:`napari_nuclei_edges.training` re-exports it.
+numpy and the standard library only (no torch, no Qt, no napari), so that the dock
+can build its controls and check options without loading torch;
+:mod:`napari_nuclei_edges.training` re-exports it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 OPTIMISERS = ("adam", "sgd", "momentum", "rmsprop", "lbfgs")
+#: One convolution; two kernels and the fixed magnitude/direction head; a small cnn.
+MODELS = ("linear", "gradient_pair", "cnn")
 NORMALISATIONS = ("standardise", "scale", "none")
 #: Targets computed from the inputs: Sobel Gx, Gy, or both (two output channels).
 BUILTIN_TARGET_NAMES = ("gx", "gy", "both")
@@ -135,7 +139,7 @@ class TrainingOptions:
             raise ValueError(
                 f"normalisation must be one of {NORMALISATIONS}, not {self.normalisation!r}."
             )
-        if self.model not in ("linear", "gradient_pair", "cnn"):
+        if self.model not in MODELS:
             raise ValueError(
                 f"model must be 'linear', 'gradient_pair' or 'cnn', not {self.model!r}."
             )
@@ -201,8 +205,11 @@ def kernel_error(learned, reference) -> dict:
 
     Examples
     --------
-    >>> kernel_error(2 * SOBEL_X.numpy(), SOBEL_X.numpy())["cosine"]
+    >>> sobel_x = np.array([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    >>> kernel_error(2 * sobel_x, sobel_x)["cosine"]
     1.0
+    >>> kernel_error(sobel_x + 0.5, sobel_x)["max_abs"]
+    0.5
     """
     a = np.asarray(learned, np.float64)
     b = np.asarray(reference, np.float64)

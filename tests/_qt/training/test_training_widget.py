@@ -263,3 +263,73 @@ def test_a_large_dask_layer_is_sampled_not_loaded(viewer, widget, qtbot, monkeyp
         viewer, "screen", "Sobel Gx", {"Sobel Gx": "gx"}
     )
     assert inputs.shape == (8, 80, 80) and "screen has 40 images: training on 8" in note
+
+
+def test_a_dock_from_the_plugins_menu_tests_on_the_other_layers_not_its_input(viewer, qtbot):
+    from napari_nuclei_edges.data import CLASS_NAMES
+
+    # as a user opens it: napari hands the dock a proxy viewer, whose layers are proxies
+    _, widget = viewer.window.add_plugin_dock_widget("napari-nuclei-edges", "Learn a kernel")
+    widget.input_name = "apoptosis"
+    widget._held_out_check.setChecked(True)
+    others = [name for name in CLASS_NAMES if name != "apoptosis"]
+    inputs, _, tests, note = widget._training_data()
+    assert note == f"Testing on {', '.join(others)}."
+    np.testing.assert_array_equal(inputs, viewer.layers["apoptosis"].data)
+    np.testing.assert_array_equal(tests, np.concatenate([viewer.layers[n].data for n in others]))
+    worker = widget.start()
+    assert widget._status_label.text() == note
+    qtbot.waitUntil(lambda: bool(widget.history), timeout=10_000)
+    widget.stop()
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=10_000)
+    assert widget.history[0].test_loss is not None
+
+
+def test_the_plots_follow_the_theme_until_the_dock_is_closed(viewer, widget, qtbot):
+    from napari_nuclei_edges._qt.common.plots import theme_colors
+
+    def background():
+        return widget._loss_view.plot.backgroundBrush().color().name()
+
+    viewer.theme = "dark"
+    dark = theme_colors(viewer)
+    assert background() == dark["background"]
+    viewer.theme = "light"
+    light = theme_colors(viewer)
+    assert light["background"] != dark["background"]
+    assert background() == light["background"]
+    assert widget._kernel_view._text_color.name() == light["text"]
+    widget.close()
+    viewer.theme = "dark"  # no longer followed: the closed dock's plot is left alone
+    assert background() == light["background"]
+
+
+def test_a_loaded_gradient_pair_applies_its_magnitude(viewer, widget, tmp_path):
+    from napari_nuclei_edges.gradients import sobel
+    from napari_nuclei_edges.training import TrainingOptions
+    from napari_nuclei_edges.training.kernel_io import save_kernel
+
+    pair = np.stack([SOBEL_X.numpy(), SOBEL_Y.numpy()])[:, None]
+    options = TrainingOptions(model="gradient_pair").__dict__
+    save_kernel(tmp_path / "pair", pair, metadata={"options": options, "input": "metaphase"})
+    widget.load_kernel(tmp_path / "pair.npy")
+    assert (
+        widget._status_label.text()
+    ) == "Loaded a 3 × 3 kernel from pair.npy, learned on metaphase."
+    layer = widget.apply_kernel()
+    expected = sobel(viewer.layers["metaphase"].data.astype(np.float32)).magnitude
+    np.testing.assert_allclose(layer.data, expected, atol=1e-3)
+    assert layer.colormap.name == "magma"
+
+
+def test_the_actions_take_values_and_say_what_is_missing(viewer, tmp_path):
+    from napari_nuclei_edges._qt.training import actions
+
+    assert actions.apply_kernel(viewer, "metaphase", None) == (None, actions.NO_KERNEL)
+    assert actions.apply_kernel(viewer, "gone", GX) == (None, "Choose an input image layer first.")
+    assert actions.save_kernel(tmp_path / "k.npy", None) == actions.NO_KERNEL
+    kernel, _, _, message = actions.load_kernel(tmp_path / "missing.npy")
+    assert kernel is None and message.startswith("Cannot load missing.npy")
+    layer, message = actions.apply_kernel(viewer, "metaphase", GX, [1.0])
+    assert layer.name == "metaphase_learned" and message.startswith("metaphase_learned:")
+    assert layer.metadata["napari_nuclei_edges"]["padding"] == "reflect"

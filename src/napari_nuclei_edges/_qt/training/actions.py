@@ -1,4 +1,10 @@
-"""What the training dock does with layers and files: its data, Apply, Save and Load."""
+"""What the training dock does with layers and files: its data, Apply, Save and Load.
+
+Plain functions of plain values (the viewer, layer names, a kernel, options): each
+returns what the dock shows (a layer, a message, loaded values) and touches no
+widget. The worker's functions (:func:`training_steps`, :func:`warm_up`) touch
+no layer either.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.layers import is_lazy
+from ...data import sample_indices
+from ...training.options import TrainingOptions
+from ..common.layers import is_lazy, layer_data, layer_problem, user_image_layers
 from ..common.outputs import put_layer
 
 #: Most images taken from a stack for training (evenly spaced beyond that).
 MAX_IMAGES = 1000
+NO_KERNEL = "No kernel yet: train one or load one first."
+#: Target choices computed from the input, by label.
+SOBEL_TARGETS = {
+    "Sobel Gx": "gx",
+    "Sobel Gy": "gy",
+    "Sobel Gx + Gy": "both",
+    "Sobel magnitude": "magnitude",
+    "Sobel direction": "direction",
+    "Sobel magnitude + direction": "polar",
+}
 
 
 def training_data(viewer, input_name: str, target_label: str, sobel_targets: dict,
@@ -33,74 +51,63 @@ def training_data(viewer, input_name: str, target_label: str, sobel_targets: dic
         if target_name not in viewer.layers:
             raise ValueError(f"The target layer {target_name} is gone; choose another target.")
         target_layer = viewer.layers[target_name]
-        if tuple(target_layer.data.shape) != tuple(source.data.shape):
+        target_shape, input_shape = layer_data(target_layer).shape, layer_data(source).shape
+        if tuple(target_shape) != tuple(input_shape):
             raise ValueError(
-                f"The target {target_name} {tuple(target_layer.data.shape)} does not pair with "
-                f"the input {input_name} {tuple(source.data.shape)}: one target image of the "
-                "same size per input image is needed."
+                f"The target {target_name} {tuple(target_shape)} does not pair with the input "
+                f"{input_name} {tuple(input_shape)}: one target image of the same size per "
+                "input image is needed."
             )
         targets = _stack(target_layer, index)[0]
-    tests = None
-    if held_out:
-        if target_name is not None:
-            raise ValueError(
-                "Testing on other layers needs a Sobel target (computed for each of them); "
-                "with a target layer, the validation split is the held-out test."
-            )
-        others = _held_out_layers(viewer, source)
-        if not others:
-            raise ValueError(
-                f"No other image layer of {inputs.shape[-2]} × {inputs.shape[-1]} images to "
-                "test on: add one, or untick 'test on the other image layers'."
-            )
-        tests = np.concatenate([_stack(layer)[0] for layer in others])
-        names = ", ".join(layer.name for layer in others)
-        note = (note + " " if note else "") + f"Testing on {names}."
+    if not held_out:
+        return inputs, targets, None, note
+    if target_name is not None:
+        raise ValueError(
+            "Testing on other layers needs a Sobel target (computed for each of them); "
+            "with a target layer, the validation split is the held-out test."
+        )
+    others = held_out_layers(viewer, input_name)
+    if not others:
+        raise ValueError(
+            f"No other image layer of {inputs.shape[-2]} × {inputs.shape[-1]} images to "
+            "test on: add one, or untick 'test on the other image layers'."
+        )
+    tests = np.concatenate([_stack(layer)[0] for layer in others])
+    names = ", ".join(layer.name for layer in others)
+    note = (note + " " if note else "") + f"Testing on {names}."
     return inputs, targets, tests, note
 
 
-def _held_out_layers(viewer, source):
-    from napari.layers import Image
+def held_out_layers(viewer, input_name: str) -> list:
+    """The other image layers a user made, of the input's image size, to test on.
 
-    from ..common.outputs import OWNER_KEY
-
-    size = tuple(source.data.shape[-2:])
+    Layers are told apart by name: a dock opened from napari's Plugins menu sees
+    the layers through proxies, and two proxies of one layer are never ``is``.
+    """
+    size = tuple(layer_data(viewer.layers[input_name]).shape[-2:])
     return [
         layer
-        for layer in viewer.layers
-        if isinstance(layer, Image)
-        and layer is not source
-        and OWNER_KEY not in layer.metadata
-        and not getattr(layer, "rgb", False)
-        and tuple(layer.data.shape[-2:]) == size
-        and layer.data.ndim in (2, 3)
+        for layer in user_image_layers(viewer)
+        if layer.name != input_name
+        and layer_problem(layer, "training", max_ndim=3) is None
+        and tuple(layer_data(layer).shape[-2:]) == size
     ]
 
 
 def _stack(layer, index: np.ndarray | None = None):
     """The layer as an ``(N, H, W)`` numpy stack, sampling at most MAX_IMAGES images."""
-    if getattr(layer, "rgb", False):
-        raise ValueError(
-            f"{layer.name} is an RGB image: split it into channels (right-click ▸ Split RGB) "
-            "and train on one channel."
-        )
-    data = layer.data
-    if np.dtype(data.dtype).kind not in "buif":
-        raise ValueError(f"{layer.name} holds {data.dtype} values: a kernel needs real numbers.")
+    problem = layer_problem(layer, "training", max_ndim=3)
+    if problem is not None:
+        raise ValueError(problem)
+    data = layer_data(layer)
     if data.ndim == 2:
         data = data[None]
-    if data.ndim != 3:
-        raise ValueError(
-            f"{layer.name} is {data.ndim}D {tuple(data.shape)}: training needs a stack of 2D "
-            "images (N, H, W); take one channel or time point first."
-        )
     note = None
     if index is None:
-        index = np.arange(len(data))
-        if len(data) > MAX_IMAGES:
-            index = np.linspace(0, len(data) - 1, MAX_IMAGES).round().astype(int)
+        index = sample_indices(len(data), MAX_IMAGES)
+        if len(index) < len(data):
             note = (
-                f"{layer.name} has {len(data)} images: training on {MAX_IMAGES} of them, "
+                f"{layer.name} has {len(data)} images: training on {len(index)} of them, "
                 "evenly spaced."
             )
     picked = data[index] if len(index) < len(data) else data
@@ -109,96 +116,132 @@ def _stack(layer, index: np.ndarray | None = None):
     return np.asarray(picked), index, note
 
 
-def apply_kernel(widget):
-    """``<input>_learned``: the input layer filtered by the widget's kernel (and bias)."""
-    import torch
-    import torch.nn.functional as F
+def apply_kernel(viewer, input_name: str, kernel, bias=None,
+                 options: TrainingOptions | None = None):  # fmt: skip
+    """``(layer, message)``: ``<input>_learned``, the input filtered by the kernel (and bias).
 
-    kernel = widget.kernel
-    name = widget.input_name
-    model = widget._options.model if widget._options is not None else "linear"
+    The layer is None, and the message says why, when there is nothing to apply.
+    """
+    from ...training.apply import apply_kernel as apply
+    from ...training.apply import padding_mode
+
     if kernel is None:
-        return widget._say("No kernel yet: train one or load one first.")
-    if model == "cnn":
-        return widget._say(
-            "Apply kernel is for single-layer models: a cnn is more than its first-layer "
-            "kernels shown here."
-        )
-    if name not in widget._viewer.layers:
-        return widget._say("Choose an input image layer first.")
+        return None, NO_KERNEL
+    model = options.model if options is not None else "linear"
+    if input_name not in viewer.layers:
+        return None, "Choose an input image layer first."
     try:
-        images = _stack(widget._viewer.layers[name], None)[0]
-    except ValueError as exc:
-        return widget._say(str(exc))
-    layer_data = widget._viewer.layers[name].data
-    k = kernel.shape[-1]
-    r = k // 2
-    x = torch.from_numpy(images.astype(np.float32))[:, None]
-    mode = "reflect" if min(images.shape[-2:]) > r else "replicate"
-    x = F.pad(x, (r, r, r, r), mode=mode) if r else x
-    bias = None if widget.bias is None else torch.from_numpy(np.asarray(widget.bias, np.float32))
-    out = F.conv2d(x, torch.from_numpy(kernel.astype(np.float32)), bias).numpy()
-    if model == "gradient_pair":  # the fixed head: the magnitude of (a, b)
-        out = np.hypot(out[:, :1], out[:, 1:2])
-    out = out[:, 0] if out.shape[1] == 1 else out
-    if layer_data.ndim == 2:
+        images = _stack(viewer.layers[input_name])[0]
+        out = apply(images, kernel, bias, model=model)
+    except (TypeError, ValueError) as exc:
+        return None, str(exc)
+    if layer_data(viewer.layers[input_name]).ndim == 2:
         out = out[0]
     params = {
-        "kernel": kernel.tolist(),
-        "bias": None if widget.bias is None else np.asarray(widget.bias).tolist(),
-        "padding": mode,
-        "options": widget._options.__dict__ if widget._options is not None else None,
+        "kernel": np.asarray(kernel).tolist(),
+        "bias": None if bias is None else np.asarray(bias).tolist(),
+        "padding": padding_mode(images.shape, np.shape(kernel)[-1]),
+        "options": options.__dict__ if options is not None else None,
     }
     limit = float(np.abs(out).max()) or 1.0
     # a magnitude is never negative: the Sobel magnitude layer's look, not a diverging one
     look = ({"colormap": "magma", "contrast_limits": (0, limit)} if model == "gradient_pair"
             else {"colormap": "PiYG", "contrast_limits": (-limit, limit)})  # fmt: skip
-    layer = put_layer(widget._viewer, "image", name, "learned", out, params, **look)
-    widget._say(f"{layer.name}: {name} filtered with the learned kernel.")
-    return layer
+    layer = put_layer(viewer, "image", input_name, "learned", out, params, **look)
+    return layer, f"{layer.name}: {input_name} filtered with the learned kernel."
 
 
-def save_kernel(widget, path) -> None:
-    """``.npy`` + ``.json``, or Fiji Convolve text when ``path`` ends in ``.txt``."""
+def save_kernel(path, kernel, bias=None, *, input_name: str | None = None,
+                target: str | None = None, options: TrainingOptions | None = None,
+                history=()) -> str:  # fmt: skip
+    """Write ``.npy`` + ``.json``, or Fiji Convolve text when ``path`` ends in ``.txt``.
+
+    Returns the message the dock shows.
+    """
     from ...training.kernel_io import fiji_kernel_text
     from ...training.kernel_io import save_kernel as save
 
-    kernel, path = widget.kernel, Path(path)
     if kernel is None:
-        return widget._say("No kernel yet: train one or load one first.")
+        return NO_KERNEL
+    path = Path(path)
     if path.suffix == ".txt":
         written = []
         for out in range(kernel.shape[0]):
-            target = path if kernel.shape[0] == 1 else path.with_name(f"{path.stem}_{out}.txt")
-            target.write_text(fiji_kernel_text(kernel[out, 0]))
-            written.append(target.name)
-        return widget._say(f"Saved for Fiji's Convolve: {', '.join(written)}.")
-    last = widget.history[-1] if widget.history else None
+            one = path if kernel.shape[0] == 1 else path.with_name(f"{path.stem}_{out}.txt")
+            one.write_text(fiji_kernel_text(kernel[out, 0]))
+            written.append(one.name)
+        return f"Saved for Fiji's Convolve: {', '.join(written)}."
+    last = history[-1] if history else None
     metadata = {
-        "input": widget._input_name,
-        "target": widget.target,
-        "options": widget._options.__dict__ if widget._options is not None else None,
+        "input": input_name,
+        "target": target,
+        "options": options.__dict__ if options is not None else None,
         "steps": last.step if last else None,
         "loss": last.loss if last else None,
         "val_loss": last.val_loss if last else None,
         "error": last.error if last else None,
     }
-    saved = save(path, kernel, bias=widget.bias, metadata=metadata)
-    widget._say(f"Saved the kernel to {saved} (and its metadata beside it).")
+    saved = save(path, kernel, bias=bias, metadata=metadata)
+    return f"Saved the kernel to {saved} (and its metadata beside it)."
 
 
-def load_kernel(widget, path) -> None:
-    """Show a saved kernel in the dock, ready to apply."""
+def load_kernel(path):
+    """``(kernel, bias, options, message)`` from a saved kernel; kernel None when unreadable.
+
+    ``options`` are the training options saved with the kernel (its model decides
+    how Apply uses it), or None.
+    """
     from ...training.kernel_io import load_kernel as load
 
     try:
         kernel, bias, metadata = load(path)
     except (OSError, ValueError) as exc:
-        return widget._say(f"Cannot load {Path(path).name}: {exc}")
-    widget.reset()
-    widget.bias = bias
-    widget._kernel_view.show_kernels(kernel, None)
-    widget._update_buttons()
+        return None, None, None, f"Cannot load {Path(path).name}: {exc}"
+    try:
+        options = TrainingOptions(**metadata["options"])
+    except (KeyError, TypeError, ValueError):  # no options saved, or not ours
+        options = None
     made = f", learned on {metadata['input']}" if metadata.get("input") else ""
     size = f"{kernel.shape[-1]} × {kernel.shape[-1]}"
-    widget._say(f"Loaded a {size} kernel from {Path(path).name}{made}.")
+    return kernel, bias, options, f"Loaded a {size} kernel from {Path(path).name}{made}."
+
+
+def export_loss_csv(path, history) -> str:
+    """Write the loss history as CSV; the message the dock shows."""
+    from ...training.kernel_io import save_history_csv
+
+    if not history:
+        return "Nothing to export yet: start a training run first."
+    save_history_csv(path, history)
+    return f"Saved the loss history to {path}."
+
+
+def step_message(step) -> str | None:
+    """What the dock says about a reported step: how the run ended, or None while it runs."""
+    if step.status == "converged":
+        return (
+            f"Converged after {step.step} steps ({step.elapsed:.2f} s): the loss is within "
+            "the tolerance of the closed-form optimum."
+        )
+    if step.status == "finished":
+        return f"Finished {step.step} steps in {step.elapsed:.2f} s."
+    return None
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def training_steps(inputs, targets, options: TrainingOptions, held_out=None):
+    """The training worker's generator: the steps of :func:`fit_kernel`, no widget, no layer."""
+    from ...training import fit_kernel
+
+    yield from fit_kernel(inputs, targets, held_out, **options.__dict__)
+
+
+def warm_up() -> None:
+    """A tiny fit: imports torch's optimisers and sets up its kernels before the first run."""
+    from ...training import fit_kernel
+
+    images = np.random.default_rng(0).random((3, 9, 9))
+    for _ in fit_kernel(images, "gx", steps=2, optimiser="adam"):
+        pass

@@ -10,7 +10,7 @@ from qtpy.QtCore import QRectF, Qt
 from qtpy.QtGui import QColor, QPainter
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ..common.plots import theme_colors, themed_plot
+from ..common.plots import style_plot, theme_colors, themed_plot
 
 #: Kernels up to this size show their numbers in the cells.
 NUMBERED_UP_TO = 5
@@ -21,7 +21,6 @@ class LossView(QWidget):
 
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
-        colors = theme_colors(viewer)
         self.plot = themed_plot(viewer, x_label="step", y_label="loss (MSE, normalised)")
         self.plot.getPlotItem().setLogMode(x=False, y=True)
         self.plot.setMinimumHeight(200)
@@ -38,20 +37,25 @@ class LossView(QWidget):
         for curve in (self.train_curve, self.val_curve, self.test_curve):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
-        self.optimum_line = pg.InfiniteLine(
-            angle=0, pen=pg.mkPen(colors["text"], width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
-        )
+        self.optimum_line = pg.InfiniteLine(angle=0)
         self.optimum_line.hide()
         self.plot.addItem(self.optimum_line)
-        self.plot.getPlotItem().legend.addItem(
-            pg.PlotDataItem(pen=self.optimum_line.pen), "closed-form optimum"
-        )
+        self._optimum_sample = pg.PlotDataItem()  # the legend's sample of the line
+        self.plot.getPlotItem().legend.addItem(self._optimum_sample, "closed-form optimum")
         self.note = QLabel(wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         layout.addWidget(self.note)
+        self.restyle(theme_colors(viewer))
         self.clear()
+
+    def restyle(self, colors: dict[str, str]) -> None:
+        """Colour the plot and the optimum line from napari's theme ``colors``."""
+        style_plot(self.plot, colors)
+        pen = pg.mkPen(colors["text"], width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
+        self.optimum_line.setPen(pen)
+        self._optimum_sample.setPen(pen)
 
     def clear(self) -> None:
         self._steps: list[int] = []
@@ -115,8 +119,7 @@ class KernelView(QWidget):
 
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
-        colors = theme_colors(viewer)
-        self._text_color = QColor(colors["text"])
+        self._text_color = QColor(theme_colors(viewer)["text"])
         self._lookup = _diverging_lookup()
         self.canvas = _KernelCanvas(self)
         self.errors = QLabel(wordWrap=True)
@@ -126,6 +129,11 @@ class KernelView(QWidget):
         layout.addWidget(self.errors)
         self.learned: np.ndarray | None = None
         self.reference: np.ndarray | None = None
+
+    def restyle(self, colors: dict[str, str]) -> None:
+        """Draw the titles in napari's theme text colour."""
+        self._text_color = QColor(colors["text"])
+        self.canvas.update()
 
     def clear(self) -> None:
         self.learned = self.reference = None

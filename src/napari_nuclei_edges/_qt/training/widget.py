@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import napari.viewer
 import numpy as np
@@ -22,24 +21,16 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...training.options import (
-    TrainingOptions,
-    TrainingStep,
-)
+from ...training.options import TrainingOptions, TrainingStep
 from ..common import settings as _settings
 from ..common.layers import fill_image_combo
+from ..common.plots import follow_theme
+from ..common.workers import start_worker
+from . import actions
+from .actions import SOBEL_TARGETS
 from .options_panel import TrainingOptionsPanel
 from .views import KernelView, LossView
 
-#: Target choices computed from the input, by label.
-SOBEL_TARGETS = {
-    "Sobel Gx": "gx",
-    "Sobel Gy": "gy",
-    "Sobel Gx + Gy": "both",
-    "Sobel magnitude": "magnitude",
-    "Sobel direction": "direction",
-    "Sobel magnitude + direction": "polar",
-}
 #: Seconds between the steps the worker sends to the dock (the views redraw on each):
 #: 15 a second looks live, and leaves the training thread most of the GIL.
 REPORT_INTERVAL = 1 / 15
@@ -66,7 +57,15 @@ class KernelTrainingWidget(QWidget):
         self.bias: np.ndarray | None = None  # of the kernel shown
         self._started = 0.0
         self._stop_reason = ""
+        self._make_controls(viewer)
+        self._lay_out()
+        self._restore_settings()
+        self._connect(viewer)
+        self._on_layers_changed()
+        self._update_buttons()
+        self._warm_up()
 
+    def _make_controls(self, viewer) -> None:
         self._input_combo = QComboBox()
         self._input_combo.setToolTip("The stack of images the kernel is applied to.")
         self._held_out_check = QCheckBox("test on the other image layers")
@@ -97,6 +96,7 @@ class KernelTrainingWidget(QWidget):
         self._csv_button = QPushButton("Export loss CSV…")
         self._status_label = QLabel(wordWrap=True)
 
+    def _lay_out(self) -> None:
         form = QFormLayout()
         form.addRow("input", self._input_combo)
         form.addRow("target", self._target_combo)
@@ -108,11 +108,11 @@ class KernelTrainingWidget(QWidget):
         progress = QHBoxLayout()
         progress.addWidget(self._progress_bar, 1)
         progress.addWidget(self._rate_label)
-        actions = QGridLayout()
-        actions.addWidget(self._apply_button, 0, 0)
-        actions.addWidget(self._save_button, 0, 1)
-        actions.addWidget(self._load_button, 1, 0)
-        actions.addWidget(self._csv_button, 1, 1)
+        files = QGridLayout()
+        files.addWidget(self._apply_button, 0, 0)
+        files.addWidget(self._save_button, 0, 1)
+        files.addWidget(self._load_button, 1, 0)
+        files.addWidget(self._csv_button, 1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self._options_panel)
@@ -120,10 +120,10 @@ class KernelTrainingWidget(QWidget):
         layout.addLayout(progress)
         layout.addWidget(self._loss_view, 2)
         layout.addWidget(self._kernel_view, 1)
-        layout.addLayout(actions)
+        layout.addLayout(files)
         layout.addWidget(self._status_label)
 
-        self._restore_settings()
+    def _connect(self, viewer) -> None:
         self._start_button.clicked.connect(self.start)
         self._pause_button.clicked.connect(self._on_pause_clicked)
         self._stop_button.clicked.connect(self.stop)
@@ -135,9 +135,7 @@ class KernelTrainingWidget(QWidget):
         viewer.layers.events.inserted.connect(self._on_layers_changed)
         viewer.layers.events.removed.connect(self._on_layers_changed)
         viewer.layers.events.removed.connect(self._on_layer_removed)
-        self._on_layers_changed()
-        self._update_buttons()
-        self._warm_up()
+        self._unfollow_theme = follow_theme(viewer, self._restyle)
 
     # ------------------------------------------------------------------ public API
 
@@ -186,18 +184,14 @@ class KernelTrainingWidget(QWidget):
             inputs, targets, held_out, note = self._training_data()
         except (ValueError, TypeError) as exc:
             return self._say(str(exc))
-        from napari.qt.threading import create_worker
-
         self.reset()
         self._input_name, self._options = self.input_name, options
         self._progress_bar.setRange(0, options.steps)
         self._stop_reason = ""
         self._started = time.perf_counter()
-        # errored handled here: without it in _connect, superqt re-raises in the GUI thread
-        worker = create_worker(
-            _training_steps, inputs, targets, options, held_out, _start_thread=False,
-            _connect={"yielded": self._on_step, "errored": self._on_error,
-                      "finished": self._on_finished},
+        worker = start_worker(
+            actions.training_steps, inputs, targets, options, held_out, start=False,
+            on_yielded=self._on_step, on_failure=self._on_error, on_finished=self._on_finished,
         )  # fmt: skip
         worker.paused.connect(self._on_paused)
         worker.resumed.connect(self._on_resumed)
@@ -237,33 +231,35 @@ class KernelTrainingWidget(QWidget):
 
     def apply_kernel(self):
         """Filter the input layer with the current kernel into ``<input>_learned``."""
-        from .actions import apply_kernel
-
-        return apply_kernel(self)
+        layer, message = actions.apply_kernel(
+            self._viewer, self.input_name, self.kernel, self.bias, self._options
+        )
+        self._say(message)
+        return layer
 
     def save_kernel(self, path) -> None:
-        from .actions import save_kernel
-
-        save_kernel(self, path)
+        """Save the kernel: ``.npy`` + ``.json``, or Fiji Convolve text for ``.txt``."""
+        self._say(actions.save_kernel(
+            path, self.kernel, self.bias, input_name=self._input_name, target=self.target,
+            options=self._options, history=self.history,
+        ))  # fmt: skip
 
     def load_kernel(self, path) -> None:
-        from .actions import load_kernel
-
-        load_kernel(self, path)
+        """Show a saved kernel in the dock, ready to apply."""
+        kernel, bias, options, message = actions.load_kernel(path)
+        if kernel is not None:
+            self.reset()
+            self.bias, self._options = bias, options
+            self._kernel_view.show_kernels(kernel, None)
+            self._update_buttons()
+        self._say(message)
 
     def export_loss_csv(self, path) -> None:
-        from ...training.kernel_io import save_history_csv
-
-        if not self.history:
-            return self._say("Nothing to export yet: start a training run first.")
-        save_history_csv(path, self.history)
-        self._say(f"Saved the loss history to {path}.")
+        self._say(actions.export_loss_csv(path, self.history))
 
     # ------------------------------------------------------------------ worker events
 
-    def _on_step(self, step: TrainingStep | Failure) -> None:
-        if isinstance(step, Failure):
-            return self._on_error(step.message)
+    def _on_step(self, step: TrainingStep) -> None:
         self.history.append(step)
         self.bias = step.bias
         self._loss_view.add(step)
@@ -272,13 +268,9 @@ class KernelTrainingWidget(QWidget):
         seconds = time.perf_counter() - self._started
         if seconds > 0:
             self._rate_label.setText(f"{step.step / seconds:,.0f} it/s")
-        if step.status == "converged":
-            self._say(
-                f"Converged after {step.step} steps ({step.elapsed:.2f} s): the loss is within "
-                "the tolerance of the closed-form optimum."
-            )
-        elif step.status == "finished":
-            self._say(f"Finished {step.step} steps in {step.elapsed:.2f} s.")
+        message = actions.step_message(step)
+        if message is not None:
+            self._say(message)
 
     def _on_paused(self) -> None:
         step = self.history[-1].step if self.history else 0
@@ -289,9 +281,9 @@ class KernelTrainingWidget(QWidget):
         self._say(f"Training on {self._input_name}…")
         self._update_buttons()
 
-    def _on_error(self, exc: Exception | str) -> None:
-        self._stop_reason = str(exc)  # what _on_finished says last
-        show_warning(str(exc))
+    def _on_error(self, message: str) -> None:
+        self._stop_reason = message  # what _on_finished says last
+        show_warning(message)
 
     def _on_finished(self) -> None:
         if self._stop_reason:
@@ -309,14 +301,10 @@ class KernelTrainingWidget(QWidget):
         second), and first calls set up kernels; paid here, Start responds at once
         and the first run does not hold the GIL in long stretches.
         """
-        from napari.qt.threading import create_worker
-
-        self._warm_worker = create_worker(_warm_up, _connect={"errored": lambda exc: None})
+        self._warm_worker = start_worker(actions.warm_up, on_failure=lambda message: None)
 
     def _training_data(self):
-        from .actions import training_data
-
-        return training_data(
+        return actions.training_data(
             self._viewer, self.input_name, self.target, SOBEL_TARGETS,
             held_out=self._held_out_check.isChecked(),
         )  # fmt: skip
@@ -376,6 +364,10 @@ class KernelTrainingWidget(QWidget):
             self.stop(message)
             show_warning(message)
 
+    def _restyle(self, colors: dict[str, str]) -> None:
+        self._loss_view.restyle(colors)
+        self._kernel_view.restyle(colors)
+
     def _say(self, text: str) -> None:
         self._status_label.setText(text)
         self._status_label.setVisible(bool(text))
@@ -397,33 +389,6 @@ class KernelTrainingWidget(QWidget):
         self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
+        self._unfollow_theme()
+        self._unfollow_theme = lambda: None  # napari may close a dock twice
         super().closeEvent(event)
-
-
-def _warm_up() -> None:
-    from ...training import fit_kernel
-
-    images = np.random.default_rng(0).random((3, 9, 9))
-    for _ in fit_kernel(images, "gx", steps=2, optimiser="adam"):
-        pass
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a run ended early, yielded as the worker's last item."""
-
-    message: str
-
-
-def _training_steps(inputs, targets, options: TrainingOptions, held_out=None):
-    """The worker's generator: it touches no widget and no layer.
-
-    Errors are yielded as a :class:`Failure`, not raised: napari's task-status
-    handler on ``errored`` takes one argument too few and raises under PySide6.
-    """
-    from ...training import fit_kernel
-
-    try:
-        yield from fit_kernel(inputs, targets, held_out, **options.__dict__)
-    except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
-        yield Failure(str(exc))
