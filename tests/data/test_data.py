@@ -27,6 +27,20 @@ def test_load_reference_npz(reference_path):
             np.testing.assert_array_equal(stacks[name], raw[name])
 
 
+def test_load_a_reference_like_npz(tmp_path):
+    """The reference test's synthetic twin: five class stacks saved in another key order."""
+    from napari_nuclei_edges.synthetic import synthetic_nuclei
+
+    images = synthetic_nuclei(n_per_class=7)
+    path = tmp_path / "twin.npz"
+    np.savez_compressed(path, **dict(reversed(list(images.items()))))
+    stacks = load_dataset(path)
+    assert tuple(stacks) == CLASS_NAMES
+    for name in CLASS_NAMES:
+        assert stacks[name].shape == (7, 80, 80) and stacks[name].dtype == np.uint8
+        np.testing.assert_array_equal(stacks[name], images[name])
+
+
 def test_load_npz_orders_known_classes_first(tmp_path):
     rng = np.random.default_rng(1)
     arrays = {n: rng.integers(0, 255, (2, 8, 8), dtype=np.uint8) for n in ("zeta", "metaphase")}
