@@ -64,7 +64,9 @@ def launch(path: str | os.PathLike | None = None, viewer=None):
     else:
         viewer.open(os.fspath(path), plugin=PLUGIN_NAME)
     show_classes_side_by_side(viewer)
-    images = [layer for layer in viewer.layers if layer._type_string == "image"]
+    from napari.layers import Image
+
+    images = [layer for layer in viewer.layers if isinstance(layer, Image)]
     if images:
         # an image, not a hidden truth mask, is what the layer controls should show
         viewer.layers.selection.active = images[-1]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from napari_nuclei_edges.training.kernel_io import (
     fiji_kernel_text,
@@ -53,6 +54,11 @@ from napari_nuclei_edges.training.options import (
     TrainingStep,
     kernel_error,
 )
+
+if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers
+    from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y
+    from napari_nuclei_edges.training._data import BUILTIN_TARGETS, split_images
+    from napari_nuclei_edges.training.apply import apply_kernel
 
 __all__ = [
     "BUILTIN_TARGETS",

@@ -13,6 +13,7 @@ napari layers only: no Qt.
 from __future__ import annotations
 
 import numpy as np
+from napari.layers import Image
 
 from ...data import sample_indices
 from .outputs import OWNER_KEY
@@ -42,8 +43,9 @@ def layer_problem(layer, purpose: str = "this", *, max_ndim: int | None = None) 
             f"{layer.name} is an RGB image: split it into channels (right-click the layer ▸ "
             "Split RGB) and choose the channel that holds the nuclei."
         )
-    if getattr(layer, "_type_string", "image") != "image":
-        return f"{layer.name} is a {layer._type_string} layer: choose an image layer."
+    if not isinstance(layer, Image):
+        kind = type(layer).__name__
+        return f"{layer.name} is a {kind} layer, not an image: choose an image layer."
     data = layer_data(layer)
     dtype = np.dtype(data.dtype)
     if dtype.kind not in "buif":
@@ -91,7 +93,7 @@ def user_image_layers(viewer) -> list:
     return [
         layer
         for layer in viewer.layers
-        if getattr(layer, "_type_string", None) == "image" and OWNER_KEY not in layer.metadata
+        if isinstance(layer, Image) and OWNER_KEY not in layer.metadata
     ]
 
 

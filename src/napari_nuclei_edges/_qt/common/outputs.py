@@ -59,7 +59,7 @@ def put_layer(
     """
     layer = owned_output(viewer, source_name, what)
     metadata = output_metadata(source_name, what, parameters)
-    if layer is not None and layer._type_string == kind:
+    if layer is not None and type(layer).__name__.lower() == kind:
         if layer.data is not data:
             layer.data = data
         else:

@@ -80,6 +80,7 @@ def start_worker(
     on_finished: Callable | None = None,
     progress: dict | None = None,
     start: bool = True,
+    owner=None,
     **kwargs,
 ):
     """Run ``function(*args, **kwargs)`` in a napari worker; failures go to ``on_failure``.
@@ -97,16 +98,29 @@ def start_worker(
         napari's progress bar arguments (``{"total": n, "desc": "…"}``).
     start : bool
         Start the worker now (else the caller calls ``worker.start()``).
+    owner : QObject, optional
+        The dock the results are for: once Qt has deleted it, no callback runs
+        (values the worker sent before it saw its quit still arrive, and Qt only
+        disconnects a deleted object's own methods, not these closures).
 
     Returns
     -------
     napari.qt.threading.WorkerBase
     """
     from napari.qt.threading import create_worker
+    from qtpy.compat import isalive
 
     failed = []  # after a failure a generator returns None: that is no result
 
+    def alive(handler):
+        def call(*args):
+            if owner is None or isalive(owner):
+                handler(*args)
+
+        return call
+
     def route(handler):
+        @alive
         def receive(value):
             if isinstance(value, Failure):
                 failed.append(value)
@@ -119,12 +133,12 @@ def start_worker(
     connect = {
         "returned": route(on_returned),
         # never reached through failures_as_values; connected so superqt does not re-raise
-        "errored": lambda exc: on_failure(failure_of(exc).message),
+        "errored": alive(lambda exc: on_failure(failure_of(exc).message)),
     }
     if inspect.isgeneratorfunction(function):  # a FunctionWorker has no yielded signal
         connect["yielded"] = route(on_yielded)
     if on_finished is not None:
-        connect["finished"] = on_finished
+        connect["finished"] = alive(on_finished)
     options = {"_start_thread": False, "_connect": connect}
     if progress is not None:
         options["_progress"] = progress

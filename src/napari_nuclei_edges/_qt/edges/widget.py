@@ -177,6 +177,7 @@ class SobelWidget(QWidget):
             on_returned=lambda result: self._show(name, result, params),
             on_finished=lambda: self._run_button.setEnabled(True),
             progress={"desc": f"Sobel of {name}"},
+            owner=self,
         )
         return self._worker
 

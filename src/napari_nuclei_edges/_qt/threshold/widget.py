@@ -12,6 +12,7 @@ import time
 
 import napari.viewer
 import numpy as np
+from napari.layers import Image, Labels
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QListWidgetItem, QWidget
@@ -131,7 +132,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._worker = start_worker(
             run, on_yielded=lambda result: self._on_labels_ready(result, parameters),
             on_failure=lambda message: self._say(f"Segmentation failed: {message}"),
-            progress={"total": len(jobs), "desc": "Segmenting"},
+            progress={"total": len(jobs), "desc": "Segmenting"}, owner=self,
         )  # fmt: skip
         return self._worker
 
@@ -157,7 +158,7 @@ class HistogramThresholdWidget(ThresholdControls):
             threshold=self.state.threshold, on_returned=self._on_exact_histograms,
             on_failure=lambda message: self._say(f"Exact histograms failed: {message}"),
             on_finished=lambda: self._exact_button.setEnabled(True),
-            progress={"total": 2 * blocks, "desc": "Exact histograms"},
+            progress={"total": 2 * blocks, "desc": "Exact histograms"}, owner=self,
         )  # fmt: skip
         return self._exact_worker
 
@@ -195,7 +196,7 @@ class HistogramThresholdWidget(ThresholdControls):
         return (events.inserted, events.removed, events.moved)
 
     def _image_layers(self) -> list:
-        return [layer for layer in self._viewer.layers if layer._type_string == "image"]
+        return [layer for layer in self._viewer.layers if isinstance(layer, Image)]
 
     def _offered(self) -> list[tuple[str, bool]]:
         return [(layer.name, is_owned(layer)) for layer in self._image_layers()]
@@ -216,7 +217,7 @@ class HistogramThresholdWidget(ThresholdControls):
             self._known_names[id(layer)] = layer.name
         self._layer_list.blockSignals(False)
         truths = [layer.name for layer in self._viewer.layers
-                  if layer._type_string == "labels" and not is_owned(layer)]  # fmt: skip
+                  if isinstance(layer, Labels) and not is_owned(layer)]  # fmt: skip
         self._segmentation_panel.set_truth_choices(truths)
         with self.state.events.layers.blocked():
             self.state.offer(self._offered())

@@ -20,6 +20,13 @@ from ..common.outputs import put_layer
 #: Most images taken from a stack for training (evenly spaced beyond that).
 MAX_IMAGES = 1000
 NO_KERNEL = "No kernel yet: train one or load one first."
+#: The file buttons' dialogs: (a save dialog?, title, file name, file types).
+FILE_DIALOGS = {
+    "save": (True, "Save kernel", "{input}_kernel.npy",
+             "NumPy kernel + JSON (*.npy);;Fiji Convolve text (*.txt)"),
+    "load": (False, "Load kernel", "", "NumPy kernel (*.npy)"),
+    "csv": (True, "Export loss CSV", "{input}_loss.csv", "CSV (*.csv)"),
+}  # fmt: skip
 #: Target choices computed from the input, by label.
 SOBEL_TARGETS = {
     "Sobel Gx": "gx",

@@ -102,17 +102,16 @@ class KernelTrainingWidget(QWidget):
         form.addRow("target", self._target_combo)
         form.addRow("", self._held_out_check)
         buttons = QHBoxLayout()
-        for button in (self._start_button, self._pause_button, self._stop_button):
+        for button in (self._start_button, self._pause_button, self._stop_button,
+                       self._reset_button):  # fmt: skip
             buttons.addWidget(button)
-        buttons.addWidget(self._reset_button)
         progress = QHBoxLayout()
         progress.addWidget(self._progress_bar, 1)
         progress.addWidget(self._rate_label)
         files = QGridLayout()
-        files.addWidget(self._apply_button, 0, 0)
-        files.addWidget(self._save_button, 0, 1)
-        files.addWidget(self._load_button, 1, 0)
-        files.addWidget(self._csv_button, 1, 1)
+        for index, button in enumerate((self._apply_button, self._save_button,
+                                        self._load_button, self._csv_button)):  # fmt: skip
+            files.addWidget(button, *divmod(index, 2))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self._options_panel)
@@ -129,9 +128,9 @@ class KernelTrainingWidget(QWidget):
         self._stop_button.clicked.connect(self.stop)
         self._reset_button.clicked.connect(self.reset)
         self._apply_button.clicked.connect(self.apply_kernel)
-        self._save_button.clicked.connect(self._on_save_clicked)
-        self._load_button.clicked.connect(self._on_load_clicked)
-        self._csv_button.clicked.connect(self._on_csv_clicked)
+        for name in ("save", "load", "csv"):
+            button = getattr(self, f"_{name}_button")
+            button.clicked.connect(lambda *_, name=name: self._on_file_clicked(name))
         viewer.layers.events.inserted.connect(self._on_layers_changed)
         viewer.layers.events.removed.connect(self._on_layers_changed)
         viewer.layers.events.removed.connect(self._on_layer_removed)
@@ -191,7 +190,8 @@ class KernelTrainingWidget(QWidget):
         self._started = time.perf_counter()
         worker = start_worker(
             actions.training_steps, inputs, targets, options, held_out, start=False,
-            on_yielded=self._on_step, on_failure=self._on_error, on_finished=self._on_finished,
+            on_yielded=self._on_step, on_failure=self._on_error,
+            on_finished=self._on_finished, owner=self,
         )  # fmt: skip
         worker.paused.connect(self._on_paused)
         worker.resumed.connect(self._on_resumed)
@@ -312,25 +312,14 @@ class KernelTrainingWidget(QWidget):
     def _target_labels(self) -> list[str]:
         return [self._target_combo.itemText(i) for i in range(self._target_combo.count())]
 
-    def _on_save_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save kernel", f"{self.input_name}_kernel.npy",
-            "NumPy kernel + JSON (*.npy);;Fiji Convolve text (*.txt)",
-        )  # fmt: skip
+    def _on_file_clicked(self, button: str) -> None:
+        """Ask for a file, then save, load or export (the file buttons)."""
+        saving, title, name, kinds = actions.FILE_DIALOGS[button]
+        ask = QFileDialog.getSaveFileName if saving else QFileDialog.getOpenFileName
+        path, _ = ask(self, title, name.format(input=self.input_name), kinds)
+        act = {"save": self.save_kernel, "load": self.load_kernel, "csv": self.export_loss_csv}
         if path:
-            self.save_kernel(path)
-
-    def _on_load_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load kernel", "", "NumPy kernel (*.npy)")
-        if path:
-            self.load_kernel(path)
-
-    def _on_csv_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export loss CSV", f"{self.input_name}_loss.csv", "CSV (*.csv)"
-        )
-        if path:
-            self.export_loss_csv(path)
+            act[button](path)
 
     def _on_pause_clicked(self) -> None:
         if self._worker is not None and self._worker.is_paused:
