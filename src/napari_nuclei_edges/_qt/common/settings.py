@@ -25,3 +25,20 @@ def read(settings: QSettings, key: str, default):
         return type(default)(value)
     except (TypeError, ValueError):
         return default
+
+
+def restore_fields(state, settings: QSettings, defaults: dict) -> None:
+    """Set each field of an evented ``state`` from ``settings`` (``defaults`` when unset)."""
+    for key, default in defaults.items():
+        setattr(state, key, read(settings, key, default))
+
+
+def remember_fields(state, settings: QSettings, keys) -> None:
+    """Write each of ``keys`` to ``settings`` whenever that field of ``state`` changes."""
+    for key in keys:
+        getattr(state.events, key).connect(_writer(settings, key))
+
+
+def _writer(settings: QSettings, key: str):
+    # one closure per key: psygnal would pass the old value to a defaulted argument
+    return lambda value: settings.setValue(key, value)

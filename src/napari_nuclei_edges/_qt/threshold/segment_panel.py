@@ -143,6 +143,28 @@ class SegmentationPanel(QGroupBox):
     def truth_choice(self, name: str) -> None:
         self._truth_combo.setCurrentText(name)
 
+    def score(self, viewer, names: list[str]) -> list[str]:
+        """Score each ``<name>_labels`` against the chosen truth; the problems, as sentences."""
+        import numpy as np
+
+        from ...segmentation import segmentation_scores
+        from ..common.outputs import owned_output
+
+        choice, rows, problems = self.truth_choice, {}, []
+        for name in names:
+            labels = owned_output(viewer, name, "labels")
+            truth_name = f"{name}_truth" if choice == MATCHING_TRUTH else choice
+            if labels is None or choice == NO_TRUTH or truth_name not in viewer.layers:
+                continue
+            truth = viewer.layers[truth_name]
+            if truth.data.shape != labels.data.shape:
+                problems.append(f"{truth_name} has shape {truth.data.shape}, "
+                                f"not {labels.data.shape}.")  # fmt: skip
+                continue
+            rows[name] = segmentation_scores(labels.data, np.asarray(truth.data))
+        self.show_scores(rows)
+        return problems
+
     def show_scores(self, rows: dict[str, dict]) -> None:
         self.scores_table.setRowCount(len(rows))
         self.scores_table.setVerticalHeaderLabels(list(rows))

@@ -26,7 +26,6 @@ from ..common.workers import start_worker
 from .controls import ThresholdControls
 from .model import MANUAL, ThresholdState
 from .previews import show_mask_preview
-from .segment_panel import MATCHING_TRUTH, NO_TRUTH
 
 #: Requests closer together than this share one preview update.
 FRAME_SECONDS = 1 / 60
@@ -173,12 +172,7 @@ class HistogramThresholdWidget(ThresholdControls):
             getattr(events, name).connect(self._draw_histograms)
         events.bins.connect(self._recompute)
         events.layers.connect(self._on_selection_changed)
-        for key in _SETTINGS:
-            getattr(events, key).connect(self._remembering(key))
-
-    def _remembering(self, key: str):
-        # one closure per key: psygnal would pass the old value to a defaulted argument
-        return lambda value: self._settings.setValue(key, value)
+        _settings.remember_fields(self.state, self._settings, _SETTINGS)
 
     def _on_threshold_changed(self, value: float) -> None:
         if self._histograms is not None:
@@ -372,21 +366,11 @@ class HistogramThresholdWidget(ThresholdControls):
         self._show_scores()
 
     def _show_scores(self) -> None:
-        from ...segmentation import segmentation_scores
-
-        choice = self._segmentation_panel.truth_choice
-        rows = {}
-        for layer in self.selected_layers:
-            labels = owned_output(self._viewer, layer.name, "labels")
-            truth_name = f"{layer.name}_truth" if choice == MATCHING_TRUTH else choice
-            if labels is None or choice == NO_TRUTH or truth_name not in self._viewer.layers:
-                continue
-            truth = self._viewer.layers[truth_name]
-            if truth.data.shape != labels.data.shape:
-                self._say(f"{truth_name} has shape {truth.data.shape}, not {labels.data.shape}.")
-                continue
-            rows[layer.name] = segmentation_scores(labels.data, np.asarray(truth.data))
-        self._segmentation_panel.show_scores(rows)
+        problems = self._segmentation_panel.score(
+            self._viewer, [layer.name for layer in self.selected_layers]
+        )
+        if problems:
+            self._say(" ".join(problems))
 
     # ------------------------------------------------------------------ closing
 
@@ -413,8 +397,7 @@ _SETTINGS = {"log": False, "density": False, "bins": 0, "polarity": "bright",
 
 def _restore(state: ThresholdState, settings) -> None:
     """The remembered fields, as they were saved (the data's range clamps them later)."""
-    for key, default in _SETTINGS.items():
-        setattr(state, key, _settings.read(settings, key, default))
+    _settings.restore_fields(state, settings, _SETTINGS)
     if state.method not in (MANUAL, *THRESHOLD_METHODS):
         state.method = "otsu"
     if state.polarity not in ("bright", "dark"):
