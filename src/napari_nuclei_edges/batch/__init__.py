@@ -111,14 +111,7 @@ def run_batch(
         "plugin_version": __version__,
     }
     root = zarr.open_group(str(out), mode="a")
-    previous = dict(root.attrs).get("napari_nuclei_edges")
-    if previous is not None and {k: previous.get(k) for k in params if k != "plugin_version"} != {
-        k: v for k, v in params.items() if k != "plugin_version"
-    }:
-        raise ValueError(
-            f"{out} was made with other parameters ({previous}); write to a new --out, "
-            "or delete it to start again."
-        )
+    previous = _previous_parameters(root, params, out)
     runner = _Runner(scheduler, progress)
     needs_t = "threshold" in steps or "labels" in steps
     if needs_t:
@@ -130,16 +123,7 @@ def run_batch(
     params["names"] = images.names
     root.attrs["napari_nuclei_edges"] = params
     n, (h, w) = len(images), images.shape
-    outputs = _outputs(steps)
-    for name, dtype in outputs.items():
-        if name not in root:
-            # float gradients barely compress, and compressing them costs more than computing
-            # them; masks and labels are mostly zeros and shrink many times
-            compressors = None if dtype == "float32" else "auto"
-            root.create_array(name, shape=(n, h, w), chunks=(1, h, w), dtype=dtype,
-                              fill_value=0, compressors=compressors)  # fmt: skip
-    if "done" not in root:
-        root.create_array("done", shape=(n,), chunks=(1,), dtype="uint8", fill_value=0)
+    _create_arrays(root, steps, (n, h, w))
     _OUTPUTS.pop(str(out), None)  # arrays may have been created since a process opened it
     _SOURCES.pop(str(images.path), None)
     job = {"source": str(images.path), "out": str(out), "steps": steps, "padding": padding,
@@ -151,15 +135,45 @@ def run_batch(
         for block in runner.map(_process_block, job, blocks, "blocks of images")
         for status in block
     ]
+    _count_statuses(result, statuses, images.names)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _previous_parameters(root, params: dict, out) -> dict | None:
+    """What an earlier run of this store recorded; refuse to resume with other parameters."""
+    previous = dict(root.attrs).get("napari_nuclei_edges")
+    same = {k: v for k, v in params.items() if k != "plugin_version"}
+    if previous is not None and {k: previous.get(k) for k in same} != same:
+        raise ValueError(
+            f"{out} was made with other parameters ({previous}); write to a new --out, "
+            "or delete it to start again."
+        )
+    return previous
+
+
+def _create_arrays(root, steps, shape: tuple[int, int, int]) -> None:
+    """One array per output, one image per chunk, and the per-image done flags."""
+    n, h, w = shape
+    for name, dtype in _outputs(steps).items():
+        if name not in root:
+            # float gradients barely compress, and compressing them costs more than computing
+            # them; masks and labels are mostly zeros and shrink many times
+            compressors = None if dtype == "float32" else "auto"
+            root.create_array(name, shape=shape, chunks=(1, h, w), dtype=dtype,
+                              fill_value=0, compressors=compressors)  # fmt: skip
+    if "done" not in root:
+        root.create_array("done", shape=(n,), chunks=(1,), dtype="uint8", fill_value=0)
+
+
+def _count_statuses(result: BatchResult, statuses: list[str], names: list[str]) -> None:
     for index, status in enumerate(statuses):
         if status == "done":
             result.processed += 1
         elif status == "skipped":
             result.skipped += 1
         else:
-            result.failed[images.names[index]] = status
-    result.seconds = time.perf_counter() - start
-    return result
+            result.failed[names[index]] = status
 
 
 def _outputs(steps) -> dict[str, str]:

@@ -50,6 +50,8 @@ def iter_class_histograms(
     >>> result.counts["a"].sum(), result.statistics["a"].maximum
     (np.int64(64), 63.0)
     """
+    # one generator for both passes (range, then counts): a worker shows its progress
+    # through what it yields, so the passes are not split into functions that cannot yield
     if not stacks:
         raise ValueError("class_histograms needs at least one image stack.")
     flat = {}
