@@ -330,3 +330,13 @@ def test_the_plot_follows_napari_theme(viewer, widget):
     widget.close()  # a closed dock no longer follows
     viewer.theme = "dark" if viewer.theme == "light" else "light"
     assert background() != get_theme(viewer.theme).background.as_hex()
+
+
+def test_controls_show_the_state_when_the_dock_opens(viewer, widget):
+    # restored values equal to the defaults emit no event: the controls must show them
+    assert widget._preview_check.isChecked() == widget.state.preview
+    assert widget._method_combo.currentText() == widget.state.method == "otsu"
+    assert widget._threshold_spin.value() == pytest.approx(widget.state.threshold)
+    assert widget._threshold_line.label.toPlainText() == f"t={widget.state.threshold:.1f}"
+    widget.threshold = 90
+    assert widget._threshold_line.label.toPlainText() == "t=90.0"

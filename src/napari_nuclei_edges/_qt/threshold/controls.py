@@ -180,10 +180,28 @@ class ThresholdControls(QWidget):
         ):
             getattr(events, name).connect(_quietly(control, setter))
 
+    def show_state(self) -> None:
+        """Every control from the state at once (after restoring it: a field restored to
+        its default value emits no event)."""
+        state = self.state
+        for control, setter, value in (
+            (self._polarity_combo, self._polarity_combo.setCurrentText, state.polarity),
+            (self._preview_check, self._preview_check.setChecked, state.preview),
+            (self._log_check, self._log_check.setChecked, state.log),
+            (self._density_check, self._density_check.setChecked, state.density),
+            (self._bins_spin, self._bins_spin.setValue, state.bins),
+        ):
+            _quietly(control, setter)(value)
+        self._show_band(state.band)
+        self._show_method(state.method)
+        self._show_method_value(state.method_value)
+        self._show_range()
+
     def _show_threshold(self, value: float) -> None:
         with _quiet(self._threshold_spin, self._threshold_line):
             self._threshold_spin.setValue(value)
             self._threshold_line.setValue(value)
+        self._threshold_line.label.valueChanged()  # its "t=…" text listens to the signal
 
     def _show_upper(self, value: float) -> None:
         with _quiet(self._upper_spin, self._upper_line):

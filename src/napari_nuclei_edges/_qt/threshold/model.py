@@ -110,7 +110,9 @@ class ThresholdState:
             raise ValueError(f"the range needs low <= high, not ({low}, {high}).")
         self.low, self.high = float(low), float(high)
         self.threshold = self._clamp(self.threshold)
-        self.upper = max(self._clamp(self.upper), self.threshold)
+        self.upper = self._clamp(self.upper)
+        if self.band and self.upper < self.threshold:
+            self.upper = self.threshold
 
     def offer(self, layers: list[tuple[str, bool]]) -> None:
         """The image layers on offer as ``(name, made_by_the_plugin)``, in layer order.

@@ -61,6 +61,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._preview_timer = QTimer(self, singleShot=True, interval=round(FRAME_SECONDS * 1e3))
         self._preview_timer.timeout.connect(self._update_preview)
         _restore(self.state, self._settings)
+        self.show_state()
         self._segmentation_panel.apply_button.clicked.connect(self.apply)
         self._exact_button.clicked.connect(self.exact_histograms)
         self._connect_state()
