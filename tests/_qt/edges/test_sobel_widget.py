@@ -6,9 +6,9 @@ from napari_nuclei_edges.gradients import sobel
 
 
 @pytest.fixture
-def widget(viewer, qtbot):
-    w = SobelWidget(viewer)
-    qtbot.addWidget(w)
+def widget(open_dock):
+    w = open_dock("Sobel edges")
+    assert isinstance(w, SobelWidget)
     return w
 
 

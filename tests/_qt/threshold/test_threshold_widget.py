@@ -7,9 +7,9 @@ from napari_nuclei_edges.intensity import THRESHOLD_METHODS, auto_threshold
 
 
 @pytest.fixture
-def widget(viewer, qtbot):
-    w = HistogramThresholdWidget(viewer)
-    qtbot.addWidget(w)
+def widget(open_dock):
+    w = open_dock("Histograms and threshold")
+    assert isinstance(w, HistogramThresholdWidget)
     return w
 
 
@@ -217,22 +217,21 @@ def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     assert widget._histograms.statistics["lazy"].count == 40 * 16 * 16
 
 
-def test_settings_are_remembered(viewer, qtbot):
-    first = HistogramThresholdWidget(viewer)
-    qtbot.addWidget(first)
+def test_settings_are_remembered(viewer, open_dock, close_dock):
+    first = open_dock("Histograms and threshold")
     first._log_check.setChecked(True)
     first.method = "yen"
     first._segmentation_panel.set_options(min_size=33)
-    first.close()
-    second = HistogramThresholdWidget(viewer)
-    qtbot.addWidget(second)
+    close_dock(first)
+    second = open_dock("Histograms and threshold")
+    assert second is not first
     assert second._log_check.isChecked()
     assert second.method == "yen"
     assert second._segmentation_panel.options()["min_size"] == 33
 
 
-def test_closed_widget_lets_go_of_the_viewer(viewer, widget, qtbot):
-    widget.close()
+def test_closed_widget_lets_go_of_the_viewer(viewer, widget, qtbot, close_dock):
+    close_dock(widget)
     viewer.add_image(np.zeros((4, 4)), name="after")  # no handler of the closed widget runs
     assert widget._layer_list.count() == 5
 
@@ -316,7 +315,7 @@ def test_plugin_outputs_start_unselected_and_adding_layers_makes_no_preview(view
     assert not any(layer.name.endswith("_mask") for layer in viewer.layers)
 
 
-def test_the_plot_follows_napari_theme(viewer, widget):
+def test_the_plot_follows_napari_theme(viewer, widget, close_dock):
     from napari.utils.theme import get_theme
 
     def background():
@@ -327,7 +326,7 @@ def test_the_plot_follows_napari_theme(viewer, widget):
     assert background() == get_theme(viewer.theme).background.as_hex()
     axis = widget._plot.getPlotItem().getAxis("bottom")
     assert axis.textPen().color().name() == get_theme(viewer.theme).text.as_hex()
-    widget.close()  # a closed dock no longer follows
+    close_dock(widget)  # a closed dock no longer follows
     viewer.theme = "dark" if viewer.theme == "light" else "light"
     assert background() != get_theme(viewer.theme).background.as_hex()
 

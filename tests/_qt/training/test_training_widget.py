@@ -11,9 +11,9 @@ GX = SOBEL_X.numpy()[None, None]
 
 
 @pytest.fixture
-def widget(viewer, qtbot):
-    w = KernelTrainingWidget(viewer)
-    qtbot.addWidget(w)
+def widget(open_dock, qtbot):
+    w = open_dock("Learn a kernel")
+    assert isinstance(w, KernelTrainingWidget)
     w.input_name = "metaphase"
     yield w
     worker = w._worker  # a Python attribute: readable even once Qt has deleted the widget
@@ -96,13 +96,18 @@ def test_stop_pause_resume_and_reset(widget, qtbot):
     assert len(widget._loss_view.data()["steps"]) == 0
 
 
-def test_closing_the_dock_mid_run_stops_the_worker(viewer, qtbot):
-    widget = KernelTrainingWidget(viewer)
+def test_closing_the_dock_mid_run_stops_the_worker(viewer, open_dock, qtbot, close_dock):
+    widget = open_dock("Learn a kernel")
     widget.input_name = "anaphase"
     worker = slow_run(widget, qtbot)
     with qtbot.waitSignal(worker.finished, timeout=10_000):
-        widget.close()
+        close_dock(widget)  # the dock's ×
     assert not worker.is_running
+    steps = len(widget.history)
+    viewer.layers.remove("anaphase")  # a closed dock no longer reacts: no warning, no message
+    qtbot.wait(50)
+    assert len(widget.history) == steps
+    assert "anaphase was removed" not in widget._status_label.text()
     qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=5_000)
 
 
@@ -144,7 +149,9 @@ def test_apply_save_load_and_csv(viewer, widget, qtbot, tmp_path):
     np.testing.assert_allclose(layer.data, expected, atol=0.05 * np.abs(expected).max() / 100)
     meta = layer.metadata["napari_nuclei_edges"]
     assert np.allclose(meta["kernel"], widget.kernel) and meta["options"]["optimiser"] == "adam"
-    assert widget.apply_kernel() is layer  # updated in place
+    count = len(viewer.layers)
+    assert widget.apply_kernel().name == layer.name  # updated in place, no new layer
+    assert len(viewer.layers) == count
 
     widget.save_kernel(tmp_path / "gx.npy")
     weight, bias, info = load_kernel(tmp_path / "gx.npy")
@@ -194,12 +201,12 @@ def test_bad_layers_get_a_sentence(viewer, widget, qtbot, data, kwargs, words):
     assert widget._start_button.isEnabled()
 
 
-def test_settings_are_remembered(viewer, qtbot, widget):
+def test_settings_are_remembered(viewer, qtbot, widget, open_dock, close_dock):
     widget.set_options(optimiser="rmsprop", kernel_size=5, batch_size=8, learning_rate=0.002)
     widget.target = "Sobel Gy"
     widget._save_settings()
-    again = KernelTrainingWidget(viewer)
-    qtbot.addWidget(again)
+    close_dock(widget)
+    again = open_dock("Learn a kernel")
     options = again.options()
     assert (options.optimiser, options.kernel_size, options.batch_size) == ("rmsprop", 5, 8)
     assert options.learning_rate == pytest.approx(0.002)
@@ -285,7 +292,7 @@ def test_a_dock_from_the_plugins_menu_tests_on_the_other_layers_not_its_input(vi
     assert widget.history[0].test_loss is not None
 
 
-def test_the_plots_follow_the_theme_until_the_dock_is_closed(viewer, widget, qtbot):
+def test_the_plots_follow_the_theme_until_the_dock_is_closed(viewer, widget, qtbot, close_dock):
     from napari_nuclei_edges._qt.common.plots import theme_colors
 
     def background():
@@ -299,7 +306,7 @@ def test_the_plots_follow_the_theme_until_the_dock_is_closed(viewer, widget, qtb
     assert light["background"] != dark["background"]
     assert background() == light["background"]
     assert widget._kernel_view._text_color.name() == light["text"]
-    widget.close()
+    close_dock(widget)
     viewer.theme = "dark"  # no longer followed: the closed dock's plot is left alone
     assert background() == light["background"]
 

@@ -40,6 +40,7 @@ from ...gradients.display import (
 )
 from ...segmentation import smooth
 from ..common import settings as _settings
+from ..common.lifetime import DockLife
 from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
 from ..common.outputs import owned_output, put_layer
 from ..common.workers import Failure, failures_as_values, start_worker
@@ -122,9 +123,8 @@ class SobelWidget(QWidget):
         self._restore_settings()
         self._run_button.clicked.connect(self.run)
         self._kernels_check.toggled.connect(self._kernels_box.setVisible)
-        viewer.layers.events.inserted.connect(self._on_layers_changed)
-        viewer.layers.events.removed.connect(self._on_layers_changed)
-        self._on_layers_changed()
+        self._attach()
+        self._life = DockLife(self)
 
     # ------------------------------------------------------------------ public API
 
@@ -238,12 +238,18 @@ class SobelWidget(QWidget):
             default = name in ("gx", "gy", "magnitude", "direction")
             check.setChecked(_settings.read(s, f"output/{name}", default))
 
-    def closeEvent(self, event) -> None:
+    # ------------------------------------------------------------------ life (see DockLife)
+
+    def _attach(self) -> None:
+        self._viewer.layers.events.inserted.connect(self._on_layers_changed)
+        self._viewer.layers.events.removed.connect(self._on_layers_changed)
+        self._on_layers_changed()
+
+    def _detach(self) -> None:
         if self._worker is not None:
             self._worker.quit()
         self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
-        super().closeEvent(event)
 
 
 def _compute(data, params: dict, out: Gradients | None) -> Gradients:

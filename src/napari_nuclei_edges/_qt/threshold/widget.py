@@ -19,6 +19,7 @@ from qtpy.QtWidgets import QListWidgetItem, QWidget
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from ..common import settings as _settings
+from ..common.lifetime import DockLife
 from ..common.layers import histogram_input, is_lazy, layer_data, layer_problem
 from ..common.outputs import is_owned, owned_output, put_labels, rename_outputs
 from ..common.plots import follow_theme
@@ -65,10 +66,8 @@ class HistogramThresholdWidget(ThresholdControls):
         self._segmentation_panel.apply_button.clicked.connect(self.apply)
         self._exact_button.clicked.connect(self.exact_histograms)
         self._connect_state()
-        self._stop_theme = follow_theme(viewer, self._histogram_view.restyle)
-        for emitter in self._layer_events():
-            emitter.connect(self._on_layers_changed)
-        self._on_layers_changed()
+        self._attach()
+        self._life = DockLife(self)
         self._opening = False
 
     # ------------------------------------------------------------------ public API
@@ -373,20 +372,24 @@ class HistogramThresholdWidget(ThresholdControls):
         if problems:
             self._say(" ".join(problems))
 
-    # ------------------------------------------------------------------ closing
+    # ------------------------------------------------------------------ life (see DockLife)
 
-    def closeEvent(self, event) -> None:
-        self._disconnect()
-        super().closeEvent(event)
+    def _attach(self) -> None:
+        """Follow the viewer's layers and theme (on opening, and when shown again)."""
+        self._stop_theme = follow_theme(self._viewer, self._histogram_view.restyle)
+        for emitter in self._layer_events():
+            emitter.connect(self._on_layers_changed)
+        self._on_layers_changed()
 
-    def _disconnect(self) -> None:
+    def _detach(self) -> None:
+        """Stop the workers and every viewer or layer event: the dock was closed or hidden."""
         self._preview_timer.stop()
         for worker in (self._worker, self._exact_worker):
             if worker is not None:
                 worker.quit()
         for emitter in self._layer_events():
             emitter.disconnect(self._on_layers_changed)
-        for layer in self._image_layers():
+        for layer in self._viewer.layers:
             layer.events.name.disconnect(self._on_layer_renamed)
         self._stop_theme()
 

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
 
 from ...training.options import TrainingOptions, TrainingStep
 from ..common import settings as _settings
+from ..common.lifetime import DockLife
 from ..common.layers import fill_image_combo
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
@@ -60,8 +61,9 @@ class KernelTrainingWidget(QWidget):
         self._make_controls(viewer)
         self._lay_out()
         self._restore_settings()
-        self._connect(viewer)
-        self._on_layers_changed()
+        self._connect()
+        self._attach()
+        self._life = DockLife(self)
         self._update_buttons()
         self._warm_up()
 
@@ -122,7 +124,7 @@ class KernelTrainingWidget(QWidget):
         layout.addLayout(files)
         layout.addWidget(self._status_label)
 
-    def _connect(self, viewer) -> None:
+    def _connect(self) -> None:
         self._start_button.clicked.connect(self.start)
         self._pause_button.clicked.connect(self._on_pause_clicked)
         self._stop_button.clicked.connect(self.stop)
@@ -131,10 +133,6 @@ class KernelTrainingWidget(QWidget):
         for name in ("save", "load", "csv"):
             button = getattr(self, f"_{name}_button")
             button.clicked.connect(lambda *_, name=name: self._on_file_clicked(name))
-        viewer.layers.events.inserted.connect(self._on_layers_changed)
-        viewer.layers.events.removed.connect(self._on_layers_changed)
-        viewer.layers.events.removed.connect(self._on_layer_removed)
-        self._unfollow_theme = follow_theme(viewer, self._restyle)
 
     # ------------------------------------------------------------------ public API
 
@@ -372,12 +370,24 @@ class KernelTrainingWidget(QWidget):
         self._target_combo.addItems(list(SOBEL_TARGETS))
         self._target_combo.setCurrentText(_settings.read(self._settings, "target", "Sobel Gx"))
 
-    def closeEvent(self, event) -> None:
-        self.stop()
-        self._warm_worker.quit()
-        self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
-        self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
-        self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
+    # ------------------------------------------------------------------ life (see DockLife)
+
+    def _attach(self) -> None:
+        """Follow the viewer's layers and theme (on opening, and when shown again)."""
+        events = self._viewer.layers.events
+        events.inserted.connect(self._on_layers_changed)
+        events.removed.connect(self._on_layers_changed)
+        events.removed.connect(self._on_layer_removed)
+        self._unfollow_theme = follow_theme(self._viewer, self._restyle)
+        self._on_layers_changed()
+
+    def _detach(self) -> None:
+        """Stop training and every viewer event: the dock was closed or hidden."""
+        self.stop("The dock was closed: training stopped.")
+        if getattr(self, "_warm_worker", None) is not None:
+            self._warm_worker.quit()
+        events = self._viewer.layers.events
+        events.inserted.disconnect(self._on_layers_changed)
+        events.removed.disconnect(self._on_layers_changed)
+        events.removed.disconnect(self._on_layer_removed)
         self._unfollow_theme()
-        self._unfollow_theme = lambda: None  # napari may close a dock twice
-        super().closeEvent(event)
