@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-WINDOW_SIZE = (1500, 900)
+WINDOW_SIZE = (1920, 1080)
+LAPTOP_SIZE = (1366, 768)
 
 
 def _settle(viewer, rounds: int = 20) -> None:
@@ -35,10 +36,19 @@ def _launched(size):
 
 
 def launcher(out: Path) -> Path:
-    """The launcher's window: the synthetic sample with every dock of the plugin."""
-    viewer = _launched(WINDOW_SIZE)
+    """The launcher's whole window on a 1080p screen: the sample, the docks tabbed."""
+    return _launcher_at(WINDOW_SIZE, out / "launcher.png")
+
+
+def laptop(out: Path) -> Path:
+    """The same window shrunk to a laptop's 1366 × 768: every dock still reachable."""
+    return _launcher_at(LAPTOP_SIZE, out / "launcher-1366x768.png")
+
+
+def _launcher_at(size, path: Path) -> Path:
+    viewer = _launched(size)
+    viewer.window.resize(*size)  # what a user's window manager does on that screen
     _settle(viewer)
-    path = out / "launcher.png"
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()
     return path
@@ -46,7 +56,7 @@ def launcher(out: Path) -> Path:
 
 def threshold(out: Path) -> Path:
     """The threshold dock: Otsu on the class histograms, previews, and scored labels."""
-    viewer = _launched((1600, 1000))
+    viewer = _launched(WINDOW_SIZE)
     widget = viewer.window.dock_widgets["Histograms and threshold (napari-nuclei-edges)"]
     widget.threshold = 0  # a first move turns the live previews on, as a hand would
     widget.method = "otsu"
@@ -65,8 +75,9 @@ def threshold(out: Path) -> Path:
 
 def edges(out: Path) -> Path:
     """The Sobel dock: Gx, Gy, magnitude, direction and the colour picture of metaphase."""
-    viewer = _launched((1600, 1000))
+    viewer = _launched(WINDOW_SIZE)
     widget = viewer.window.dock_widgets["Sobel edges (napari-nuclei-edges)"]
+    _front(widget)
     widget.layer_name = "metaphase"
     widget.set_outputs("gx", "gy", "magnitude", "direction", "rgb")
     widget._kernels_check.setChecked(True)
@@ -87,11 +98,9 @@ def edges(out: Path) -> Path:
 
 def _training_dock():
     """The launcher's window with only the training dock open, and that dock."""
-    viewer = _launched((1600, 1100))
+    viewer = _launched(WINDOW_SIZE)
     widget = viewer.window.dock_widgets["Learn a kernel (napari-nuclei-edges)"]
-    for name in ("Histograms and threshold", "Sobel edges"):
-        # folded away, as a user would, so the training dock has the height
-        viewer.window.dock_widgets[f"{name} (napari-nuclei-edges)"].parent().hide()
+    _front(widget)
     return viewer, widget
 
 
@@ -146,6 +155,16 @@ def magnitude(out: Path) -> Path:
     return path
 
 
+def _front(widget) -> None:
+    """Bring a dock's tab to the front, as a click on its tab does."""
+    from qtpy.QtWidgets import QDockWidget
+
+    parent = widget.parentWidget()
+    while not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    parent.raise_()
+
+
 def _wait(worker, timeout: float = 60) -> None:
     import time
 
@@ -171,6 +190,7 @@ def _fresh_settings() -> None:
 
 SHOTS = {
     "launcher": launcher,
+    "launcher-1366x768": laptop,
     "threshold": threshold,
     "edges": edges,
     "training": training,

@@ -19,7 +19,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -40,8 +39,9 @@ from ...gradients.display import (
 )
 from ...segmentation import smooth
 from ..common import settings as _settings
-from ..common.lifetime import DockLife
 from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
+from ..common.layout import scrolling_layout
+from ..common.lifetime import DockLife
 from ..common.outputs import owned_output, put_layer
 from ..common.workers import Failure, failures_as_values, start_worker
 
@@ -111,7 +111,7 @@ class SobelWidget(QWidget):
         row = QHBoxLayout()
         row.addWidget(self._run_button)
         row.addWidget(self._kernels_check)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addLayout(form)
         layout.addWidget(QLabel("outputs"))
         layout.addLayout(outputs)

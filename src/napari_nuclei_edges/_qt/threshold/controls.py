@@ -22,11 +22,11 @@ from qtpy.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms
+from ..common.layout import scrolling_layout, section
 from .histogram_view import HistogramView, StatisticsView
 from .model import MANUAL, ThresholdState
 from .segment_panel import SegmentationPanel
@@ -112,6 +112,11 @@ class ThresholdControls(QWidget):
         )
         self._exact_button.hide()
         self._segmentation_panel = SegmentationPanel(settings)
+        self._statistics_section = section(
+            "Statistics and separability", settings, "statistics",
+            tooltip="Per-layer count, mean, median, spread, percentiles and % above the "
+            "threshold; which classes intensity tells apart.",
+        )  # fmt: skip
         self._lay_out()
         self._bind_controls()
         self._bind_state()
@@ -127,17 +132,17 @@ class ThresholdControls(QWidget):
         form.addRow("threshold", threshold_row)
         form.addRow("method", self._method_combo)
         form.addRow("objects are", self._polarity_combo)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(QLabel("Image layers"))
         layout.addWidget(self._layer_list)
         layout.addLayout(view_row)
-        layout.addWidget(self._histogram_view)
+        layout.addWidget(self._histogram_view, 1)
         layout.addLayout(form)
+        self._statistics_section.addWidget(self._statistics_view)
         for w in (self._preview_check, self._try_all_button, self._methods_table,
-                  self._statistics_view, self._status_label, self._exact_button,
+                  self._status_label, self._exact_button, self._statistics_section,
                   self._segmentation_panel):  # fmt: skip
             layout.addWidget(w)
-        layout.addStretch()
 
     # ------------------------------------------------------------------ controls → state
 

@@ -13,9 +13,11 @@ from qtpy.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from ..common import settings as _settings
+from ..common.layout import section
 
 MATCHING_TRUTH = "matching <layer>_truth"
 NO_TRUTH = "(none)"
@@ -68,8 +70,16 @@ class SegmentationPanel(QGroupBox):
         self.scores_table = QTableWidget(0, len(SCORE_COLUMNS))
         self.scores_table.setHorizontalHeaderLabels(SCORE_COLUMNS)
         self.scores_table.setMaximumHeight(150)
+        self.scores_table.hide()  # until there is something to score
+        options = QWidget()
+        options.setLayout(form)
+        self.options_section = section(
+            "options", settings, "segmentation_options",
+            tooltip="Threshold rule, smoothing, clean-up, and the ground truth to score against.",
+        )  # fmt: skip
+        self.options_section.addWidget(options)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.options_section)
         layout.addWidget(self.apply_button)
         layout.addWidget(self.scores_table)
         self._restore()
@@ -166,6 +176,7 @@ class SegmentationPanel(QGroupBox):
         return problems
 
     def show_scores(self, rows: dict[str, dict]) -> None:
+        self.scores_table.setVisible(bool(rows))
         self.scores_table.setRowCount(len(rows))
         self.scores_table.setVerticalHeaderLabels(list(rows))
         for r, scores in enumerate(rows.values()):

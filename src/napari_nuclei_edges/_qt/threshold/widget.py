@@ -19,8 +19,8 @@ from qtpy.QtWidgets import QListWidgetItem, QWidget
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from ..common import settings as _settings
-from ..common.lifetime import DockLife
 from ..common.layers import histogram_input, is_lazy, layer_data, layer_problem
+from ..common.lifetime import DockLife
 from ..common.outputs import is_owned, owned_output, put_labels, rename_outputs
 from ..common.plots import follow_theme
 from ..common.workers import start_worker

@@ -17,14 +17,14 @@ from qtpy.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...training.options import TrainingOptions, TrainingStep
 from ..common import settings as _settings
-from ..common.lifetime import DockLife
 from ..common.layers import fill_image_combo
+from ..common.layout import scrolling_layout, section
+from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
 from . import actions
@@ -114,9 +114,15 @@ class KernelTrainingWidget(QWidget):
         for index, button in enumerate((self._apply_button, self._save_button,
                                         self._load_button, self._csv_button)):  # fmt: skip
             files.addWidget(button, *divmod(index, 2))
-        layout = QVBoxLayout(self)
+        options = section(
+            "Model and optimiser", self._settings, "options", expanded=True,
+            tooltip="What is learned (kernel, gradient pair, small cnn) and how: optimiser, "
+            "learning rate, steps, batch, validation, normalisation, seed.",
+        )  # fmt: skip
+        options.addWidget(self._options_panel)
+        layout = scrolling_layout(self)
         layout.addLayout(form)
-        layout.addWidget(self._options_panel)
+        layout.addWidget(options)
         layout.addLayout(buttons)
         layout.addLayout(progress)
         layout.addWidget(self._loss_view, 2)

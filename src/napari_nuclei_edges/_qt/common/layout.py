@@ -1,0 +1,93 @@
+"""How every dock is laid out: one scroll area, and sections that fold away.
+
+A dock's content sits in a scroll area, so napari's window can always shrink to
+a laptop screen (1366 × 768) whatever the docks hold; the dock still asks for
+its natural size, so on a large screen nothing scrolls. Long, secondary parts
+of a dock are :func:`section`\\ s a user folds away; whether each is open is
+remembered with the dock's settings.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QSize, Qt
+from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+
+#: The least height a dock's content asks for; the rest scrolls.
+MIN_DOCK_HEIGHT = 160
+
+
+class _NaturalScrollArea(QScrollArea):
+    """A scroll area that asks for its content's full size (Qt's caps it at 24 lines)."""
+
+    def sizeHint(self) -> QSize:
+        content = self.widget()
+        if content is None:
+            return super().sizeHint()
+        hint = content.sizeHint()
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(hint.width() + bar + 2 * self.frameWidth(), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        content = self.widget()
+        width = content.minimumSizeHint().width() if content is not None else 0
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(width + bar, MIN_DOCK_HEIGHT)
+
+
+def scrolling_layout(dock: QWidget) -> QVBoxLayout:
+    """Give ``dock`` a scroll area, and return the layout to fill inside it.
+
+    Examples
+    --------
+    >>> layout = scrolling_layout(self)  # doctest: +SKIP
+    >>> layout.addWidget(QLabel("everything the dock shows"))  # doctest: +SKIP
+    """
+    outer = QVBoxLayout(dock)
+    outer.setContentsMargins(0, 0, 0, 0)
+    area = _NaturalScrollArea(dock)
+    area.setObjectName("dock_scroll_area")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    content = QWidget(area)
+    content.setObjectName("dock_content")
+    area.setWidget(content)
+    outer.addWidget(area)
+    return QVBoxLayout(content)
+
+
+def section(title: str, settings, key: str, *, expanded: bool = False, tooltip: str = ""):
+    """A foldable section (superqt's ``QCollapsible``) whose state is remembered.
+
+    Parameters
+    ----------
+    title : str
+        The text on the section's fold button.
+    settings : QSettings
+        The dock's settings; the state is stored under ``section/<key>``.
+    key : str
+        The setting's name.
+    expanded : bool
+        Open the first time a user sees it.
+    tooltip : str
+        What the section holds, on its button.
+
+    Returns
+    -------
+    superqt.QCollapsible
+        Add its widgets with ``addWidget``.
+    """
+    from superqt import QCollapsible
+
+    from . import settings as _settings
+
+    box = QCollapsible(title, expandedIcon="▾", collapsedIcon="▸")
+    box.setDuration(0)  # no animation: the dock's height changes at once
+    box.layout().setContentsMargins(0, 0, 0, 0)
+    box.content().layout().setContentsMargins(8, 0, 0, 0)
+    if tooltip:
+        box.toggleButton().setToolTip(tooltip)
+    if _settings.read(settings, f"section/{key}", expanded):
+        box.expand(animate=False)
+    box.toggled.connect(lambda: settings.setValue(f"section/{key}", box.isExpanded()))
+    return box
