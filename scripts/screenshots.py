@@ -82,6 +82,7 @@ def edges(out: Path) -> Path:
     widget.set_outputs("gx", "gy", "magnitude", "direction", "rgb")
     widget._kernels_check.setChecked(True)
     widget.run()
+    _settle_until(lambda: not widget.busy)  # the layers appear one per frame
     for layer in viewer.layers:
         # one class and what was made from it, side by side
         layer.visible = layer.name == "metaphase" or layer.name.startswith("metaphase_sobel")
@@ -153,6 +154,17 @@ def magnitude(out: Path) -> Path:
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()
     return path
+
+
+def _settle_until(done, timeout: float = 30) -> None:
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
 
 
 def _front(widget) -> None:

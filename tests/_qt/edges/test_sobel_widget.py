@@ -12,9 +12,15 @@ def widget(open_dock):
     return w
 
 
-def test_run_makes_four_layers(viewer, widget):
+def click_run(widget, qtbot):
+    """Click Run, as a user does, and wait until every output is shown."""
+    widget._run_button.click()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=20_000)
+
+
+def test_run_makes_four_layers(viewer, widget, qtbot):
     widget.layer_name = "metaphase"
-    widget.run()
+    click_run(widget, qtbot)
     expected = sobel(viewer.layers["metaphase"].data)
     for what in ("gx", "gy", "magnitude", "direction"):
         layer = viewer.layers[f"metaphase_sobel_{what}"]
@@ -31,15 +37,15 @@ def test_run_makes_four_layers(viewer, widget):
     assert viewer.layers["metaphase_sobel_magnitude"].colormap.name == "magma"
 
 
-def test_rerun_updates_in_place(viewer, widget):
+def test_rerun_updates_in_place(viewer, widget, qtbot):
     widget.layer_name = "anaphase"
-    widget.run()
+    click_run(widget, qtbot)
     layers = {w: viewer.layers[f"anaphase_sobel_{w}"] for w in ("gx", "magnitude")}
     count = len(viewer.layers)
     widget._padding_combo.setCurrentText("zeros")
-    widget.run()
+    click_run(widget, qtbot)
     widget._padding_combo.setCurrentText("replicate")
-    widget.run()
+    click_run(widget, qtbot)
     assert len(viewer.layers) == count
     assert viewer.layers["anaphase_sobel_gx"] is layers["gx"]
     expected = sobel(viewer.layers["anaphase"].data, padding="replicate")
@@ -47,11 +53,11 @@ def test_rerun_updates_in_place(viewer, widget):
     assert layers["gx"].metadata["napari_nuclei_edges"]["padding"] == "replicate"
 
 
-def test_valid_padding_rgb_and_vectors(viewer, widget):
+def test_valid_padding_rgb_and_vectors(viewer, widget, qtbot):
     widget.layer_name = "interphase"
     widget.set_outputs("gx", "rgb", "vectors")
     widget._padding_combo.setCurrentText("valid")
-    widget.run()
+    click_run(widget, qtbot)
     assert viewer.layers["interphase_sobel_gx"].data.shape == (6, 78, 78)
     rgb = viewer.layers["interphase_sobel_rgb"]
     assert rgb.rgb and rgb.data.shape == (6, 78, 78, 3)
@@ -60,12 +66,12 @@ def test_valid_padding_rgb_and_vectors(viewer, widget):
     assert "interphase_sobel_magnitude" not in viewer.layers
 
 
-def test_smoothing_and_kernels_view(viewer, widget):
+def test_smoothing_and_kernels_view(viewer, widget, qtbot):
     from scipy import ndimage
 
     widget.layer_name = "apoptosis"
     widget._sigma_spin.setValue(1.5)
-    widget.run()
+    click_run(widget, qtbot)
     data = viewer.layers["apoptosis"].data.astype(np.float32)
     smoothed = ndimage.gaussian_filter(data, (0, 1.5, 1.5))
     np.testing.assert_allclose(
@@ -78,34 +84,34 @@ def test_smoothing_and_kernels_view(viewer, widget):
     assert texts.count("+2") == 2 and texts.count("-2") == 2
 
 
-def test_rgb_layer_is_refused_with_a_sentence(viewer, widget):
+def test_rgb_layer_is_refused_with_a_sentence(viewer, widget, qtbot):
     viewer.add_image(
         np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8),
         name="photo",
         rgb=True,
     )
     widget.layer_name = "photo"
-    widget.run()
+    click_run(widget, qtbot)
     text = widget._status_label.text()
     assert "RGB" in text and "Split RGB" in text
     assert not [layer for layer in viewer.layers if layer.name.startswith("photo_sobel_")]
 
 
-def test_dask_layer_stays_lazy(viewer, widget):
+def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     da = pytest.importorskip("dask.array")
     lazy = da.from_array(viewer.layers["metaphase"].data, chunks=(1, 80, 80))
     viewer.add_image(lazy, name="lazy")
     widget.layer_name = "lazy"
-    widget.run()
+    click_run(widget, qtbot)
     out = viewer.layers["lazy_sobel_gx"].data
     assert isinstance(out, da.Array)
     np.testing.assert_array_equal(np.asarray(out[2]), sobel(viewer.layers["metaphase"].data[2]).gx)
 
 
-def test_never_overwrites_a_user_layer(viewer, widget):
+def test_never_overwrites_a_user_layer(viewer, widget, qtbot):
     user = viewer.add_image(np.zeros((5, 5)), name="metaphase_sobel_gx")
     widget.layer_name = "metaphase"
-    widget.run()
+    click_run(widget, qtbot)
     assert np.all(user.data == 0)
     owned = [
         layer for layer in viewer.layers
@@ -129,23 +135,23 @@ def test_large_input_runs_in_a_worker(viewer, widget, qtbot, monkeypatch):
     )
 
 
-def test_too_small_for_valid_is_a_sentence(viewer, widget):
+def test_too_small_for_valid_is_a_sentence(viewer, widget, qtbot):
     viewer.add_image(np.zeros((2, 2)), name="tiny")
     widget.layer_name = "tiny"
     widget._padding_combo.setCurrentText("valid")
-    widget.run()
+    click_run(widget, qtbot)
     assert "smaller than the 3 × 3 kernel" in widget._status_label.text()
     assert "tiny_sobel_gx" not in viewer.layers
 
 
-def test_reruns_alternate_between_two_sets_of_arrays(viewer, widget):
+def test_reruns_alternate_between_two_sets_of_arrays(viewer, widget, qtbot):
     widget.layer_name = "metaphase"
-    widget.run()
+    click_run(widget, qtbot)
     first = viewer.layers["metaphase_sobel_gx"].data
-    widget.run()
+    click_run(widget, qtbot)
     second = viewer.layers["metaphase_sobel_gx"].data
     assert not np.shares_memory(first, second)
-    widget.run()  # computed into the arrays of the first run, no longer shown
+    click_run(widget, qtbot)  # computed into the arrays of the first run, no longer shown
     assert np.shares_memory(viewer.layers["metaphase_sobel_gx"].data, first)
     np.testing.assert_array_equal(first, sobel(viewer.layers["metaphase"].data).gx)
 
@@ -164,14 +170,41 @@ def test_failure_in_a_worker_is_a_sentence(viewer, widget, qtbot, monkeypatch):
     assert "tiny_sobel_gx" not in viewer.layers
 
 
-def test_arrow_count_follows_max_vectors(viewer, widget, monkeypatch):
+def test_arrow_count_follows_max_vectors(viewer, widget, monkeypatch, qtbot):
     from napari_nuclei_edges._qt.edges import widget as gradients_widget
 
     widget.layer_name = "anaphase"
     widget.set_outputs("vectors")
     monkeypatch.setattr(gradients_widget, "MAX_VECTORS", 200)
-    widget.run()
+    click_run(widget, qtbot)
     few = len(viewer.layers["anaphase_sobel_vectors"].data)
     monkeypatch.setattr(gradients_widget, "MAX_VECTORS", 5000)
-    widget.run()
+    click_run(widget, qtbot)
     assert few <= 1.1 * 200 and len(viewer.layers["anaphase_sobel_vectors"].data) > 2 * few
+
+
+def test_outputs_appear_one_per_frame_and_run_waits_for_them(viewer, widget, qtbot):
+    widget.layer_name = "metaphase"
+    widget._run_button.click()
+    made = [n for n in ("gx", "gy", "magnitude", "direction")
+            if f"metaphase_sobel_{n}" in viewer.layers]  # fmt: skip
+    assert made == ["gx"]  # the click answers with the first layer; the rest follow
+    assert widget.busy and not widget._run_button.isEnabled()
+    assert widget._progress.isVisibleTo(widget)
+    assert widget._progress.progress_bar.value() == 1
+    assert widget._progress.progress_bar.maximum() == 4
+    qtbot.waitUntil(lambda: not widget.busy, timeout=10_000)
+    assert widget._run_button.isEnabled() and not widget._progress.isVisibleTo(widget)
+    assert all(f"metaphase_sobel_{n}" in viewer.layers
+               for n in ("gx", "gy", "magnitude", "direction"))  # fmt: skip
+
+
+def test_stop_leaves_the_layers_already_shown(viewer, widget, qtbot):
+    widget.layer_name = "anaphase"
+    widget._run_button.click()
+    widget._progress.stop_button.click()
+    qtbot.wait(100)
+    assert not widget.busy and widget._run_button.isEnabled()
+    assert "anaphase_sobel_gx" in viewer.layers
+    assert "anaphase_sobel_direction" not in viewer.layers
+    assert widget._status_label.text() == "Stopped."

@@ -112,10 +112,20 @@ def test_layer_selection_limits_previews(viewer, widget, qtbot):
 
 
 def test_apply_segments_and_scores_against_truth(viewer, widget, qtbot):
-    widget._segmentation_panel.set_options(rule="per_image", sigma=1.0)
-    worker = widget.apply()
+    panel = widget._segmentation_panel
+    panel.set_options(rule="per_image", sigma=1.0)
+    assert not panel.scores_table.isVisibleTo(widget)  # nothing scored yet
+    panel.apply_button.click()
+    worker = widget._worker
+    # while it runs: Apply cannot start a second run, the dock shows progress and a Stop
+    assert not panel.apply_button.isEnabled()
+    assert panel.progress.isVisibleTo(widget) and panel.progress.progress_bar.maximum() == 5
+    assert widget.apply() is worker
     with qtbot.waitSignal(worker.finished, timeout=20000):
         pass
+    qtbot.waitUntil(panel.apply_button.isEnabled, timeout=5000)
+    assert not panel.progress.isVisibleTo(widget)
+    assert panel.scores_table.isVisibleTo(widget)
     qtbot.waitUntil(lambda: widget._segmentation_panel.scores_table.rowCount() == 5, timeout=5000)
     for name in CLASS_NAMES:
         labels = viewer.layers[f"{name}_labels"]
@@ -124,6 +134,34 @@ def test_apply_segments_and_scores_against_truth(viewer, widget, qtbot):
         assert meta["rule"] == "per_image" and len(meta["thresholds"]) == 6
     dice = [float(widget._segmentation_panel.scores_table.item(r, 0).text()) for r in range(5)]
     assert min(dice) > 0.8
+
+
+def test_stop_keeps_the_labels_already_made(viewer, widget, qtbot, monkeypatch):
+    import threading
+
+    from napari_nuclei_edges import segmentation
+
+    segment, release = segmentation.segment_nuclei, threading.Event()
+
+    def second_waits(*args, **kwargs):  # the worker is held in the second layer
+        if second_waits.calls:
+            release.wait(10)
+        second_waits.calls += 1
+        return segment(*args, **kwargs)
+
+    second_waits.calls = 0
+    monkeypatch.setattr(segmentation, "segment_nuclei", second_waits)
+    panel = widget._segmentation_panel
+    panel.apply_button.click()
+    worker = widget._worker
+    qtbot.waitUntil(lambda: f"{CLASS_NAMES[0]}_labels" in viewer.layers, timeout=10_000)
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        panel.progress.stop_button.click()
+        release.set()
+    qtbot.waitUntil(panel.apply_button.isEnabled, timeout=5000)
+    made = [name for name in CLASS_NAMES if f"{name}_labels" in viewer.layers]
+    assert len(made) < len(CLASS_NAMES)
+    assert "Segmentation stopped" in widget._status_label.text()
 
 
 def test_never_overwrites_a_user_layer(viewer, widget, qtbot):

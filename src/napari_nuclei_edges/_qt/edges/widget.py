@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import napari.viewer
 import numpy as np
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +44,7 @@ from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
 from ..common.layout import scrolling_layout
 from ..common.lifetime import DockLife
 from ..common.outputs import owned_output, put_layer
+from ..common.progress import RunProgressWidget
 from ..common.workers import Failure, failures_as_values, start_worker
 
 OUTPUTS = ("gx", "gy", "magnitude", "direction", "rgb", "vectors")
@@ -54,6 +56,9 @@ OUTPUT_LABELS = {
     "rgb": "colour picture",
     "vectors": "arrows",
 }
+ARROW_STYLE = {"edge_color": "yellow", "edge_width": 0.3, "vector_style": "arrow"}
+#: Milliseconds between two new output layers: a frame, for napari to draw the first.
+FRAME_MS = 16
 #: Inputs with more pixels than this are computed in a worker thread.
 WORKER_PIXELS = 4_000_000
 # MAX_VECTORS, about the most arrows in the vectors layer, is imported above and
@@ -99,6 +104,14 @@ class SobelWidget(QWidget):
         self._kernels_box = _kernels_view()
         self._kernels_box.hide()
         self._status_label = QLabel(wordWrap=True)
+        self._progress = RunProgressWidget()
+        self._progress.stop_requested.connect(self.stop)
+        self._pending: list = []
+        self._shown = 0
+        self._stopped = False
+        # one output per turn of the event loop, a frame apart: napari draws each
+        self._show_timer = QTimer(self, singleShot=True, interval=FRAME_MS)
+        self._show_timer.timeout.connect(self._on_show_tick)
 
         outputs = QGridLayout()
         for index, check in enumerate(self._output_checks.values()):
@@ -116,6 +129,7 @@ class SobelWidget(QWidget):
         layout.addWidget(QLabel("outputs"))
         layout.addLayout(outputs)
         layout.addLayout(row)
+        layout.addWidget(self._progress)
         layout.addWidget(self._kernels_box)
         layout.addWidget(self._status_label)
         layout.addStretch()
@@ -141,12 +155,21 @@ class SobelWidget(QWidget):
         for name, check in self._output_checks.items():
             check.setChecked(name in names)
 
+    @property
+    def busy(self) -> bool:
+        """True from Run until every chosen output is shown."""
+        return self._progress.running
+
     def run(self):
-        """Compute the chosen outputs for the chosen layer.
+        """Compute the chosen outputs for the chosen layer, and show them.
 
         Small inputs are computed at once; large ones in a napari worker, which
-        is returned (already started) so a script can wait for it.
+        is returned (already started) so a script can wait for it. New layers
+        appear one per event-loop turn (napari takes tens of ms to make each), so
+        the window never freezes: :attr:`busy` is True until all are shown.
         """
+        if self.busy:
+            return self._worker
         self._save_settings()
         name = self.layer_name
         if name not in self._viewer.layers:
@@ -160,13 +183,14 @@ class SobelWidget(QWidget):
         out = self._spare.pop(name, None)
         if out is not None and out.gx.shape != output_shape(data.shape, params["padding"]):
             out = None
+        self._worker = None
         if is_lazy(data) or data.size <= WORKER_PIXELS:
             result = failures_as_values(_compute)(data, params, out)
             if isinstance(result, Failure):
                 return self._say(f"{name}: {result.message}")
             self._show(name, result, params)
             return None
-        self._run_button.setEnabled(False)
+        self._set_busy(0, f"Sobel of {name} ({data.size / 1e6:.0f} Mpx)…")
         self._say(f"Computing the Sobel outputs of {name} ({data.size / 1e6:.0f} Mpx)…")
         self._worker = start_worker(
             _compute,
@@ -175,11 +199,21 @@ class SobelWidget(QWidget):
             out,
             on_failure=lambda message: self._say(f"{name}: {message}"),
             on_returned=lambda result: self._show(name, result, params),
-            on_finished=lambda: self._run_button.setEnabled(True),
+            on_finished=self._on_worker_finished,
             progress={"desc": f"Sobel of {name}"},
             owner=self,
         )
         return self._worker
+
+    def stop(self) -> None:
+        """Stop a run (the Stop button): a worker's result is dropped, no more layers appear."""
+        self._stopped = True
+        if self._worker is not None:
+            self._worker.quit()
+        self._pending.clear()
+        self._show_timer.stop()
+        self._set_idle()
+        self._say("Stopped.")
 
     # ------------------------------------------------------------------ internals
 
@@ -192,29 +226,66 @@ class SobelWidget(QWidget):
         }
 
     def _show(self, name: str, result: Gradients, params: dict) -> None:
+        """Queue the chosen outputs; :meth:`_on_show_tick` puts one into the viewer per turn."""
+        if self._stopped:
+            return
         if name not in self._viewer.layers:
             return self._say(f"{name} was removed before its Sobel outputs were ready.")
         chosen = [n for n, check in self._output_checks.items() if check.isChecked()]
         meta = {**params, "kernel_x": SOBEL_X.tolist(), "kernel_y": SOBEL_Y.tolist()}
         replaced = {}
+        steps = []
         for what in ("gx", "gy", "magnitude", "direction"):
             previous = owned_output(self._viewer, name, f"sobel_{what}")
             if what in chosen:
                 if previous is not None:
                     replaced[what] = previous.data  # no longer shown: the next run's buffer
                 data = getattr(result, what)
-                put_layer(self._viewer, "image", name, f"sobel_{what}", data, meta,
-                          **display_settings(what, data))  # fmt: skip
+                steps.append((OUTPUT_LABELS[what], "image", f"sobel_{what}", lambda d=data: d,
+                              display_settings(what, data)))  # fmt: skip
         if "rgb" in chosen and not is_lazy(result.magnitude):
-            rgb = magnitude_direction_rgb(result)
-            put_layer(self._viewer, "image", name, "sobel_rgb", rgb, meta, rgb=True)
+            steps.append(("colour picture", "image", "sobel_rgb",
+                          lambda: magnitude_direction_rgb(result), {"rgb": True}))  # fmt: skip
         if "vectors" in chosen and not is_lazy(result.gx):
-            vectors = gradient_arrows(result, max_vectors=MAX_VECTORS)
-            put_layer(self._viewer, "vectors", name, "sobel_vectors", vectors, meta,
-                      edge_color="yellow", edge_width=0.3, vector_style="arrow")  # fmt: skip
+            steps.append(("arrows", "vectors", "sobel_vectors",
+                          lambda: gradient_arrows(result, max_vectors=MAX_VECTORS),
+                          ARROW_STYLE))  # fmt: skip
         if len(replaced) == 4 and all(isinstance(a, np.ndarray) for a in replaced.values()):
             self._spare[name] = Gradients(**replaced)
+        self._pending = [(name, meta, *step) for step in steps]
+        self._shown = 0
+        self._set_busy(len(self._pending), f"Showing the outputs of {name}:")
         self._say("")
+        self._on_show_tick()  # the first at once: the click answers in the same frame
+
+    def _on_show_tick(self) -> None:
+        """Put the next output into the viewer; the timer brings the next after a frame."""
+        if not self._pending:
+            self._show_timer.stop()
+            self._set_idle()
+            return
+        name, meta, label, kind, what, make, kwargs = self._pending.pop(0)
+        if name in self._viewer.layers:
+            put_layer(self._viewer, kind, name, what, make(), meta, **kwargs)
+        self._shown += 1
+        self._progress.advance(self._shown, f"{name}: {label} shown,")
+        if self._pending:
+            self._show_timer.start()
+        else:
+            self._set_idle()
+
+    def _on_worker_finished(self) -> None:
+        if not self._pending and not self._show_timer.isActive():
+            self._set_idle()
+
+    def _set_busy(self, total: int, text: str) -> None:
+        self._stopped = False
+        self._run_button.setEnabled(False)
+        self._progress.begin(total, text)
+
+    def _set_idle(self) -> None:
+        self._progress.end()
+        self._run_button.setEnabled(True)
 
     def _on_layers_changed(self, event=None) -> None:
         fill_image_combo(self._layer_combo, self._viewer)
@@ -248,6 +319,9 @@ class SobelWidget(QWidget):
     def _detach(self) -> None:
         if self._worker is not None:
             self._worker.quit()
+        self._pending.clear()
+        self._show_timer.stop()
+        self._set_idle()
         self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
 

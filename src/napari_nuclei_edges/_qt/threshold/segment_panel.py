@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
 
 from ..common import settings as _settings
 from ..common.layout import section
+from ..common.progress import RunProgressWidget
 
 MATCHING_TRUTH = "matching <layer>_truth"
 NO_TRUTH = "(none)"
@@ -81,6 +82,8 @@ class SegmentationPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.options_section)
         layout.addWidget(self.apply_button)
+        self.progress = RunProgressWidget()
+        layout.addWidget(self.progress)
         layout.addWidget(self.scores_table)
         self._restore()
         for widget in (self._rule_combo,):

@@ -55,6 +55,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._settings = settings
         self._histograms: ClassHistograms | None = None
         self._worker = self._exact_worker = None
+        self._stop_requested = False
         self._last_preview = 0.0
         self._opening = True  # opening the dock shows; it does not make layers
         self._following = False  # the data changed, not the user: no new previews
@@ -64,6 +65,7 @@ class HistogramThresholdWidget(ThresholdControls):
         _restore(self.state, self._settings)
         self.show_state()
         self._segmentation_panel.apply_button.clicked.connect(self.apply)
+        self._segmentation_panel.progress.stop_requested.connect(self._on_stop_clicked)
         self._exact_button.clicked.connect(self.exact_histograms)
         self._connect_state()
         self._attach()
@@ -109,6 +111,9 @@ class HistogramThresholdWidget(ThresholdControls):
         """
         from ...segmentation import segment_nuclei
 
+        panel = self._segmentation_panel
+        if panel.progress.running:
+            return self._worker  # the button is disabled meanwhile; a script gets the same run
         layers = [layer for layer in self.selected_layers if not layer_problem(layer, PURPOSE)]
         if not layers:
             self._say("Select an image layer to segment.")
@@ -128,8 +133,25 @@ class HistogramThresholdWidget(ThresholdControls):
                 yield name, labels, used
 
         parameters = {"method": method, "polarity": state.polarity, **options}
+        done = []
+
+        def on_labels(result) -> None:
+            done.append(result[0])
+            panel.progress.advance(len(done))
+            self._on_labels_ready(result, parameters)
+
+        def on_finished() -> None:
+            if self._stop_requested:
+                self._say(f"Segmentation stopped after {len(done)} of {len(jobs)} layers: "
+                          "their labels are kept.")  # fmt: skip
+            panel.progress.end()
+            panel.apply_button.setEnabled(True)
+
+        self._stop_requested = False
+        panel.apply_button.setEnabled(False)
+        panel.progress.begin(len(jobs), "Segmenting")
         self._worker = start_worker(
-            run, on_yielded=lambda result: self._on_labels_ready(result, parameters),
+            run, on_yielded=on_labels, on_finished=on_finished,
             on_failure=lambda message: self._say(f"Segmentation failed: {message}"),
             progress={"total": len(jobs), "desc": "Segmenting"}, owner=self,
         )  # fmt: skip
@@ -356,6 +378,11 @@ class HistogramThresholdWidget(ThresholdControls):
                 )
 
     # ------------------------------------------------------------------ apply
+
+    def _on_stop_clicked(self) -> None:
+        if self._worker is not None:
+            self._stop_requested = True
+            self._worker.quit()
 
     def _on_labels_ready(self, result, parameters: dict) -> None:
         name, labels, used = result
