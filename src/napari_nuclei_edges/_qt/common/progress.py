@@ -6,6 +6,30 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 
+class ProgressBar(QProgressBar):
+    """A QProgressBar whose new value is drawn with the next frame, not at once.
+
+    Qt's ``setValue`` repaints the bar synchronously; in napari's window, next to
+    the OpenGL canvas, every synchronous repaint re-composes the whole window
+    (about 20 ms in software rendering), once per training step. With updates
+    off during the change, the bar is redrawn with the rest of the dock instead.
+    """
+
+    def setValue(self, value: int) -> None:
+        self.setUpdatesEnabled(False)
+        try:
+            super().setValue(value)
+        finally:
+            self.setUpdatesEnabled(True)  # schedules one ordinary update
+
+    def setRange(self, minimum: int, maximum: int) -> None:
+        self.setUpdatesEnabled(False)
+        try:
+            super().setRange(minimum, maximum)
+        finally:
+            self.setUpdatesEnabled(True)
+
+
 class RunProgressWidget(QWidget):
     """Progress of one piece of work in a dock, with Stop; hidden when nothing runs.
 
@@ -17,7 +41,7 @@ class RunProgressWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.progress_bar = QProgressBar()
+        self.progress_bar = ProgressBar()
         self.progress_bar.setTextVisible(True)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop after the current step; what is done is kept.")

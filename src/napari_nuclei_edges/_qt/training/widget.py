@@ -15,7 +15,6 @@ from qtpy.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QWidget,
 )
@@ -26,6 +25,7 @@ from ..common.layers import fill_image_combo
 from ..common.layout import scrolling_layout, section
 from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
+from ..common.progress import ProgressBar
 from ..common.workers import start_worker
 from . import actions
 from .actions import SOBEL_TARGETS
@@ -87,7 +87,7 @@ class KernelTrainingWidget(QWidget):
         self._pause_button = QPushButton("Pause")
         self._stop_button = QPushButton("Stop")
         self._reset_button = QPushButton("Reset")
-        self._progress_bar = QProgressBar()
+        self._progress_bar = ProgressBar()
         self._rate_label = QLabel()
         self._loss_view = LossView(viewer)
         self._kernel_view = KernelView(viewer)
