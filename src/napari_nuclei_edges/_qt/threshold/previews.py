@@ -20,7 +20,7 @@ def show_mask_preview(viewer, layer, threshold, upper, polarity, parameters) -> 
         # in place: no new array, no new layer, only the displayed slice re-uploaded
         threshold_mask(layer.data, threshold, upper, polarity, out=output.data)
         output.metadata.update(output_metadata(layer.name, "mask", parameters))
-        redraw_labels_in_place(output)
+        redraw_labels_in_place(output, viewer)
     else:
         mask = threshold_mask(layer.data, threshold, upper, polarity)
         put_labels(viewer, layer.name, "mask", mask, parameters, opacity=0.5)
