@@ -109,8 +109,9 @@ def fit_to_screen(viewer, screen_size: tuple[int, int] | None = None) -> tuple[i
     left, top, width, height = viewer.window.geometry()
     fitted = (min(width, screen_size[0]), min(height, screen_size[1]))
     if fitted != (width, height):
-        viewer.window.set_geometry(max(0, min(left, screen_size[0] - fitted[0])),
-                                   max(0, min(top, screen_size[1] - fitted[1])), *fitted)  # fmt: skip
+        left = max(0, min(left, screen_size[0] - fitted[0]))
+        top = max(0, min(top, screen_size[1] - fitted[1]))
+        viewer.window.set_geometry(left, top, *fitted)
     return fitted
 
 

@@ -51,3 +51,15 @@ def test_reader_through_napari_open(make_napari_viewer, qtbot, tmp_path):
     (layer,) = viewer.layers
     assert layer.name == "apoptosis"
     assert layer.data[:, 0, 0].tolist() == [0, 1, 2]
+
+
+def test_a_remembered_window_larger_than_the_screen_is_shrunk_to_it(make_napari_viewer, qtbot):
+    from napari_nuclei_edges._cli import fit_to_screen
+
+    viewer = launch(viewer=make_napari_viewer(show=True))
+    viewer.window.set_geometry(500, 400, 1500, 1000)  # what napari may restore from last time
+    assert fit_to_screen(viewer, (1366, 768)) == (1366, 768)
+    left, top, width, height = viewer.window.geometry()
+    assert (width, height) == (1366, 768)
+    assert left + width <= 1366 and top + height <= 768
+    assert fit_to_screen(viewer, (1920, 1080)) == (1366, 768)  # a smaller window is left alone

@@ -21,7 +21,13 @@ from ...intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, cla
 from ..common import settings as _settings
 from ..common.layers import histogram_input, is_lazy, layer_data, layer_problem
 from ..common.lifetime import DockLife
-from ..common.outputs import is_owned, owned_output, put_labels, rename_outputs
+from ..common.outputs import (
+    guard_canvas_context,
+    is_owned,
+    owned_output,
+    put_labels,
+    rename_outputs,
+)
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
 from .controls import ThresholdControls
@@ -404,6 +410,9 @@ class HistogramThresholdWidget(ThresholdControls):
     def _attach(self) -> None:
         """Follow the viewer's layers and theme (on opening, and when shown again)."""
         self._stop_theme = follow_theme(self._viewer, self._histogram_view.restyle)
+        # the dock's relayouts redraw the canvas after napari frees a removed layer's
+        # GL objects: those must be freed in the canvas's own context (see outputs.py)
+        self._stop_canvas_guard = guard_canvas_context(self._viewer, self)
         for emitter in self._layer_events():
             emitter.connect(self._on_layers_changed)
         self._on_layers_changed()
@@ -419,6 +428,7 @@ class HistogramThresholdWidget(ThresholdControls):
         for layer in self._viewer.layers:
             layer.events.name.disconnect(self._on_layer_renamed)
         self._stop_theme()
+        self._stop_canvas_guard()
 
 
 #: State fields remembered between sessions, with their defaults.
