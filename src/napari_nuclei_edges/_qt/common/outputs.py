@@ -71,10 +71,12 @@ def put_layer(
             if key not in ("name", "visible"):
                 setattr(layer, key, value)
         return layer
+    from napari import layers
+
     from ..._plugin.grid import insert_after_source
 
-    add = getattr(viewer, f"add_{kind}")
-    layer = add(data, name=f"{source_name}_{what}", metadata=metadata, **kwargs)
+    kinds = {"image": layers.Image, "labels": layers.Labels, "vectors": layers.Vectors}
+    layer = kinds[kind](data, name=f"{source_name}_{what}", metadata=metadata, **kwargs)
     insert_after_source(viewer, layer, source_name)
     return layer
 
