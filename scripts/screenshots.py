@@ -171,6 +171,7 @@ def _front(widget) -> None:
     """Bring a dock's tab to the front, as a click on its tab does."""
     from qtpy.QtWidgets import QDockWidget
 
+    _settle(None)  # after the launcher's own deferred raise of the first tab
     parent = widget.parentWidget()
     while not isinstance(parent, QDockWidget):
         parent = parent.parentWidget()
