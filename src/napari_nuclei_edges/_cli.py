@@ -81,6 +81,7 @@ def dock_course(viewer) -> None:
     Tabbed, the window is as tall as its tallest dock needs, not the sum of all
     of them (1019 + 283 + 819 px stacked), and each dock scrolls within it.
     """
+    from qtpy.compat import isalive
     from qtpy.QtCore import QTimer
 
     docks = []
@@ -89,8 +90,14 @@ def dock_course(viewer) -> None:
         dock.setWindowTitle(name)  # the tab's text: "(napari-nuclei-edges)" would cut it
         docks.append(dock)
     if docks:
-        docks[0].raise_()
-        QTimer.singleShot(0, docks[0].raise_)  # Qt makes the tab bar on its next layout
+        first = docks[0]
+        first.raise_()
+
+        def raise_first() -> None:  # Qt makes the tab bar on its next layout
+            if isalive(first):  # the viewer may have been closed at once
+                first.raise_()
+
+        QTimer.singleShot(0, raise_first)
 
 
 def fit_to_screen(viewer, screen_size: tuple[int, int] | None = None) -> tuple[int, int]:

@@ -72,8 +72,11 @@ class DockLife(QObject):
         return parent
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        widget = getattr(self, "_widget", None)  # PySide6 may call in while tearing down
+        if widget is None or not isalive(widget) or not isalive(watched):
+            return False
         kind = event.type()
-        if watched is self._widget:
+        if watched is widget:
             if kind == QEvent.Type.ParentChange:
                 self._watch_ancestors()
                 if self._dock() is None and self._widget.parentWidget() is None:
