@@ -138,9 +138,11 @@ def main() -> None:
           f"{statistics.median(r['steps'] for r in runs):.0f} steps a run)")  # fmt: skip
     sobel = [first_sobel_run() for _ in range(3)]
     pauses = [r["pause"] for r in sobel]
-    print(f"{'first Sobel Run (4 layers), 3 fresh windows':<44}"
-          f"median {statistics.median(pauses):7.1f} ms   max {max(pauses):7.1f} ms   "
-          f"(layers shown after {statistics.median(r['seconds'] for r in sobel):.2f} s)")
+    print(
+        f"{'first Sobel Run (4 layers), 3 fresh windows':<44}"
+        f"median {statistics.median(pauses):7.1f} ms   max {max(pauses):7.1f} ms   "
+        f"(layers shown after {statistics.median(r['seconds'] for r in sobel):.2f} s)"
+    )
     sys.stdout.flush()
 
 
