@@ -50,11 +50,23 @@ def test_improved_segmentation_scores_better(pooled):
 
 def test_global_rule_uses_one_threshold(pooled):
     images, _ = pooled
-    _, thresholds = segment_nuclei(images[:10], sigma=0, return_thresholds=True)
+    _, thresholds = segment_nuclei(images[:10], sigma=0, rule="global", return_thresholds=True)
     assert np.unique(thresholds).size == 1
     assert thresholds[0] == auto_threshold(images[:10], "otsu")
     _, given = segment_nuclei(images[:3], threshold=50, return_thresholds=True)
     assert given.tolist() == [50, 50, 50]
+
+
+def test_default_rule_leaves_no_reference_image_without_a_nucleus(reference_path):
+    from napari_nuclei_edges.data import load_dataset
+
+    stacks = load_dataset(reference_path)
+    images = np.concatenate(list(stacks.values()))
+    labels, thresholds = segment_nuclei(images, return_thresholds=True)
+    empty = int(sum(plane.max() == 0 for plane in labels))
+    assert empty == 0 and np.unique(thresholds).size > 10  # one threshold per image
+    pooled = segment_nuclei(images, rule="global")
+    assert sum(plane.max() == 0 for plane in pooled) > 30  # why global is not the default
 
 
 def test_labels_are_per_image():

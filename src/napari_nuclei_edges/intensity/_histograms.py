@@ -1,9 +1,13 @@
 """Histograms of several stacks on shared bins, and their per-class statistics.
 
-Integer images get one bin per value while the values span at most 256 (exact
-medians and percentiles); wider integer ranges and floats get 256 bins
-(percentiles then within one bin width). Counting uses ``np.bincount``, several
-times faster than ``np.histogram``.
+Integer images get one bin per value, as scikit-image counts them, up to
+:data:`MAX_UNIT_SPAN` values (every 8-, 12- and 16-bit image, and int16): the
+counts, the statistics and every threshold computed from them are exact.
+Floats get scikit-image's default of 256 equal bins over their finite range;
+their statistics come from the pixels, so they are exact too. Drawing may use
+fewer bins than counting (:func:`display_histogram`): unit bins of real data
+draw a comb. Counting uses ``np.bincount``, several times faster than
+``np.histogram``.
 
 numpy only: no Qt, no napari.
 """
@@ -18,17 +22,26 @@ from numpy.typing import ArrayLike
 
 from ..data import finite_values
 
-#: Bins used for floats and for integer ranges wider than one bin per value allows.
+#: Bins used for floats (scikit-image's default) and for integer ranges wider than
+#: :data:`MAX_UNIT_SPAN`.
 DEFAULT_BINS = 256
+#: Integer images spanning at most this many values get one bin per value: every
+#: 16-bit and int16 image. Wider (int32) ranges would need a count per value up to
+#: billions; they get :data:`DEFAULT_BINS` equal bins.
+MAX_UNIT_SPAN = 1 << 16
+#: Bins drawn by default: unit bins of real data draw a comb, 64 read as a shape.
+DISPLAY_BINS = 64
 
 
 @dataclass(frozen=True)
 class ClassStatistics:
     """Statistics of one class's finite pixel values.
 
-    ``median``, ``p01`` and ``p99`` come from the histogram: exact for integer
-    images with one bin per value, otherwise within one bin width.
-    ``fraction_above`` is the fraction of pixels ``> threshold`` (None without one).
+    Exact for integer images counted one bin per value and for in-memory float
+    images (percentiles from the pixels, numpy's linear rule); for lazy float
+    stacks ``median``, ``p01`` and ``p99`` come from the histogram, within one
+    bin width. ``fraction_above`` is the fraction of pixels ``> threshold``
+    (None without one).
     """
 
     count: int
@@ -81,6 +94,20 @@ class ClassHistograms:
         if total == 0:
             return np.zeros(counts.shape, float)
         return counts / (total * np.diff(self.edges))
+
+    def fraction_above(self, name: str, threshold: float) -> float | None:
+        """The exact fraction of ``name``'s pixels ``> threshold`` from unit bins; None otherwise.
+
+        With unit bins every bin holds one value, so the split is exact; with
+        wider bins a bin may straddle ``threshold``: count the pixels instead.
+        """
+        if not self.unit_bins:
+            return None
+        counts = self.counts[name]
+        total = counts.sum()
+        if total == 0:
+            return float("nan")
+        return float(counts[self.centers > threshold].sum() / total)
 
     def pooled(self, names: list[str] | None = None) -> np.ndarray:
         """Counts of several classes (all by default) added together."""
@@ -160,7 +187,8 @@ def class_histograms(
         counted in ``ClassStatistics.nonfinite``.
     bins : int, optional
         Number of bins. Default: one per integer value when the integer values
-        span at most 256, else 256.
+        span at most :data:`MAX_UNIT_SPAN` (as scikit-image counts them), else
+        256 equal bins (scikit-image's default for floats).
     value_range : (float, float), optional
         Lowest and highest value binned; default: the finite range of all stacks.
         Values outside are not counted.
@@ -184,6 +212,9 @@ def class_histograms(
     >>> h = class_histograms(synthetic_nuclei(n_per_class=5))
     >>> h.edges.size - 1 <= 256, h.unit_bins
     (True, True)
+    >>> wide = class_histograms({"a": np.array([0, 4095, 65535], np.uint16)})
+    >>> wide.edges.size - 1, wide.unit_bins   # one bin per value, as scikit-image
+    (65536, True)
     >>> round(h.separability("interphase", "interphase")["auc"], 3)
     0.5
     """
@@ -212,8 +243,9 @@ def histogram_edges(
     """The shared bin edges of values in ``[low, high]``, and whether they are unit bins.
 
     The one binning rule: integer data gets one bin per value while the values
-    span at most :data:`DEFAULT_BINS` (and ``bins`` asks for nothing else);
-    otherwise ``bins`` (default :data:`DEFAULT_BINS`) equal bins.
+    span at most :data:`MAX_UNIT_SPAN` (and ``bins`` asks for nothing else);
+    otherwise ``bins`` (default :data:`DEFAULT_BINS`) equal bins, as
+    ``np.histogram(values, bins, range=(low, high))`` makes them.
 
     Examples
     --------
@@ -222,7 +254,7 @@ def histogram_edges(
     ([-0.5, 0.5, 1.5, 2.5, 3.5], True)
     """
     span = int(high) - int(low) + 1 if all_integer else None
-    unit_bins = all_integer and span <= DEFAULT_BINS and bins in (None, span)
+    unit_bins = all_integer and span <= MAX_UNIT_SPAN and bins in (None, span)
     if unit_bins:
         return np.arange(span + 1, dtype=float) + int(low) - 0.5, True
     n_bins = int(bins or DEFAULT_BINS)
@@ -252,21 +284,20 @@ def bin_counts(array, edges: np.ndarray, unit_bins: bool) -> tuple[np.ndarray, i
     flat = array.ravel()
     if unit_bins:
         low = int(edges[0] + 0.5)
-        if array.dtype == np.uint8 and low == 0:
-            # the common case costs one pass: no shift, no copy
-            return np.bincount(flat, minlength=n_bins)[:n_bins].astype(np.int64), 0
+        if array.dtype in (np.uint8, np.uint16) and low >= 0:
+            # no shift and no mask: count every value of the type, keep the range's
+            top = min(low + n_bins, np.iinfo(array.dtype).max + 1)
+            counts = np.bincount(flat, minlength=top)[low : low + n_bins].astype(np.int64)
+            return np.pad(counts, (0, n_bins - counts.size)), 0
         shifted = flat.astype(np.int64) - low
         inside = (shifted >= 0) & (shifted < n_bins)
         return np.bincount(shifted[inside], minlength=n_bins).astype(np.int64), 0
     finite = finite_values(flat)
     nonfinite = int(flat.size - finite.size)
-    flat = finite
-    low, high = edges[0], edges[-1]
-    inside = (flat >= low) & (flat <= high)
-    values = flat[inside] if not inside.all() else flat
-    index = ((values.astype(np.float64) - low) * (n_bins / (high - low))).astype(np.int64)
-    np.minimum(index, n_bins - 1, out=index)  # the top edge belongs to the last bin
-    return np.bincount(index, minlength=n_bins).astype(np.int64), nonfinite
+    # np.histogram's own uniform-bin rule (with its edge corrections), so the counts
+    # are scikit-image's, and a value on an edge goes where numpy puts it
+    counts, _ = np.histogram(finite, bins=n_bins, range=(edges[0], edges[-1]))
+    return counts.astype(np.int64), nonfinite
 
 
 def _percentile(counts: np.ndarray, edges: np.ndarray, q: float, unit_bins: bool) -> float:
@@ -302,23 +333,65 @@ def _statistics(
         std = float(np.sqrt(max(counts @ (values - mean) ** 2 / total, 0.0)))
         present = np.flatnonzero(counts)
         minimum, maximum = float(values[present[0]]), float(values[present[-1]])
+        p01, median, p99 = (_percentile(counts, edges, q, unit_bins) for q in (1, 50, 99))
     else:
         finite = finite_values(array)
         as_float = _as_float_view(finite)
         mean, std = float(as_float.mean()), float(as_float.std())
         minimum, maximum = float(finite.min()), float(finite.max())
+        p01, median, p99 = (float(q) for q in np.percentile(finite, (1, 50, 99)))
     fraction = None
     if threshold is not None:
         fraction = float(np.count_nonzero(array > threshold) / total)
     return ClassStatistics(
         count=total,
         mean=mean,
-        median=_percentile(counts, edges, 50, unit_bins),
+        median=median,
         std=std,
-        p01=_percentile(counts, edges, 1, unit_bins),
-        p99=_percentile(counts, edges, 99, unit_bins),
+        p01=p01,
+        p99=p99,
         minimum=minimum,
         maximum=maximum,
         nonfinite=nonfinite,
         fraction_above=fraction,
     )
+
+
+def display_histogram(
+    histograms: ClassHistograms, bins: int | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Edges and counts to draw: the counted bins merged into at most ``bins``.
+
+    Counting stays exact; only the drawing is coarser. Neighbouring bins are
+    merged whole (with unit bins, each drawn bin holds whole integer values),
+    so the drawn counts add up to the counted ones.
+
+    Parameters
+    ----------
+    histograms : ClassHistograms
+    bins : int, optional
+        At most this many drawn bins; default :data:`DISPLAY_BINS`. 0 or a number
+        at least the counted bins draws them all (unit bins on request).
+
+    Examples
+    --------
+    >>> h = class_histograms({"a": np.arange(256, dtype=np.uint8)})
+    >>> edges, counts = display_histogram(h, 64)
+    >>> edges.size - 1, counts["a"][:2].tolist(), edges[:2].tolist()
+    (64, [4, 4], [-0.5, 3.5])
+    """
+    n = histograms.edges.size - 1
+    target = DISPLAY_BINS if bins is None else int(bins)
+    if target <= 0 or target >= n:
+        return histograms.edges, histograms.counts
+    width = -(-n // target)  # ceil: whole counted bins per drawn bin
+    pad = -n % width
+    edges = histograms.edges[::width]
+    if pad:
+        step = histograms.edges[1] - histograms.edges[0]
+        edges = np.append(edges, histograms.edges[-1] + pad * step)
+    counts = {
+        name: np.pad(c, (0, pad)).reshape(-1, width).sum(axis=1)
+        for name, c in histograms.counts.items()
+    }
+    return edges, counts

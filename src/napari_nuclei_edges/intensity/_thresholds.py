@@ -38,9 +38,13 @@ def auto_threshold(
         ``ClassHistograms`` is used as it is, pooled over its classes.
     method : str
         One of :data:`THRESHOLD_METHODS`. Otsu, Yen, isodata, minimum and mean
-        are computed from the histogram (fast, and the same as scikit-image on
-        the pixels for integer images); Li and triangle need the pixels
-        themselves and are not available from a ``ClassHistograms`` alone.
+        are computed from the histogram: for integer images one bin per value,
+        as scikit-image counts them, so the threshold is scikit-image's on the
+        same pixels and never splits a bin (``x > t`` keeps or drops each value
+        whole); for floats scikit-image's 256 bins over the finite range, so
+        again scikit-image's value (a bin centre, as scikit-image returns).
+        Li and triangle need the pixels themselves and are not available from
+        a ``ClassHistograms`` alone.
 
     Returns
     -------
@@ -58,6 +62,11 @@ def auto_threshold(
     >>> import numpy as np
     >>> image = np.r_[np.full(100, 10), np.full(100, 200)].astype(np.uint8)
     >>> 10 <= auto_threshold(image, "otsu") < 200
+    True
+    >>> from skimage.data import camera
+    >>> from skimage.filters import threshold_yen
+    >>> wide = camera().astype(np.uint16) * 257        # 0..65535
+    >>> auto_threshold(wide, "yen") == threshold_yen(wide)
     True
     """
     import skimage.filters as filters
@@ -78,7 +87,8 @@ def auto_threshold(
         raise ValueError("no finite pixel values to threshold.")
     occupied = np.flatnonzero(counts)
     if occupied.size < 2:
-        value = histograms.centers[occupied[0]]
+        minima = [st.minimum for st in histograms.statistics.values() if st.count]
+        value = min(minima) if minima else histograms.centers[occupied[0]]
         raise ValueError(
             f"the image is constant ({value:g}): there is no threshold that separates "
             "anything. Choose a threshold by hand or another image."
@@ -94,7 +104,7 @@ def auto_threshold(
         if pixels is None or histograms.unit_bins:
             return float(counts @ histograms.centers / counts.sum())
         values = np.concatenate([finite_values(a).ravel() for a in pixels.values()])
-        return float(values.mean(dtype=np.float64))
+        return float(np.mean(values))  # in its own dtype, as scikit-image takes it
     try:
         return float(getattr(filters, f"threshold_{method}")(hist=hist))
     except RuntimeError as exc:  # threshold_minimum: no two maxima
