@@ -95,9 +95,7 @@ def test_pooled_classes_and_lazy_blocks_are_exact_on_16_bit():
     pooled = np.concatenate([s.ravel() for s in stacks.values()])
     h = class_histograms(stacks)
     for method in ("otsu", "yen", "isodata"):
-        assert auto_threshold(h, method) == getattr(skimage.filters, f"threshold_{method}")(
-            pooled
-        )
+        assert auto_threshold(h, method) == getattr(skimage.filters, f"threshold_{method}")(pooled)
     lazy = {name: da.from_array(s, chunks=(1, 40, 40)) for name, s in stacks.items()}
     steps = iter_class_histograms(lazy, block=2)
     with pytest.raises(StopIteration) as end:

@@ -7,10 +7,19 @@ from napari_nuclei_edges.intensity import THRESHOLD_METHODS, auto_threshold
 
 
 @pytest.fixture
-def widget(open_dock):
+def opened(open_dock):
+    """The dock as it opens from the Plugins menu."""
     w = open_dock("Histograms and threshold")
     assert isinstance(w, HistogramThresholdWidget)
     return w
+
+
+@pytest.fixture
+def widget(opened):
+    """The dock with its live preview switched on, as a user does first."""
+    opened._preview_check.click()
+    assert opened.state.preview
+    return opened
 
 
 def _mask(viewer, name):
@@ -29,14 +38,18 @@ def _wait_preview(qtbot, viewer, expected):
 def test_histograms_of_all_image_layers(viewer, widget):
     assert [layer.name for layer in widget.selected_layers] == list(CLASS_NAMES)
     assert list(widget._curves) == list(CLASS_NAMES)
+    low = int(np.min([viewer.layers[n].data.min() for n in CLASS_NAMES]))
+    high = int(np.max([viewer.layers[n].data.max() for n in CLASS_NAMES]))
+    width = -(-(high - low + 1) // 64)  # whole values per drawn bin: a shape, not a comb
     for name, curve in widget._curves.items():
         x, y = curve.getData()
-        counts = np.bincount(viewer.layers[name].data.ravel(), minlength=256)
-        low = int(np.min([viewer.layers[n].data.min() for n in CLASS_NAMES]))
-        np.testing.assert_array_equal(y, counts[low : low + len(y)])
-        assert len(x) == len(y) + 1  # step mode: edges
+        data = viewer.layers[name].data
+        assert len(x) == len(y) + 1 and len(y) <= 64  # step mode: edges
+        assert np.diff(x)[0] == width and x[0] == low - 0.5
+        assert y.sum() == data.size
+        assert y[0] == np.count_nonzero(data < low + width)
     assert widget._stats_table.rowCount() == 5
-    mean = float(widget._stats_table.item(2, 1).text())
+    mean = float(widget._stats_table.item(2, 0).text().split(" ± ")[0])
     assert mean == pytest.approx(viewer.layers["metaphase"].data.mean(), rel=1e-3)
     assert "AUC" in widget._separability_label.text()
 
@@ -85,8 +98,15 @@ def test_try_all_methods_and_pick_one(viewer, widget, qtbot):
     pooled = {n: viewer.layers[n].data for n in CLASS_NAMES}
     yen = float(table.item(THRESHOLD_METHODS.index("yen"), 1).text())
     assert yen == pytest.approx(auto_threshold(pooled, "yen"), rel=1e-3)
-    widget._on_method_row_clicked(THRESHOLD_METHODS.index("yen"), 0)
+    _click_cell(qtbot, table, THRESHOLD_METHODS.index("yen"), 0)
     assert widget.method == "yen" and widget.threshold == pytest.approx(yen, rel=1e-3)
+
+
+def _click_cell(qtbot, table, row, column):
+    from qtpy.QtCore import Qt
+
+    rect = table.visualItemRect(table.item(row, column))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
 def test_polarity_and_band(viewer, widget, qtbot):
@@ -100,8 +120,10 @@ def test_polarity_and_band(viewer, widget, qtbot):
     _wait_preview(qtbot, viewer, {"interphase": ((data > 60) & (data <= 150)).astype(np.uint8)})
 
 
-def test_layer_selection_limits_previews(viewer, widget, qtbot):
+def test_layer_selection_limits_previews(viewer, opened, qtbot):
+    widget = opened
     widget.select_layers(["metaphase"])
+    widget._preview_check.click()
     assert [layer.name for layer in widget.selected_layers] == ["metaphase"]
     assert list(widget._curves) == ["metaphase"]
     widget.threshold = 90
@@ -113,7 +135,8 @@ def test_layer_selection_limits_previews(viewer, widget, qtbot):
 
 def test_apply_segments_and_scores_against_truth(viewer, widget, qtbot):
     panel = widget._segmentation_panel
-    panel.set_options(rule="per_image", sigma=1.0)
+    panel.set_options(sigma=1.0)
+    panel.rule_combo.setCurrentText("per image")
     assert not panel.scores_table.isVisibleTo(widget)  # nothing scored yet
     panel.apply_button.click()
     worker = widget._worker
@@ -131,7 +154,7 @@ def test_apply_segments_and_scores_against_truth(viewer, widget, qtbot):
         labels = viewer.layers[f"{name}_labels"]
         assert labels.data.dtype == np.int32 and labels.data.shape == (6, 80, 80)
         meta = labels.metadata["napari_nuclei_edges"]
-        assert meta["rule"] == "per_image" and len(meta["thresholds"]) == 6
+        assert meta["rule"] == "per image" and len(meta["thresholds"]) == 6
     dice = [float(widget._segmentation_panel.scores_table.item(r, 0).text()) for r in range(5)]
     assert min(dice) > 0.8
 
@@ -207,9 +230,142 @@ def test_float_uint16_and_nan_ranges_follow_the_data(viewer, widget, qtbot):
     assert widget._threshold_spin.maximum() == pytest.approx(3.0)
     widget.threshold = 0.5
     _wait_preview(qtbot, viewer, {"float": (np.nan_to_num(image, nan=-9) > 0.5).astype(np.uint8)})
+    # the % above is exact from the pixels (floats have no unit bins), NaN not counted
+    finite = image[np.isfinite(image)]
+    assert f"float <b>{100 * np.mean(finite > 0.5):.1f}%</b>" in widget._above_label.text()
     viewer.add_image(np.array([[0, 40000], [1000, 65535]], np.uint16)[None], name="u16")
     widget.select_layers(["u16"])
-    assert widget._threshold_spin.maximum() == 65535
+    assert widget._threshold_spin.maximum() == 65535.5  # the top value's bin edge
+
+
+@pytest.mark.parametrize("kind", ["12-bit", "full uint16", "int16"])
+def test_sixteen_bit_layers_threshold_exactly_like_scikit_image(viewer, widget, qtbot, kind):
+    import skimage.filters
+    from skimage.data import camera
+
+    c = camera()[::4, ::4]
+    image = {"12-bit": c.astype(np.uint16) * 16 + 3, "full uint16": c.astype(np.uint16) * 257,
+             "int16": (c.astype(np.int16) - 128) * 100}[kind]  # fmt: skip
+    viewer.add_image(image, name="scope")
+    widget.select_layers(["scope"])
+    widget.method = "yen"
+    expected = float(skimage.filters.threshold_yen(image))
+    assert widget.threshold == expected  # the box, the line and the mask: one number
+    assert widget._threshold_line.value() == expected
+    _wait_preview(qtbot, viewer, {"scope": (image > expected).astype(np.uint8)})
+    share = f"scope <b>{100 * np.mean(image > expected):.1f}%</b>"
+    assert share in widget._above_label.text()
+    _, y = widget._curves["scope"].getData()
+    assert len(y) <= 64 and y.sum() == image.size  # drawn coarser, counted exactly
+
+
+def test_a_hand_set_threshold_is_the_one_apply_uses(viewer, widget, qtbot):
+    from napari_nuclei_edges.segmentation import segment_nuclei
+
+    panel = widget._segmentation_panel
+    assert widget.method == "otsu" and panel.rule_combo.currentText() == "per image"
+    assert "otsu on each image on its own" in panel.plan_label.text()
+    widget._threshold_line.setValue(120.0)  # a drag
+    assert widget.method == "manual"
+    assert panel.rule_combo.currentText() == "as set"
+    per_image = panel.rule_combo.model().item(1)
+    assert per_image.text() == "per image" and not per_image.isEnabled()
+    assert panel.plan_label.text() == (
+        "Apply uses t = 120 (as set) on every image, after smoothing σ = 1."
+    )
+    worker = widget.apply()
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(panel.apply_button.isEnabled, timeout=5000)
+    data = viewer.layers["metaphase"].data
+    labels = viewer.layers["metaphase_labels"]
+    meta = labels.metadata["napari_nuclei_edges"]
+    assert meta["rule"] == "as set" and meta["thresholds"] == [120.0] * 6
+    np.testing.assert_array_equal(labels.data, segment_nuclei(data, threshold=120, sigma=1.0))
+    assert "metaphase_labels: t = 120 on every image (as set)." in panel.used_label.text()
+    assert panel.used_label.isVisibleTo(widget)
+
+
+def test_the_preview_switch_agrees_with_the_canvas(viewer, opened, open_dock, close_dock, qtbot):
+    assert not opened._preview_check.isChecked()
+    assert not any(layer.name.endswith("_mask") for layer in viewer.layers)
+    opened._preview_check.click()  # ticking it shows previews at once, nothing to move
+    qtbot.waitUntil(lambda: "metaphase_mask" in viewer.layers, timeout=3000)
+    close_dock(opened)
+    again = open_dock("Histograms and threshold")
+    assert again._preview_check.isChecked()  # the masks are there: the switch says so
+
+
+def _fits(table):
+    """Every row and column of ``table`` is on screen: no scroll bar, nothing cut."""
+    columns = sum(table.columnWidth(c) for c in range(table.columnCount()))
+    rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+    return (table.viewport().width() >= columns and table.viewport().height() >= rows
+            and not table.horizontalScrollBar().isVisible()
+            and not table.verticalScrollBar().isVisible())  # fmt: skip
+
+
+def test_every_number_is_visible_at_the_docks_natural_width(viewer, widget, qtbot):
+    from qtpy.QtWidgets import QFormLayout, QLabel
+
+    dock = widget.parentWidget()
+    dock.resize(widget.sizeHint().width(), dock.height())
+    widget._statistics_section.expand(animate=False)
+    panel = widget._segmentation_panel
+    panel.options_section.expand(animate=False)
+    widget._try_all_button.click()
+    worker = widget.apply()
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: panel.scores_table.rowCount() == 5, timeout=5000)
+    qtbot.wait(50)
+    assert widget._stats_table.columnCount() == 3 and _fits(widget._stats_table)
+    assert widget._methods_table.rowCount() == len(THRESHOLD_METHODS)
+    assert _fits(widget._methods_table)
+    assert panel.scores_table.columnCount() == 8 and _fits(panel.scores_table)
+    assert panel.summary_label.text().startswith("Mean Dice")
+    form = panel.findChild(QFormLayout)
+    for row in range(form.rowCount()):
+        for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole):
+            item = form.itemAt(row, role)
+            field = item.widget() if item is not None else None
+            if field is not None and field.isVisibleTo(widget):
+                assert field.width() >= field.sizeHint().width(), field  # never clipped
+    assert all(label.width() >= label.minimumSizeHint().width()
+               for label in widget.findChildren(QLabel) if label.isVisibleTo(widget))  # fmt: skip
+
+
+def test_without_ground_truth_the_scores_say_why(viewer, widget, qtbot):
+    panel = widget._segmentation_panel
+    panel.truth_choice = "(none)"
+    worker = widget.apply()
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: panel.summary_label.text() != "", timeout=5000)
+    assert panel.summary_label.text().startswith("No ground truth chosen")
+    assert not panel.scores_table.isVisibleTo(widget)
+
+
+def test_try_all_shows_dice_per_class_and_a_gallery(viewer, widget, qtbot):
+    from qtpy.QtWidgets import QLabel
+
+    from napari_nuclei_edges.segmentation.scores import pixel_scores
+
+    widget._try_all_button.click()
+    table = widget._methods_table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["method", "t", "inter.", "prome.", "metap.", "anaph.", "apopt.", "Dice"]
+    otsu = float(table.item(0, 1).text())
+    data, truth = viewer.layers["metaphase"].data, viewer.layers["metaphase_truth"].data
+    share, dice = table.item(0, 4).text().split("\n")
+    assert share == f"{100 * np.mean(data > otsu):.0f}%"
+    assert float(dice) == pytest.approx(pixel_scores(data > otsu, truth)["dice"], abs=0.005)
+    thumbnails = [label for label in widget._methods_panel.findChildren(QLabel)
+                  if label.pixmap() is not None and not label.pixmap().isNull()]  # fmt: skip
+    assert len(thumbnails) == 5 * sum(  # methods that found a threshold × classes
+        table.item(r, 1).text() != "none" for r in range(table.rowCount())
+    )
+    assert "otsu on metaphase: t = " in " ".join(label.toolTip() for label in thumbnails)
 
 
 def test_four_d_stack_and_layer_removal(viewer, widget, qtbot):
@@ -239,11 +395,12 @@ def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     assert "sample of 16 of 40" in widget._status_label.text()
     widget.threshold = 100
     qtbot.waitUntil(lambda: "lazy_mask" in viewer.layers, timeout=3000)
-    mask = viewer.layers["lazy_mask"].data
-    assert isinstance(mask, da.Array)
-    np.testing.assert_array_equal(
-        np.asarray(mask[3]), (np.asarray(lazy[3]) > 100).astype(np.uint8)
+    expected = (np.asarray(lazy[3]) > 100).astype(np.uint8)
+    qtbot.waitUntil(
+        lambda: np.array_equal(np.asarray(viewer.layers["lazy_mask"].data[3]), expected),
+        timeout=3000,
     )
+    assert isinstance(viewer.layers["lazy_mask"].data, da.Array)
     # asked for, every image is read, a block at a time, in a worker
     assert not widget._exact_button.isHidden()
     widget._exact_button.click()
@@ -326,7 +483,10 @@ def test_renaming_a_source_renames_its_outputs(viewer, widget, qtbot):
     assert viewer.layers["plate_mask"] is mask  # still the same layer, not a new one
 
 
-def test_opening_computes_the_method_but_makes_no_layer(viewer, widget, qtbot):
+def test_opening_computes_the_method_but_makes_no_layer(viewer, opened, qtbot):
+    widget = opened
+    assert not widget._preview_check.isChecked()  # off, and it says what it would make
+    assert "<layer>_mask" in widget._preview_check.text()
     pooled = {n: viewer.layers[n].data for n in CLASS_NAMES}
     assert widget.method == "otsu"  # the default
     assert widget.threshold == pytest.approx(auto_threshold(pooled, "otsu"))
@@ -335,7 +495,8 @@ def test_opening_computes_the_method_but_makes_no_layer(viewer, widget, qtbot):
     assert widget.threshold == pytest.approx(auto_threshold(viewer.layers["metaphase"].data))
 
 
-def test_plugin_outputs_start_unselected_and_adding_layers_makes_no_preview(viewer, widget):
+def test_plugin_outputs_start_unselected_and_adding_layers_makes_no_preview(viewer, opened):
+    widget = opened  # the preview off: adding a layer makes none
     from napari_nuclei_edges._qt.common.outputs import output_metadata
 
     viewer.add_image(

@@ -91,3 +91,30 @@ def section(title: str, settings, key: str, *, expanded: bool = False, tooltip: 
         box.expand(animate=False)
     box.toggled.connect(lambda: settings.setValue(f"section/{key}", box.isExpanded()))
     return box
+
+
+def fit_table(table) -> None:
+    """Size a table to its content: every row and column shown, no scroll bar.
+
+    Tables in a dock are small (a row per class or method); a scroll bar inside
+    a scrolling dock hides numbers a user came for. Call after filling it.
+    """
+    from qtpy.QtWidgets import QAbstractItemView, QHeaderView
+
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setMinimumSectionSize(24)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.resizeColumnsToContents()
+    table.resizeRowsToContents()
+    frame = 2 * table.frameWidth()
+    height = header.sizeHint().height() if not header.isHidden() else 0
+    height += sum(table.rowHeight(r) for r in range(table.rowCount()))
+    table.setFixedHeight(height + frame)
+    rows = table.verticalHeader()
+    width = rows.sizeHint().width() if not rows.isHidden() else 0
+    width += sum(table.columnWidth(c) for c in range(table.columnCount()))
+    table.setMinimumWidth(width + frame)

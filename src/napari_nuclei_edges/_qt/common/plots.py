@@ -32,8 +32,15 @@ def theme_colors(viewer) -> dict[str, str]:
     }
 
 
-def themed_plot(viewer, *, x_label: str = "", y_label: str = "") -> pg.PlotWidget:
-    """A PlotWidget in the viewer's theme colours, with a legend."""
+def themed_plot(
+    viewer, *, x_label: str = "", y_label: str = "", legend: str = "inside", columns: int = 3
+) -> pg.PlotWidget:
+    """A PlotWidget in the viewer's theme colours, with a legend.
+
+    ``legend="above"`` puts the legend in a row of its own above the data, in
+    ``columns`` columns, so it never hides a curve; ``"inside"`` in the top
+    right corner of the data.
+    """
     colors = theme_colors(viewer)
     plot = pg.PlotWidget()
     item = plot.getPlotItem()
@@ -41,7 +48,14 @@ def themed_plot(viewer, *, x_label: str = "", y_label: str = "") -> pg.PlotWidge
         item.setLabel("bottom", x_label)
     if y_label:
         item.setLabel("left", y_label)
-    item.addLegend(offset=(-10, 10))
+    if legend == "above":
+        # the title's row of the plot's own grid: outside the data, one line per `columns`
+        item.legend = pg.LegendItem(colCount=columns, verSpacing=-6)
+        item.layout.removeItem(item.titleLabel)  # these plots have no title
+        item.titleLabel.hide()
+        item.layout.addItem(item.legend, 0, 1)
+    else:
+        item.addLegend(offset=(-10, 10))
     style_plot(plot, colors)
     plot.setMinimumHeight(180)
     return plot

@@ -20,14 +20,13 @@ from qtpy.QtWidgets import (
     QListWidget,
     QPushButton,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QWidget,
 )
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms
 from ..common.layout import scrolling_layout, section
 from .histogram_view import HistogramView, StatisticsView
+from .methods_panel import MethodsPanel
 from .model import MANUAL, ThresholdState
 from .segment_panel import SegmentationPanel
 
@@ -73,8 +72,11 @@ class ThresholdControls(QWidget):
         self._log_check = QCheckBox("log counts")
         self._density_check = QCheckBox("density")
         self._density_check.setToolTip("Normalise each histogram to unit area to compare shapes.")
-        self._bins_spin = QSpinBox(minimum=0, maximum=4096, specialValueText="auto")
-        self._bins_spin.setToolTip("Number of bins; auto = one per integer value (≤ 256).")
+        self._bins_spin = QSpinBox(minimum=0, maximum=1 << 16, specialValueText="auto")
+        self._bins_spin.setToolTip(
+            "Bins drawn (auto: at most 64 whole-value bins; a large number draws one per "
+            "value). Counting, statistics and thresholds always use every value exactly."
+        )
         self._histogram_view = HistogramView(viewer)
         # short names for what tests and handlers touch most
         self._plot = self._histogram_view.plot
@@ -95,12 +97,16 @@ class ThresholdControls(QWidget):
         self._polarity_combo.setToolTip(
             "Objects brighter (x > t) or darker (x ≤ t) than background."
         )
-        self._preview_check = QCheckBox("live preview (<layer>_mask)")
+        self._above_label = QLabel(wordWrap=True)
+        self._above_label.setToolTip("Each layer's exact share of pixels above the threshold.")
+        self._preview_check = QCheckBox("live preview: adds <layer>_mask")
+        self._preview_check.setToolTip(
+            "Shows x > t as a <layer>_mask Labels layer over each selected layer, updated as "
+            "the threshold moves."
+        )
         self._try_all_button = QPushButton("Try all methods")
-        self._methods_table = QTableWidget(0, 2)
-        self._methods_table.setHorizontalHeaderLabels(["method", "threshold"])
-        self._methods_table.setMaximumHeight(150)
-        self._methods_table.hide()
+        self._methods_panel = MethodsPanel(settings)
+        self._methods_table = self._methods_panel.table
         self._statistics_view = StatisticsView()
         self._stats_table = self._statistics_view.table
         self._separability_label = self._statistics_view.separability_label
@@ -138,8 +144,9 @@ class ThresholdControls(QWidget):
         layout.addLayout(view_row)
         layout.addWidget(self._histogram_view, 1)
         layout.addLayout(form)
+        layout.addWidget(self._above_label)
         self._statistics_section.addWidget(self._statistics_view)
-        for w in (self._preview_check, self._try_all_button, self._methods_table,
+        for w in (self._preview_check, self._try_all_button, self._methods_panel,
                   self._status_label, self._exact_button, self._statistics_section,
                   self._segmentation_panel):  # fmt: skip
             layout.addWidget(w)
@@ -162,7 +169,7 @@ class ThresholdControls(QWidget):
         self._density_check.toggled.connect(lambda on: setattr(state, "density", on))
         self._bins_spin.valueChanged.connect(lambda bins: setattr(state, "bins", bins))
         self._try_all_button.clicked.connect(self._on_try_all_clicked)
-        self._methods_table.cellClicked.connect(self._on_method_row_clicked)
+        self._methods_panel.method_clicked.connect(self._on_method_picked)
         self._layer_list.itemChanged.connect(self._on_layer_checked)
 
     # ------------------------------------------------------------------ state → controls
@@ -253,16 +260,8 @@ class ThresholdControls(QWidget):
 
     # ------------------------------------------------------------------ methods table
 
-    def _show_methods(self, values: dict[str, float | None]) -> None:
-        self._methods_table.setRowCount(len(values))
-        for row, (method, value) in enumerate(values.items()):
-            self._methods_table.setItem(row, 0, QTableWidgetItem(method))
-            text = "—" if value is None else f"{value:.4g}"
-            self._methods_table.setItem(row, 1, QTableWidgetItem(text))
-        self._methods_table.show()
-
-    def _on_method_row_clicked(self, row: int, column: int) -> None:
-        self.method = self._methods_table.item(row, 0).text()
+    def _on_method_picked(self, method: str) -> None:
+        self.method = method
 
     def _say(self, text: str) -> None:
         self._status_label.setText(text)

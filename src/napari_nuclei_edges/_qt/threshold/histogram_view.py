@@ -7,10 +7,29 @@ import pyqtgraph as pg
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from ...intensity import ClassHistograms
+from ...intensity import ClassHistograms, display_histogram
+from ..common.layout import fit_table
 from ..common.plots import layer_color, style_plot, theme_colors, themed_plot
 
-STAT_COLUMNS = ("n", "mean", "median", "std", "p1", "p99", "% > t")
+STAT_COLUMNS = ("mean ± sd", "median", "p1 – p99")
+
+
+def number(value: float) -> str:
+    """A number in at most 5 significant digits, never in exponent form below a million."""
+    if value != value:
+        return "—"
+    if abs(value) >= 1e6 or (0 < abs(value) < 1e-3):
+        return f"{value:.3g}"
+    return f"{value:.5g}"
+
+
+def above_text(fractions: dict[str, float], threshold: float) -> str:
+    """Rich text: each layer's share of pixels above ``t``, in its curve's colour."""
+    parts = [
+        f'<span style="color:{layer_color(name, i)}">■</span> {name} <b>{100 * value:.1f}%</b>'
+        for i, (name, value) in enumerate(fractions.items())
+    ]
+    return f"above t = {number(threshold)}: " + " · ".join(parts)
 
 
 class HistogramView(QWidget):
@@ -18,7 +37,7 @@ class HistogramView(QWidget):
 
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
-        self.plot = themed_plot(viewer, x_label="intensity", y_label="pixels")
+        self.plot = themed_plot(viewer, x_label="intensity", y_label="pixels", legend="above")
         colors = theme_colors(viewer)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.threshold_line = pg.InfiniteLine(
@@ -52,13 +71,24 @@ class HistogramView(QWidget):
         self.threshold_line.setBounds((low, high))
         self.upper_line.setBounds((low, high))
 
-    def draw(self, histograms: ClassHistograms, *, density: bool, log: bool) -> None:
-        """Update the curves in place (``setData``); add or drop one per layer as needed."""
+    def draw(
+        self, histograms: ClassHistograms, *, density: bool, log: bool, bins: int | None = None
+    ) -> None:
+        """Update the curves in place (``setData``); add or drop one per layer as needed.
+
+        ``bins``: at most this many drawn bins (None: a readable default; 0: every
+        counted bin). Drawing merges whole bins; the counts themselves stay exact.
+        """
         for name in list(self.curves):
             if name not in histograms.counts:
                 self.plot.removeItem(self.curves.pop(name))
+        edges, counts = display_histogram(histograms, bins)
+        widths = np.diff(edges)
         for index, name in enumerate(histograms.names):
-            y = histograms.density(name) if density else histograms.counts[name].astype(float)
+            y = counts[name].astype(float)
+            if density:
+                total = y.sum()
+                y = y / (total * widths) if total else y
             if log:
                 # log10(1 + y) keeps empty bins drawable
                 y = np.log10(1 + y * (1e3 if density else 1))
@@ -67,7 +97,7 @@ class HistogramView(QWidget):
                 pen = pg.mkPen(layer_color(name, index), width=1.5)
                 curve = self.plot.plot(stepMode="center", pen=pen, name=name)
                 self.curves[name] = curve
-            curve.setData(histograms.edges, y)
+            curve.setData(edges, y)
         label = "density" if density else "pixels"
         self.plot.getPlotItem().setLabel("left", f"log10(1 + {label})" if log else label)
 
@@ -84,24 +114,32 @@ class StatisticsView(QWidget):
         super().__init__(parent)
         self.table = QTableWidget(0, len(STAT_COLUMNS))
         self.table.setHorizontalHeaderLabels(STAT_COLUMNS)
-        self.table.setMinimumHeight(170)
+        self.table.setToolTip(
+            "Exact statistics of each layer's finite pixels (percentiles: numpy's linear rule);"
+            " the pixel count and extremes are in each row's tooltip."
+        )
         self.separability_label = QLabel(wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         layout.addWidget(self.separability_label)
 
-    def show_statistics(self, h: ClassHistograms, threshold: float) -> None:
+    def show_statistics(self, h: ClassHistograms) -> None:
         self.table.setRowCount(len(h.names))
         self.table.setVerticalHeaderLabels(h.names)
-        above = h.centers > threshold
         for row, name in enumerate(h.names):
-            s, counts = h.statistics[name], h.counts[name]
-            fraction = counts[above].sum() / counts.sum() if counts.sum() else float("nan")
-            values = (s.count, s.mean, s.median, s.std, s.p01, s.p99, 100 * fraction)
-            for column, value in enumerate(values):
-                text = f"{value:d}" if isinstance(value, int) else f"{value:.4g}"
-                self.table.setItem(row, column, QTableWidgetItem(text))
+            s = h.statistics[name]
+            texts = (f"{number(s.mean)} ± {number(s.std)}", number(s.median),
+                     f"{number(s.p01)} – {number(s.p99)}")  # fmt: skip
+            tip = (f"{name}: {s.count:,} pixels, min {number(s.minimum)}, max "
+                   f"{number(s.maximum)}" + (f", {s.nonfinite:,} NaN/inf not counted"
+                                              if s.nonfinite else ""))  # fmt: skip
+            for column, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                self.table.setItem(row, column, item)
+            self.table.verticalHeaderItem(row).setToolTip(tip)
+        fit_table(self.table)
 
     def show_separability(self, h: ClassHistograms) -> None:
         if len(h.names) < 2:

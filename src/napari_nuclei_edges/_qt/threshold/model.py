@@ -12,7 +12,10 @@ per field that changes). The rules live here, once, and are tested without Qt:
 - the threshold and the upper handle stay inside the data's range, which follows
   the selected layers;
 - layers a user made start selected, the plugin's own outputs do not, and a
-  user's own choice for a layer name is remembered.
+  user's own choice for a layer name is remembered;
+- *Apply* uses the threshold as set (typed, dragged, or a method's pooled
+  value) on every image, unless a method is chosen and the user asks for its
+  per-image rule: a hand-set threshold is never silently replaced.
 
 Examples
 --------
@@ -37,6 +40,10 @@ from psygnal import evented
 
 MANUAL = "manual"
 POLARITIES = ("bright", "dark")
+AS_SET = "as set"
+PER_IMAGE = "per image"
+#: How Apply thresholds: the dock's one threshold, or the chosen method on each image.
+SEGMENT_RULES = (AS_SET, PER_IMAGE)
 
 
 @evented
@@ -51,8 +58,9 @@ class ThresholdState:
     method: str = MANUAL
     method_value: float | None = None  # the method's own value (the dotted line)
     polarity: str = "bright"
-    bins: int = 0  # 0: automatic (one per integer value up to 256)
-    preview: bool = True
+    bins: int = 0  # bins drawn; 0: automatic (counting is always exact)
+    preview: bool = False
+    segment_rule: str = PER_IMAGE  # what the user picked; see `apply_rule` for what Apply does
     log: bool = False
     density: bool = False
     low: float = 0.0  # the selected data's range
@@ -102,6 +110,37 @@ class ThresholdState:
             raise ValueError(f"polarity must be one of {POLARITIES}, not {polarity!r}.")
         self.polarity = polarity
 
+    # ---------------------------------------------------------------- apply
+
+    def set_segment_rule(self, rule: str) -> None:
+        if rule not in SEGMENT_RULES:
+            raise ValueError(f"the rule must be one of {SEGMENT_RULES}, not {rule!r}.")
+        self.segment_rule = rule
+
+    @property
+    def apply_rule(self) -> str:
+        """What *Apply* does: per image only with a method to compute on each image."""
+        return PER_IMAGE if self.segment_rule == PER_IMAGE and self.method != MANUAL else AS_SET
+
+    def apply_plan(self, sigma: float = 0.0) -> str:
+        """The sentence the dock shows before *Apply*: which thresholds it will use.
+
+        Examples
+        --------
+        >>> state = ThresholdState()
+        >>> state.set_range(0, 255); state.set_threshold(120)
+        >>> state.apply_plan()
+        'Apply uses t = 120 (as set) on every image.'
+        >>> state.use_method("otsu", 77.0); state.set_segment_rule("per image")
+        >>> state.apply_plan(sigma=1.0)
+        'Apply uses otsu on each image on its own (per image), after smoothing σ = 1.'
+        """
+        after = f", after smoothing σ = {sigma:g}" if sigma > 0 else ""
+        if self.apply_rule == PER_IMAGE:
+            return f"Apply uses {self.method} on each image on its own (per image){after}."
+        source = "as set" if self.method == MANUAL else f"{self.method}, pooled over the layers"
+        return f"Apply uses t = {self.threshold:g} ({source}) on every image{after}."
+
     # ---------------------------------------------------------------- data
 
     def set_range(self, low: float, high: float) -> None:
@@ -137,3 +176,23 @@ class ThresholdState:
 
     def _clamp(self, value: float) -> float:
         return float(min(max(float(value), self.low), self.high))
+
+
+def used_thresholds(name: str, thresholds, rule: str, method: str) -> str:
+    """The sentence the dock shows after *Apply*: the thresholds ``<name>_labels`` used.
+
+    Examples
+    --------
+    >>> used_thresholds("metaphase", [120.0, 120.0], AS_SET, MANUAL)
+    'metaphase_labels: t = 120 on every image (as set).'
+    >>> used_thresholds("metaphase", [55.25, 89.0, 60.0], PER_IMAGE, "otsu")
+    'metaphase_labels: otsu per image, t = 55.25 – 89 over 3 images (each in its metadata).'
+    """
+    values = [float(t) for t in thresholds]
+    if rule == PER_IMAGE and len(values) > 1:
+        low, high = min(values), max(values)
+        return (f"{name}_labels: {method} per image, t = {low:.4g} – {high:.4g} "
+                f"over {len(values)} images (each in its metadata).")  # fmt: skip
+    source = "as set" if method == MANUAL else f"{method}, pooled"
+    where = "on every image" if len(values) > 1 else "on its image"
+    return f"{name}_labels: t = {values[0]:.6g} {where} ({source})."

@@ -24,3 +24,15 @@ def show_mask_preview(viewer, layer, threshold, upper, polarity, parameters) -> 
     else:
         mask = threshold_mask(layer.data, threshold, upper, polarity)
         put_labels(viewer, layer.name, "mask", mask, parameters, opacity=0.5)
+
+
+def current_plane(viewer, layer) -> np.ndarray:
+    """The 2D image of ``layer`` the viewer shows now (its first, for a 2D viewer of a stack)."""
+    data = layer.data
+    leading = data.shape[:-2]
+    if not leading:
+        return np.asarray(data)
+    steps = tuple(viewer.dims.current_step)[-layer.ndim :][: len(leading)]
+    index = tuple(min(max(int(s), 0), n - 1) for s, n in zip(steps, leading, strict=False))
+    index += (0,) * (len(leading) - len(index))
+    return np.asarray(data[index])

@@ -8,6 +8,7 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -17,12 +18,25 @@ from qtpy.QtWidgets import (
 )
 
 from ..common import settings as _settings
-from ..common.layout import section
+from ..common.layout import fit_table, section
 from ..common.progress import RunProgressWidget
+from .model import AS_SET, PER_IMAGE, SEGMENT_RULES
 
 MATCHING_TRUTH = "matching <layer>_truth"
 NO_TRUTH = "(none)"
 SCORE_COLUMNS = ("dice", "iou", "precision", "recall", "matched", "split", "merged", "missed")
+#: Short headers, so every score fits the dock's width; the tooltips say them in full.
+SCORE_HEADERS = ("Dice", "IoU", "prec.", "recall", "match", "split", "merge", "miss")
+SCORE_TIPS = (
+    "Pixel Dice of foreground (1 = perfect)", "Pixel intersection over union",
+    "Share of predicted foreground that is true", "Share of true foreground found",
+    "True nuclei matched one-to-one (IoU > 0.5)", "True nuclei cut into two or more",
+    "Predicted objects covering two or more true nuclei", "True nuclei less than half found",
+)  # fmt: skip
+NO_TRUTH_TEXT = (
+    "No ground truth chosen: pick a Labels layer under “ground truth” (in the options) "
+    "to score the segmentation."
+)
 
 
 class SegmentationPanel(QGroupBox):
@@ -32,11 +46,15 @@ class SegmentationPanel(QGroupBox):
         super().__init__("Improved segmentation → <layer>_labels", parent)
         self._settings = settings
         form = QFormLayout()
+        # a long label or a long choice wraps below rather than being clipped
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._rule_combo = QComboBox()
-        self._rule_combo.addItems(["per_image", "global"])
+        self._rule_combo.addItems(SEGMENT_RULES)
+        self._rule_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._rule_combo.setToolTip(
-            "per_image: the method picks a threshold for each 2D image, following its "
-            "brightness. global: one threshold (the dock's) for every image."
+            "as set: the dock's one threshold (typed, dragged, or the method's pooled value) "
+            "for every image. per image: the chosen method on each 2D image, following its "
+            "brightness (needs a method)."
         )
         self._sigma_spin = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=10.0, singleStep=0.5)
         self._sigma_spin.setToolTip("Gaussian smoothing (pixels) before thresholding; 0 = none.")
@@ -57,9 +75,15 @@ class SegmentationPanel(QGroupBox):
             "images centre one nucleus and cut neighbours at the border."
         )
         self._truth_combo = QComboBox()
+        self._truth_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._truth_combo.setToolTip("A ground-truth Labels layer to score the result against.")
         self.apply_button = QPushButton("Apply")
         self.apply_button.setToolTip("Segment every selected layer into <layer>_labels.")
+        self.plan_label = QLabel(wordWrap=True)
+        self.used_label = QLabel(wordWrap=True)
+        self.used_label.hide()
+        self.summary_label = QLabel(wordWrap=True)
+        self.summary_label.hide()
         form.addRow("threshold rule", self._rule_combo)
         form.addRow("smoothing σ", self._sigma_spin)
         form.addRow("opening radius", self._opening_spin)
@@ -69,8 +93,9 @@ class SegmentationPanel(QGroupBox):
         form.addRow(self._centre_check)
         form.addRow("ground truth", self._truth_combo)
         self.scores_table = QTableWidget(0, len(SCORE_COLUMNS))
-        self.scores_table.setHorizontalHeaderLabels(SCORE_COLUMNS)
-        self.scores_table.setMaximumHeight(150)
+        self.scores_table.setHorizontalHeaderLabels(SCORE_HEADERS)
+        for column, tip in enumerate(SCORE_TIPS):
+            self.scores_table.horizontalHeaderItem(column).setToolTip(tip)
         self.scores_table.hide()  # until there is something to score
         options = QWidget()
         options.setLayout(form)
@@ -81,22 +106,23 @@ class SegmentationPanel(QGroupBox):
         self.options_section.addWidget(options)
         layout = QVBoxLayout(self)
         layout.addWidget(self.options_section)
+        layout.addWidget(self.plan_label)
         layout.addWidget(self.apply_button)
         self.progress = RunProgressWidget()
         layout.addWidget(self.progress)
+        layout.addWidget(self.used_label)
+        layout.addWidget(self.summary_label)
         layout.addWidget(self.scores_table)
         self._restore()
-        for widget in (self._rule_combo,):
-            widget.currentTextChanged.connect(self._on_option_changed)
         for widget in (self._sigma_spin, self._opening_spin, self._min_size_spin):
             widget.valueChanged.connect(self._on_option_changed)
         for widget in (self._fill_holes_check, self._split_check, self._centre_check):
             widget.toggled.connect(self._on_option_changed)
 
     def options(self) -> dict:
-        """Keyword arguments for ``segment_nuclei`` (without threshold and method)."""
+        """Keyword arguments for ``segment_nuclei`` (without threshold, method and rule:
+        the dock's state decides those, see ``ThresholdState.apply_rule``)."""
         return {
-            "rule": self._rule_combo.currentText(),
             "sigma": self._sigma_spin.value(),
             "opening": self._opening_spin.value(),
             "min_size": self._min_size_spin.value(),
@@ -108,7 +134,6 @@ class SegmentationPanel(QGroupBox):
     def set_options(self, **options) -> None:
         """Set options by name, as a script would (same names as ``options()``)."""
         widgets = {
-            "rule": self._rule_combo.setCurrentText,
             "sigma": self._sigma_spin.setValue,
             "opening": self._opening_spin.setValue,
             "min_size": self._min_size_spin.setValue,
@@ -121,7 +146,6 @@ class SegmentationPanel(QGroupBox):
 
     def _restore(self) -> None:
         defaults = {
-            "rule": "per_image",
             "sigma": 1.0,
             "opening": 0,
             "min_size": 20,
@@ -136,6 +160,26 @@ class SegmentationPanel(QGroupBox):
     def _on_option_changed(self, *_):
         for key, value in self.options().items():
             self._settings.setValue(f"segment/{key}", value)
+
+    # ------------------------------------------------------------- threshold rule
+
+    def show_rule(self, rule: str, per_image_possible: bool) -> None:
+        """The rule the state holds; *per image* is offered only with a method chosen."""
+        self._rule_combo.blockSignals(True)
+        self._rule_combo.setCurrentText(rule if per_image_possible else AS_SET)
+        item = self._rule_combo.model().item(SEGMENT_RULES.index(PER_IMAGE))
+        item.setEnabled(per_image_possible)
+        item.setToolTip("" if per_image_possible else "Choose a method to threshold each "
+                        "image on its own; a threshold set by hand is used as set.")  # fmt: skip
+        self._rule_combo.blockSignals(False)
+
+    @property
+    def rule_combo(self) -> QComboBox:
+        return self._rule_combo
+
+    def show_used(self, text: str) -> None:
+        self.used_label.setText(text)
+        self.used_label.setVisible(bool(text))
 
     # ------------------------------------------------------------- ground truth
 
@@ -156,6 +200,14 @@ class SegmentationPanel(QGroupBox):
     def truth_choice(self, name: str) -> None:
         self._truth_combo.setCurrentText(name)
 
+    def truth_layer(self, viewer, name: str):
+        """The ground truth chosen for layer ``name``, or None."""
+        choice = self.truth_choice
+        if choice == NO_TRUTH:
+            return None
+        truth_name = f"{name}_truth" if choice == MATCHING_TRUTH else choice
+        return viewer.layers[truth_name] if truth_name in viewer.layers else None  # noqa: SIM401
+
     def score(self, viewer, names: list[str]) -> list[str]:
         """Score each ``<name>_labels`` against the chosen truth; the problems, as sentences."""
         import numpy as np
@@ -166,16 +218,24 @@ class SegmentationPanel(QGroupBox):
         choice, rows, problems = self.truth_choice, {}, []
         for name in names:
             labels = owned_output(viewer, name, "labels")
-            truth_name = f"{name}_truth" if choice == MATCHING_TRUTH else choice
-            if labels is None or choice == NO_TRUTH or truth_name not in viewer.layers:
+            truth = self.truth_layer(viewer, name)
+            if labels is None or truth is None:
                 continue
-            truth = viewer.layers[truth_name]
+            truth_name = truth.name
             if truth.data.shape != labels.data.shape:
                 problems.append(f"{truth_name} has shape {truth.data.shape}, "
                                 f"not {labels.data.shape}.")  # fmt: skip
                 continue
             rows[name] = segmentation_scores(labels.data, np.asarray(truth.data))
         self.show_scores(rows)
+        if choice == NO_TRUTH and names:
+            self.summary_label.setText(NO_TRUTH_TEXT)
+            self.summary_label.show()
+        elif not rows and names:
+            self.summary_label.setText(
+                f"No {choice} layer matches the segmented layers: nothing to score."
+            )
+            self.summary_label.show()
         return problems
 
     def show_scores(self, rows: dict[str, dict]) -> None:
@@ -188,7 +248,27 @@ class SegmentationPanel(QGroupBox):
                 if key == "matched":
                     text = f"{value}/{scores['true_objects']}"
                 elif isinstance(value, float):
-                    text = f"{value:.3f}"
+                    text = f"{value:.2f}"
                 else:
                     text = str(value)
                 self.scores_table.setItem(r, c, QTableWidgetItem(text))
+        fit_table(self.scores_table)
+        self.summary_label.setText(summary(rows))
+        self.summary_label.setVisible(bool(rows))
+
+
+def summary(rows: dict[str, dict]) -> str:
+    """One line over every scored layer: mean Dice, nuclei matched, the errors by kind."""
+    if not rows:
+        return ""
+    import numpy as np
+
+    def total(key: str) -> int:
+        return sum(int(scores[key]) for scores in rows.values())
+
+    dice = float(np.mean([scores["dice"] for scores in rows.values()]))
+    return (
+        f"Mean Dice {dice:.2f} over {len(rows)} layers · {total('matched')} of "
+        f"{total('true_objects')} nuclei matched · {total('split')} split, "
+        f"{total('merged')} merged, {total('missed')} missed."
+    )

@@ -31,8 +31,9 @@ from ..common.outputs import (
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
 from .controls import ThresholdControls
-from .model import MANUAL, ThresholdState
-from .previews import show_mask_preview
+from .histogram_view import above_text
+from .model import AS_SET, MANUAL, PER_IMAGE, ThresholdState, used_thresholds
+from .previews import current_plane, show_mask_preview
 
 #: Requests closer together than this share one preview update.
 FRAME_SECONDS = 1 / 60
@@ -60,6 +61,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._viewer = viewer
         self._settings = settings
         self._histograms: ClassHistograms | None = None
+        self._stacks: dict = {}  # what the histograms counted (a sample of a lazy layer)
         self._worker = self._exact_worker = None
         self._stop_requested = False
         self._last_preview = 0.0
@@ -76,7 +78,12 @@ class HistogramThresholdWidget(ThresholdControls):
         self._connect_state()
         self._attach()
         self._life = DockLife(self)
+        # what the switch says agrees with the canvas: on when previews are already shown
+        self.state.preview = any(
+            owned_output(viewer, layer.name, "mask") is not None for layer in self.selected_layers
+        )
         self._opening = False
+        self._show_plan()
 
     # ------------------------------------------------------------------ public API
 
@@ -126,25 +133,30 @@ class HistogramThresholdWidget(ThresholdControls):
             return None
         options = self._segmentation_panel.options()
         state = self.state
-        method = state.method if state.method != MANUAL else "otsu"
-        threshold = state.threshold if options["rule"] == "global" else None
+        rule, method, polarity = state.apply_rule, state.method, state.polarity
+        # as set: the dock's one threshold, whatever made it; per image: the method's rule
+        threshold = state.threshold if rule == AS_SET else None
         jobs = [(layer.name, np.asarray(layer_data(layer))) for layer in layers]
 
         def run():
             for name, data in jobs:
                 labels, used = segment_nuclei(
-                    data, threshold=threshold, method=method, polarity=state.polarity,
-                    return_thresholds=True, **options,
+                    data, threshold=threshold, method=method if threshold is None else "otsu",
+                    rule="per_image", polarity=polarity, return_thresholds=True, **options,
                 )  # fmt: skip
                 yield name, labels, used
 
-        parameters = {"method": method, "polarity": state.polarity, **options}
+        parameters = {"rule": rule, "method": method, "threshold": threshold,
+                      "polarity": polarity, **options}  # fmt: skip
+        used_lines: list[str] = []
         done = []
 
         def on_labels(result) -> None:
             done.append(result[0])
             panel.progress.advance(len(done))
             self._on_labels_ready(result, parameters)
+            used_lines.append(used_thresholds(result[0], np.atleast_1d(result[2]), rule, method))
+            panel.show_used("Used — " + "\n".join(used_lines))
 
         def on_finished() -> None:
             if self._stop_requested:
@@ -154,6 +166,7 @@ class HistogramThresholdWidget(ThresholdControls):
             panel.apply_button.setEnabled(True)
 
         self._stop_requested = False
+        panel.show_used("")
         panel.apply_button.setEnabled(False)
         panel.progress.begin(len(jobs), "Segmenting")
         self._worker = start_worker(
@@ -181,7 +194,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._exact_button.setEnabled(False)
         self._say(f"Reading every image of {', '.join(stacks)}…")
         self._exact_worker = start_worker(
-            iter_class_histograms, stacks, self.state.bins or None,
+            iter_class_histograms, stacks, None,
             threshold=self.state.threshold, on_returned=self._on_exact_histograms,
             on_failure=lambda message: self._say(f"Exact histograms failed: {message}"),
             on_finished=lambda: self._exact_button.setEnabled(True),
@@ -196,16 +209,41 @@ class HistogramThresholdWidget(ThresholdControls):
         events.threshold.connect(self._on_threshold_changed)
         for name in ("upper", "band", "polarity", "preview"):
             getattr(events, name).connect(self._schedule_preview)
-        for name in ("log", "density"):
+        for name in ("log", "density", "bins"):  # drawing only: the counts stay exact
             getattr(events, name).connect(self._draw_histograms)
-        events.bins.connect(self._recompute)
         events.layers.connect(self._on_selection_changed)
+        for name in ("method", "segment_rule", "threshold"):
+            getattr(events, name).connect(self._show_plan)
+        panel = self._segmentation_panel
+        panel.rule_combo.currentTextChanged.connect(self.state.set_segment_rule)
+        panel._sigma_spin.valueChanged.connect(self._show_plan)
         _settings.remember_fields(self.state, self._settings, _SETTINGS)
 
     def _on_threshold_changed(self, value: float) -> None:
-        if self._histograms is not None:
-            self._statistics_view.show_statistics(self._histograms, value)
+        self._show_above()
         self._schedule_preview()
+
+    def _show_above(self) -> None:
+        """Each layer's exact share above t: from unit bins, else from its pixels."""
+        h, t = self._histograms, self.state.threshold
+        if h is None:
+            self._above_label.clear()
+            return
+        fractions = {}
+        for name in h.names:
+            exact = h.fraction_above(name, t)
+            if exact is None:
+                pixels = self._stacks[name]
+                count = h.statistics[name].count
+                exact = np.count_nonzero(pixels > t) / count if count else float("nan")
+            fractions[name] = exact
+        self._above_label.setText(above_text(fractions, t))
+
+    def _show_plan(self, *_) -> None:
+        """Which thresholds Apply will use, before it runs; the rule offered by the method."""
+        panel = self._segmentation_panel
+        panel.show_rule(self.state.segment_rule, self.state.method != MANUAL)
+        panel.plan_label.setText(self.state.apply_plan(panel.options()["sigma"]))
 
     def _on_selection_changed(self, *_) -> None:
         self._show_selection()
@@ -281,11 +319,11 @@ class HistogramThresholdWidget(ThresholdControls):
         self._exact_button.setVisible(
             any(is_lazy(layer_data(layer)) for layer in self.selected_layers)
         )
+        self._stacks = stacks
         if not stacks:
             self._show_histograms(None)
             return
-        bins = self.state.bins or None
-        self._show_histograms(class_histograms(stacks, bins=bins, threshold=self.threshold))
+        self._show_histograms(class_histograms(stacks, threshold=self.threshold))
         if self.method != MANUAL:
             self._following = True  # a method is a rule: its threshold follows the data
             try:
@@ -298,6 +336,7 @@ class HistogramThresholdWidget(ThresholdControls):
         if histograms is None:
             self._histogram_view.clear()
             self._statistics_view.clear()
+            self._above_label.clear()
             return
         self._following = True  # the range clamps the handles: no new previews for that
         try:
@@ -305,14 +344,16 @@ class HistogramThresholdWidget(ThresholdControls):
         finally:
             self._following = False
         self._draw_histograms()
-        self._statistics_view.show_statistics(histograms, self.threshold)
+        self._statistics_view.show_statistics(histograms)
         self._statistics_view.show_separability(histograms)
+        self._show_above()
 
     def _draw_histograms(self, *_) -> None:
         if self._histograms is not None:
             self._histogram_view.draw(
-                self._histograms, density=self.state.density, log=self.state.log
-            )
+                self._histograms, density=self.state.density, log=self.state.log,
+                bins=self.state.bins or None,
+            )  # fmt: skip
 
     def _on_exact_histograms(self, histograms) -> None:
         if set(histograms.counts) != {layer.name for layer in self.selected_layers}:
@@ -344,7 +385,42 @@ class HistogramThresholdWidget(ThresholdControls):
             return None
 
     def _on_try_all_clicked(self) -> None:
-        self._show_methods({method: self._compute_method(method) for method in THRESHOLD_METHODS})
+        """Every method side by side: threshold, share above and Dice per layer, a gallery."""
+        from ...segmentation import threshold_mask
+        from ...segmentation.compare import compare_methods, outline
+
+        layers = [layer for layer in self.selected_layers if not layer_problem(layer, PURPOSE)]
+        if not layers:
+            self._say("Select an image layer first.")
+            return
+        stacks = {layer.name: histogram_input(layer)[0] for layer in layers}
+        panel = self._segmentation_panel
+        truths = {}
+        for name, stack in stacks.items():
+            truth = panel.truth_layer(self._viewer, name)
+            if truth is not None and truth.data.shape == stack.shape:
+                truths[name] = np.asarray(truth.data)
+        polarity = self.state.polarity
+        rows = compare_methods(stacks, truths, polarity=polarity)
+        self._methods_panel.show_rows(rows)
+        planes = {layer.name: current_plane(self._viewer, layer) for layer in layers}
+        thumbnails, tips = {}, {}
+        for row in rows:
+            for name, plane in planes.items():
+                if row.threshold is None:
+                    continue
+                mask = threshold_mask(plane, row.threshold, polarity=polarity).view(bool)
+                thumbnails[row.method, name] = outline(plane, mask)
+                dice = f", Dice {row.dice[name]:.2f}" if name in row.dice else ""
+                tips[row.method, name] = (
+                    f"{row.method} on {name}: t = {row.threshold:.5g}, "
+                    f"{100 * row.above[name]:.1f}% of the layer's pixels above{dice}"
+                )
+        self._methods_panel.show_gallery(thumbnails, tips)
+        missing = [row.method for row in rows if row.threshold is None]
+        if missing:
+            self._say(" ".join(f"{row.method}: {row.problem}" for row in rows
+                               if row.threshold is None))  # fmt: skip
 
     # ------------------------------------------------------------------ preview
 
@@ -431,9 +507,10 @@ class HistogramThresholdWidget(ThresholdControls):
         self._stop_canvas_guard()
 
 
-#: State fields remembered between sessions, with their defaults.
+#: State fields remembered between sessions, with their defaults. The preview switch
+#: is not: on opening it says whether previews are shown (see ``__init__``).
 _SETTINGS = {"log": False, "density": False, "bins": 0, "polarity": "bright",
-             "preview": True, "threshold": 0.0, "method": "otsu"}  # fmt: skip
+             "threshold": 0.0, "method": "otsu", "segment_rule": PER_IMAGE}  # fmt: skip
 
 
 def _restore(state: ThresholdState, settings) -> None:
@@ -443,3 +520,5 @@ def _restore(state: ThresholdState, settings) -> None:
         state.method = "otsu"
     if state.polarity not in ("bright", "dark"):
         state.polarity = "bright"
+    if state.segment_rule not in (AS_SET, PER_IMAGE):
+        state.segment_rule = AS_SET
