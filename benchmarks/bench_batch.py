@@ -10,6 +10,16 @@ The dask overhead is the batch over (b).
 Peak memory: the batch thresholds a zarr input of 512 MiB (128 × 2048 × 2048)
 in a child process, against a budget of 256 MiB above the same process's
 baseline (Python, numpy, torch, zarr imported): the input is twice the budget.
+
+Scaling: the batch's Sobel of 100, 200, 400 and 800 images of 256 × 256 uint8
+from a compressed ``.npz`` of 5 class stacks, a zarr array and a folder of PNG
+files, each into a new store: the time should double with the images (linear
+in the input), whatever the input's kind. Only ``run_batch(INPUT, OUT,
+progress=False)`` is called, so the same script times an earlier version too.
+
+    python -m benchmarks.bench_batch              # everything
+    python -m benchmarks.bench_batch --scaling    # the scaling table only
+    python -m benchmarks.bench_batch --scaling --quick   # 25/50/100 images: a check
 """
 
 from __future__ import annotations
@@ -60,8 +70,67 @@ def _peak_rss_child(code: str) -> int:
     return int(done.stdout.split()[-1]) * 1024
 
 
+def _scaling_inputs(folder: Path, count: int, size: int) -> dict[str, Path]:
+    """The same ``count`` synthetic images as an .npz of 5 stacks, a zarr array, a PNG folder."""
+    import numpy as np
+    import zarr
+    from imageio import v3 as iio
+
+    # the synthetic look-alike: nuclei on a background compress like
+    # real images (random pixels would not, and would hide the cost of inflating)
+    from napari_nuclei_edges.synthetic import synthetic_nuclei
+
+    images = np.concatenate(list(synthetic_nuclei(count // 5, size=size, seed=count).values()))
+    npz = folder / f"in{count}.npz"
+    np.savez_compressed(npz, **{f"class{c}": part for c, part in
+                                enumerate(np.array_split(images, 5))})  # fmt: skip
+    array = zarr.create_array(str(folder / f"in{count}.zarr"), shape=images.shape,
+                              chunks=(1, size, size), dtype="uint8")  # fmt: skip
+    array[:] = images
+    pngs = folder / f"in{count}"
+    pngs.mkdir()
+    for i, image in enumerate(images):
+        iio.imwrite(pngs / f"{i:04d}.png", image)
+    return {".npz (compressed, 5 stacks)": npz, "zarr": folder / f"in{count}.zarr",
+            "folder of PNG files": pngs}  # fmt: skip
+
+
+def scaling(counts=(100, 200, 400, 800), size: int = 256) -> None:
+    """Seconds of ``run_batch`` (Sobel) against the number of images, per input kind."""
+    import torch
+
+    from napari_nuclei_edges.batch import run_batch
+
+    torch.set_num_threads(2)
+    folder = Path(tempfile.mkdtemp(prefix="bench-batch-scaling-"))
+    try:
+        rows = {}
+        (folder / "warm").mkdir()
+        for i, source in enumerate(_scaling_inputs(folder / "warm", 8, size).values()):
+            run_batch(source, folder / f"warm{i}.zarr", progress=False)  # imports, off the clock
+        for count in counts:
+            for kind, source in _scaling_inputs(folder, count, size).items():
+                out = folder / f"out-{count}-{len(rows)}.zarr"
+                rows.setdefault(kind, []).append(_timed(run_batch, source, out, progress=False))
+                shutil.rmtree(out, ignore_errors=True)
+        print(f"\nBatch Sobel of N images of {size} × {size} uint8 into a new zarr store, "
+              "2 threads (seconds; ms per image)")  # fmt: skip
+        print(f"{'input':<30}" + "".join(f"{f'N = {n}':>18}" for n in counts)
+              + f"{'last / first':>14}")  # fmt: skip
+        for kind, seconds in rows.items():
+            cells = "".join(f"{f'{t:.2f} s ({t / n * 1e3:.1f} ms)':>18}"
+                            for t, n in zip(seconds, counts, strict=True))  # fmt: skip
+            print(f"{kind:<30}{cells}{seconds[-1] / seconds[0]:>14.1f}")
+        print(f"(linear: last / first = {counts[-1] / counts[0]:g})")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     limit_threads()
+    if "--scaling" in sys.argv:
+        scaling((25, 50, 100) if "--quick" in sys.argv else (100, 200, 400, 800))
+        return
     import numpy as np
     import torch
     import zarr
@@ -134,6 +203,7 @@ def main() -> None:
               f"{(peak - baseline) / 2**20:.0f} MiB above the baseline")  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    scaling()
 
 
 if __name__ == "__main__":

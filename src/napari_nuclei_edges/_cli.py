@@ -40,7 +40,7 @@ def plugin_widget_names() -> list[str]:
     return [widget.display_name for widget in manifest.contributions.widgets or ()]
 
 
-def launch(path: str | os.PathLike | None = None, viewer=None):
+def launch(path: str | os.PathLike | None = None, viewer=None, *, layers=None):
     """Open the dataset at ``path`` (or the synthetic sample) and dock every widget.
 
     Parameters
@@ -49,6 +49,9 @@ def launch(path: str | os.PathLike | None = None, viewer=None):
         Dataset to open with the plugin's reader; None loads the synthetic sample.
     viewer : napari.Viewer, optional
         Viewer to use; a new one is made when None.
+    layers : list of layer-data tuples, optional
+        The reader's layers for ``path``, already read (the command line reads
+        the dataset before starting Qt, to answer a bad file with a sentence).
 
     Returns
     -------
@@ -59,7 +62,10 @@ def launch(path: str | os.PathLike | None = None, viewer=None):
 
     if viewer is None:
         viewer = napari.Viewer(title="napari-nuclei-edges")
-    if path is None:
+    if layers is not None:
+        for data, meta, kind in layers:
+            getattr(viewer, f"add_{kind}")(data, **meta)
+    elif path is None:
         viewer.open_sample(PLUGIN_NAME, SAMPLE_KEY)
     else:
         viewer.open(os.fspath(path), plugin=PLUGIN_NAME)
@@ -135,15 +141,95 @@ def show_classes_side_by_side(viewer) -> None:
 
 
 def _display_problem() -> str | None:
-    """A sentence when Qt has nowhere to draw, instead of Qt's abort."""
+    """A sentence when Qt has nowhere to draw, found before Qt starts (Qt would abort)."""
     if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
         return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+    display, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
+    if not display and not wayland:
+        return (
+            "No display found (DISPLAY is not set), so napari cannot open a window. "
+            "Run this on a desktop, or under a virtual screen: xvfb-run -a napari-nuclei-edges"
+        )
+    if wayland and _wayland_socket(wayland).exists():
         return None
+    if display and _x_display_opens(display):
+        return None
+    shown = f"DISPLAY={display}" if display else f"WAYLAND_DISPLAY={wayland}"
     return (
-        "No display found (DISPLAY is not set), so napari cannot open a window. "
-        "Run this on a desktop, or under a virtual screen: xvfb-run -a napari-nuclei-edges"
+        f"The display {shown} does not open, so napari cannot open a window. Check that "
+        "the desktop session is running and DISPLAY is right (over ssh: ssh -X), or run "
+        "under a virtual screen: xvfb-run -a napari-nuclei-edges"
     )
+
+
+def _wayland_socket(name: str) -> Path:
+    return Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}"), name)
+
+
+#: Opens the X display with Xlib (no Qt): exit 0 when it opens, 1 when not, 3 without Xlib.
+_X_PROBE = """
+import ctypes, ctypes.util, sys
+name = ctypes.util.find_library("X11")
+if not name:
+    sys.exit(3)
+xlib = ctypes.CDLL(name)
+xlib.XOpenDisplay.restype = ctypes.c_void_p
+xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+display = xlib.XOpenDisplay(None)
+if not display:
+    sys.exit(1)
+xlib.XCloseDisplay(display)
+"""
+
+
+def _x_display_opens(display: str) -> bool:
+    """Whether the X display opens, asked in a child process before Qt starts.
+
+    A child, so that an X server that never answers costs a timeout rather than a
+    hang, and Xlib's exit on a broken connection is not ours; Xlib, so the answer
+    includes the X authority (a socket that exists but refuses us is "no").
+    Without Xlib, whether the display's socket takes a connection.
+    """
+    import subprocess
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _X_PROBE], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    if done.returncode != 3:
+        return done.returncode == 0
+    return _x_socket_answers(display)
+
+
+def _x_socket_answers(display: str) -> bool:
+    import re
+    import socket
+
+    match = re.fullmatch(r"(?:unix)?(.*?):(\d+)(?:\.\d+)?", display)
+    if not match:
+        return False
+    host, number = match.group(1), int(match.group(2))
+    try:
+        if host in ("", "unix"):
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(2)
+                sock.connect(f"/tmp/.X11-unix/X{number}")
+        else:
+            socket.create_connection((host, 6000 + number), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def _dataset_layers(path: Path) -> tuple[list | None, str | None]:
+    """The reader's layers for ``path``, or why it is not a dataset (Qt-free, nothing shown)."""
+    from ._plugin.reader import read_dataset
+
+    try:
+        return read_dataset(str(path)), None
+    except (ValueError, OSError) as exc:
+        return None, str(exc)
 
 
 def batch_parser() -> argparse.ArgumentParser:
@@ -152,7 +238,9 @@ def batch_parser() -> argparse.ArgumentParser:
         description=(
             "Compute Sobel outputs, threshold masks and labels for every image of INPUT into "
             "the zarr store OUTPUT, on dask (local threads, or a dask.distributed scheduler). "
-            "Re-running skips finished images; a bad image is reported and skipped."
+            "Re-running on the same OUTPUT processes only the new and changed images; a bad "
+            "image is named with its reason and skipped. Exit status: 0 every image done, "
+            "1 some skipped, 2 nothing done (a sentence says why)."
         ),
     )
     parser.add_argument(
@@ -160,7 +248,12 @@ def batch_parser() -> argparse.ArgumentParser:
         metavar="INPUT",
         help="a zarr array, an .npz, a folder of images or of class folders",
     )
-    parser.add_argument("--out", required=True, metavar="OUTPUT", help="the zarr store to write")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="OUTPUT",
+        help="the zarr store: a new path, an empty folder, or a store this command made",
+    )
     parser.add_argument(
         "--steps",
         default="sobel",
@@ -169,31 +262,60 @@ def batch_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threshold",
         default="otsu",
-        help="a method (otsu, li, yen, …) over all images, or a value",
+        help="a method (otsu, li, yen, …) or a value (default: otsu)",
+    )
+    parser.add_argument(
+        "--rule",
+        default="per_image",
+        help="labels with a method: per_image (the method on each image) or global (once, "
+        "on all images pooled); default: per_image",
     )
     parser.add_argument("--padding", default="reflect", help="Sobel borders (default: reflect)")
+    parser.add_argument(
+        "--size",
+        metavar="HxW",
+        help="the images' size, e.g. 80x80 (default: the size most images have)",
+    )
+    parser.add_argument(
+        "--gone",
+        default="keep",
+        help="on a re-run, the outputs of images no longer in INPUT: keep or remove "
+        "(default: keep)",
+    )
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="a dask.distributed scheduler, e.g. tcp://127.0.0.1:8786",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
-    return parser  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
 
 
 def batch_main(argv: Sequence[str]) -> int:
-    """``napari-nuclei-edges batch``: exit 0 when every image was done, 1 when some failed."""
+    """``napari-nuclei-edges batch``: 0 when every image was done, 1 when some were skipped."""
     from .batch import run_batch
 
     args = batch_parser().parse_args(argv)
     try:
         result = run_batch(
-            args.input, args.out, steps=[s.strip() for s in args.steps.split(",") if s.strip()],
-            threshold=args.threshold, padding=args.padding, scheduler=args.scheduler,
+            args.input,
+            args.out,
+            steps=args.steps,
+            threshold=args.threshold,
+            rule=args.rule,
+            padding=args.padding,
+            size=args.size,
+            gone=args.gone,
+            scheduler=args.scheduler,
             progress=not args.quiet,
-        )  # fmt: skip
-    except (FileNotFoundError, ValueError, OSError) as exc:
+        )
+    except (FileNotFoundError, ValueError) as exc:
         print(f"napari-nuclei-edges batch: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a store made read-only: say so, keep what is done
+        print(f"napari-nuclei-edges batch: {exc.filename or args.out}: "
+              f"{exc.strerror or exc}; what was finished is kept, run again to resume.",
+              file=sys.stderr)  # fmt: skip
         return 2
     print(result.summary())
     return 1 if result.failed else 0
@@ -204,16 +326,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["batch"]:
         return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.path is not None and not Path(args.path).expanduser().exists():
-        print(f"napari-nuclei-edges: {args.path}: no such file or folder.", file=sys.stderr)
-        return 2
+    layers = None
+    if args.path is not None:
+        if not Path(args.path).expanduser().exists():
+            print(f"napari-nuclei-edges: {args.path}: no such file or folder.", file=sys.stderr)
+            return 2
+        # read before Qt starts: a file that is not a dataset gets a sentence, not a dialog
+        layers, problem = _dataset_layers(Path(args.path).expanduser())
+        if problem:
+            print(f"napari-nuclei-edges: {problem}", file=sys.stderr)
+            return 2
     problem = _display_problem()
     if problem:
         print(f"napari-nuclei-edges: {problem}", file=sys.stderr)
         return 1
     import napari
 
-    launch(args.path)
+    launch(args.path, layers=layers)
     napari.run()
     return 0
 

@@ -12,6 +12,8 @@ numpy, imageio and tifffile only: no Qt, no napari.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ __all__ = [
     "finite_values",
     "image_files",
     "load_dataset",
+    "npz_members",
     "read_image",
     "sample_indices",
     "synthetic_nuclei",  # noqa: F822 (reached through __getattr__ below)
@@ -37,6 +40,12 @@ CLASS_NAMES: tuple[str, ...] = (
 
 #: File name endings that :func:`load_dataset` reads inside a class folder.
 IMAGE_SUFFIXES: tuple[str, ...] = (".tif", ".tiff", ".png")
+
+#: An ``.npz`` member declaring more than this many times its compressed size is refused
+#: unread: images compress 2-20 times, a file of zeros ~1000 times (deflate's limit).
+NPZ_MOST_EXPANSION = 250
+#: Below this declared size any compression ratio is harmless and allowed.
+NPZ_ALWAYS_ALLOWED = 64 << 20
 
 
 # --------------------------------------------------------------------------- loading
@@ -63,9 +72,11 @@ def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If a file cannot be read, an image is not 2D, the images of one class
-        differ in size, a folder holds no images, or the file type is not
-        supported. The message names the offending file.
+        If a file or folder cannot be read, an image is not 2D, has no pixels
+        or is not real numbers, the images of one class differ in size, a
+        folder holds no images, an ``.npz`` declares far more data than it
+        holds or than memory can take, or the file type is not supported.
+        The message names the offending file and says why.
 
     Examples
     --------
@@ -77,7 +88,11 @@ def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder.")
     if path.is_dir():
-        stacks = _load_folder(path)
+        try:
+            stacks = _load_folder(path)
+        except OSError as exc:  # a folder that cannot be listed: permissions, a symlink loop
+            raise ValueError(f"{exc.filename or path}: cannot read this folder "
+                             f"({exc.strerror or exc}).") from exc  # fmt: skip
     elif path.suffix.lower() == ".npz":
         stacks = _load_npz(path)
     else:
@@ -95,48 +110,181 @@ def _class_order(stacks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    members = npz_members(path)  # every header checked before anything is decompressed
+    if not members:
+        raise ValueError(f"{path}: the .npz file holds no arrays.")
+    for member in members:
+        _check_stack(path, member.key, member.shape, member.dtype)
+    needed = sum(member.nbytes for member in members)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"{path}: its arrays need {_size(needed)} of memory and {_size(available)} is "
+            "free; open a smaller file, or process it with napari-nuclei-edges batch."
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except Exception as exc:  # zipfile, pickle and OS errors all mean "unreadable"
+            arrays = {member.key: npz[member.key] for member in members}
+    except Exception as exc:  # zipfile, zlib and OS errors all mean "unreadable"
         raise ValueError(f"{path}: cannot read this .npz file ({exc}).") from exc
-    if not arrays:
-        raise ValueError(f"{path}: the .npz file holds no arrays.")
     return {key: npz_stack(path, key, array) for key, array in arrays.items()}
 
 
 def npz_stack(path: Path, key: str, array: np.ndarray) -> np.ndarray:
     """Member ``key`` of an ``.npz`` as an ``(N, H, W)`` stack; ValueError naming it if not one."""
-    if array.ndim == 2:
-        array = array[np.newaxis]
-    elif array.ndim != 3:
+    _check_stack(path, key, array.shape, array.dtype)
+    return array[np.newaxis] if array.ndim == 2 else array
+
+
+def _check_stack(path: Path, key: str, shape: tuple, dtype: np.dtype) -> None:
+    if len(shape) not in (2, 3):
         raise ValueError(
-            f"{path}: array {key!r} has shape {array.shape}; expected one (N, H, W) "
+            f"{path}: array {key!r} has shape {tuple(shape)}; expected one (N, H, W) "
             "stack of 2D images per class."
         )
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"{path}: array {key!r} has dtype {array.dtype}, not numbers.")
-    return array
+    if 0 in shape:
+        raise ValueError(f"{path}: array {key!r} has shape {tuple(shape)}: it holds no pixels.")
+    problem = dtype_problem(dtype)
+    if problem:
+        raise ValueError(f"{path}: array {key!r} holds {problem}.")
+
+
+def dtype_problem(dtype) -> str | None:
+    """Why values of ``dtype`` are not image intensities (None when they are).
+
+    Examples
+    --------
+    >>> dtype_problem(np.uint16) is None, dtype_problem(np.complex64)
+    (True, 'complex numbers (complex64), not intensities')
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        return f"complex numbers ({dtype}), not intensities"
+    if dtype.kind not in "biuf":
+        return f"values of type {dtype}, not numbers"
+    return None
+
+
+@dataclass(frozen=True)
+class NpzMember:
+    """One array of an ``.npz``, as its headers declare it (nothing decompressed)."""
+
+    key: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int  # where the array's bytes start in the uncompressed member
+    compressed: int  # the member's bytes in the file
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+def npz_members(path: str | Path) -> list[NpzMember]:
+    """The arrays of an ``.npz`` from their headers, checked before anything is decompressed.
+
+    Raises
+    ------
+    ValueError
+        With a sentence naming the file (and the member) when it is not a zip
+        of ``.npy`` arrays, a member holds Python objects (never unpickled),
+        its header disagrees with the zip's sizes, or it declares far more data
+        than its compressed size (:data:`NPZ_MOST_EXPANSION`, a zip bomb).
+    """
+    import zipfile
+
+    path = Path(path)
+    members = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                members.append(_npz_member(path, archive, info))
+    except (OSError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:
+        raise ValueError(f"{path}: cannot read this .npz file ({exc}).") from exc
+    return members
+
+
+def _npz_member(path: Path, archive, info) -> NpzMember:
+    from numpy.lib import format as npy
+
+    if not info.filename.endswith(".npy"):
+        raise ValueError(
+            f"{path}: member {info.filename!r} is not a numpy array (.npy); an .npz of "
+            "nuclei holds one (N, H, W) array per class."
+        )
+    key = info.filename.removesuffix(".npy")
+    try:
+        with archive.open(info) as file:
+            major, _ = npy.read_magic(file)
+            read_header = npy.read_array_header_1_0 if major == 1 else npy.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(file, max_header_size=1 << 16)
+            offset = file.tell()
+    except ValueError as exc:
+        raise ValueError(f"{path}: member {key!r} is not a readable numpy array ({exc}).") from exc
+    if dtype.hasobject:
+        raise ValueError(
+            f"{path}: array {key!r} holds Python objects, which are never unpickled; "
+            "save the images as numbers."
+        )
+    member = NpzMember(key, tuple(shape), dtype, fortran_order, offset, info.compress_size)
+    if offset + member.nbytes != info.file_size:
+        raise ValueError(
+            f"{path}: array {key!r} declares {_size(member.nbytes)} but the file holds "
+            f"{_size(info.file_size - offset)}; the file is damaged."
+        )
+    if member.nbytes > max(NPZ_ALWAYS_ALLOWED, NPZ_MOST_EXPANSION * info.compress_size):
+        raise ValueError(
+            f"{path}: array {key!r} declares {_size(member.nbytes)} in "
+            f"{_size(info.compress_size)} of file ({member.nbytes // max(1, info.compress_size)}"
+            " times smaller): refused unread, as no image data compresses that far."
+        )
+    return member
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for new data (None when the system does not say)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # psutil missing or unsupported here: no cap rather than a wrong one
+        return None
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} bytes"
 
 
 def _load_folder(path: Path) -> dict[str, np.ndarray]:
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         loose = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
-        hint = (
-            f" It holds {len(loose)} images directly: put them in one sub-folder per class."
-            if loose
-            else ""
-        )
-        raise ValueError(f"{path}: empty folder, no class sub-folders found.{hint}")
+        if loose:
+            raise ValueError(
+                f"{path}: no class sub-folders found; it holds {len(loose)} images directly: "
+                "put them in one sub-folder per class."
+            )
+        raise ValueError(f"{path}: empty folder, no class sub-folders found.")
     return {class_dir.name: _load_class_folder(class_dir) for class_dir in class_dirs}
 
 
 def image_files(folder: str | Path, *, recursive: bool = False) -> list[Path]:
     """The image files (:data:`IMAGE_SUFFIXES`) of a folder, in file-name order.
 
-    Hidden files (a leading dot) are left out. With ``recursive``, the images of
-    every sub-folder too, sorted by their path.
+    Hidden files and folders (a leading dot) are left out. With ``recursive``,
+    the images of every sub-folder too, sorted by their path; a folder reached
+    twice through symbolic links (a loop) is listed once.
+
+    Raises
+    ------
+    OSError
+        When a folder cannot be listed (its ``filename`` names it).
 
     Examples
     --------
@@ -144,11 +292,26 @@ def image_files(folder: str | Path, *, recursive: bool = False) -> list[Path]:
     [PosixPath('a.png'), PosixPath('b.tif')]
     """
     folder = Path(folder)
-    found = folder.rglob("*") if recursive else folder.iterdir()
+    if not recursive:
+        found = folder.iterdir()
+    else:
+        found, seen = [], set()
+
+        def fail(exc: OSError) -> None:
+            raise exc
+
+        for root, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
+            info = os.stat(root)
+            if (info.st_dev, info.st_ino) in seen:  # a loop of links: been here
+                dirs[:] = []
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found += [Path(root, name) for name in names]
     return sorted(
         p
         for p in found
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
     )
 
 
@@ -164,6 +327,9 @@ def _load_class_folder(folder: Path) -> np.ndarray:
                 f"{file}: image has shape {image.shape}; expected a 2D single-channel image "
                 "(convert RGB or multi-page files to one grey image per file)."
             )
+        problem = dtype_problem(image.dtype) or (None if image.size else "no pixels")
+        if problem:
+            raise ValueError(f"{file}: the image holds {problem}.")
         if images and image.shape != images[0].shape:
             raise ValueError(
                 f"{file}: image size {image.shape} differs from {images[0].shape} of "

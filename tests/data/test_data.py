@@ -263,3 +263,142 @@ def test_synthetic_global_threshold_is_imperfect(synthetic_with_masks):
 def test_synthetic_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         synthetic_nuclei(**kwargs)
+
+
+# ----------------------------------------------------------------- files that are wrong
+
+
+def _bomb(path, declared=256 << 20):
+    """An .npz of zeros inflating ~1000 times, written in slices (never whole in memory)."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    header = {"descr": "|u1", "fortran_order": False, "shape": (declared >> 16, 256, 256)}
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("metaphase.npy", "w", force_zip64=True) as file,
+    ):
+        npy.write_array_header_1_0(file, header)
+        block = bytes(16 << 20)
+        for _ in range(declared // len(block)):
+            file.write(block)
+    return path
+
+
+def test_a_zip_bomb_is_refused_before_decompressing(tmp_path, monkeypatch):
+    path = _bomb(tmp_path / "bomb.npz")
+    assert path.stat().st_size < 1 << 20
+    monkeypatch.setattr(np, "load", None)  # decompressing would fail loudly: it must not start
+    with pytest.raises(
+        ValueError,
+        match=r"bomb\.npz: array 'metaphase' declares 256\.0 MiB in "
+        r".* refused unread",
+    ):
+        load_dataset(path)
+
+
+def test_an_npz_larger_than_free_memory_is_refused(tmp_path, monkeypatch):
+    from napari_nuclei_edges import data
+
+    np.savez(tmp_path / "set.npz", metaphase=np.zeros((4, 80, 80), np.uint16))
+    monkeypatch.setattr(data, "available_memory", lambda: 10_000)
+    with pytest.raises(
+        ValueError,
+        match=r"set\.npz: its arrays need 50\.0 KiB of memory and "
+        r"9\.8 KiB is free",
+    ):
+        load_dataset(tmp_path / "set.npz")
+
+
+@pytest.mark.parametrize(
+    ("arrays", "words"),
+    [
+        (
+            {"a": np.zeros((3, 8, 8), np.complex128)},
+            "array 'a' holds complex numbers (complex128), not intensities",
+        ),
+        (
+            {"a": np.zeros((3, 0, 80), np.uint8)},
+            "array 'a' has shape (3, 0, 80): it holds no pixels",
+        ),
+        ({"a": np.zeros((0, 80, 80), np.uint8)}, "array 'a' has shape (0, 80, 80)"),
+        ({"a": np.array(["x", "y"])}, "array 'a' has shape (2,)"),
+        ({"a": np.zeros((2, 8, 8), "U3")}, "array 'a' holds values of type <U3, not numbers"),
+        (
+            {"a": np.array([{"x": 1}], dtype=object)},
+            "holds Python objects, which are never unpickled",
+        ),
+    ],
+)
+def test_npz_arrays_that_are_not_images_get_a_sentence(tmp_path, arrays, words):
+    np.savez(tmp_path / "x.npz", **arrays)
+    with pytest.raises(ValueError) as caught:
+        load_dataset(tmp_path / "x.npz")
+    assert words in str(caught.value) and str(caught.value).startswith(str(tmp_path / "x.npz"))
+
+
+def test_an_npz_member_that_is_not_npy_gets_a_sentence(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "x.npz", "w") as archive:
+        archive.writestr("metaphase.npy", np.zeros((2, 4, 4), np.uint8).tobytes())  # no header
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match=r"member 'metaphase' is not a readable numpy array"):
+        load_dataset(tmp_path / "x.npz")
+    with zipfile.ZipFile(tmp_path / "y.npz", "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match=r"member 'readme\.txt' is not a numpy array \(\.npy\)"):
+        load_dataset(tmp_path / "y.npz")
+
+
+def test_a_class_folder_that_cannot_be_listed_gets_a_sentence(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    for name in ("anaphase", "metaphase"):
+        (tmp_path / name).mkdir()
+        iio.imwrite(tmp_path / name / "0.png", np.zeros((8, 8), np.uint8))
+    iterdir = Path.iterdir
+
+    def refuses(self):
+        if self.name == "metaphase":
+            raise PermissionError(13, "Permission denied", str(self))
+        return iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", refuses)
+    with pytest.raises(
+        ValueError, match=r"metaphase: cannot read this folder \(Permission denied\)"
+    ):
+        load_dataset(tmp_path)
+
+
+def test_a_loop_of_links_is_not_a_class(tmp_path):
+    import os
+
+    (tmp_path / "metaphase").mkdir()
+    iio.imwrite(tmp_path / "metaphase" / "0.png", np.zeros((8, 8), np.uint8))
+    os.symlink("..", tmp_path / "metaphase" / "up")
+    os.symlink("y", tmp_path / "x")
+    os.symlink("x", tmp_path / "y")
+    assert list(load_dataset(tmp_path)) == ["metaphase"]
+    only_loops = tmp_path / "loops"
+    only_loops.mkdir()
+    os.symlink("b", only_loops / "a")
+    os.symlink("a", only_loops / "b")
+    with pytest.raises(ValueError, match="empty folder, no class sub-folders"):
+        load_dataset(only_loops)
+
+
+def test_a_complex_tiff_gets_a_sentence(tmp_path):
+    (tmp_path / "metaphase").mkdir()
+    tifffile.imwrite(tmp_path / "metaphase" / "c.tif", np.ones((8, 8), np.complex64))
+    with pytest.raises(ValueError, match=r"c\.tif: the image holds complex numbers"):
+        load_dataset(tmp_path)
+
+
+def test_mixed_dtypes_in_a_class_folder_are_widened(tmp_path):
+    (tmp_path / "metaphase").mkdir()
+    iio.imwrite(tmp_path / "metaphase" / "a.png", np.full((8, 8), 200, np.uint8))
+    tifffile.imwrite(tmp_path / "metaphase" / "b.tif", np.full((8, 8), -5, np.int16))
+    stack = load_dataset(tmp_path)["metaphase"]
+    assert stack.dtype == np.int16 and stack[:, 0, 0].tolist() == [200, -5]

@@ -21,27 +21,53 @@ def get_reader(path: str | list[str]) -> Callable[[str | list[str]], list[tuple]
             return None
         path = path[0]
     path = Path(path)
-    if path.suffix.lower() == ".npz" and path.is_file():
-        return read_dataset
-    if path.is_dir() and _has_class_folders(path):
-        return read_dataset
+    try:
+        if path.suffix.lower() == ".npz" and path.is_file():
+            return read_dataset
+        if path.is_dir() and _has_class_folders(path):
+            return read_dataset
+    except OSError:  # cannot even be looked at: not ours to claim
+        return None
     return None
 
 
 def _has_class_folders(path: Path) -> bool:
     # cheap check on names only: reading happens in read_dataset, which reports problems
-    for sub in os.scandir(path):
-        if sub.is_dir() and not sub.name.startswith("."):
-            for entry in os.scandir(sub.path):
-                if Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
+    with os.scandir(path) as entries:
+        subs = [e.path for e in entries if not e.name.startswith(".") and _is_dir(e)]
+    for sub in subs:
+        try:
+            with os.scandir(sub) as entries:
+                if any(Path(e.name).suffix.lower() in IMAGE_SUFFIXES for e in entries):
                     return True
+        except OSError:  # unreadable: read_dataset names it if another class is there
+            continue
     return False
 
 
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a loop of symbolic links
+        return False
+
+
 def read_dataset(path: str | list[str]) -> list[tuple]:
-    """One image layer per class, named by class; metadata records the source path."""
+    """One image layer per class, named by class; metadata records the source path.
+
+    Raises
+    ------
+    ValueError
+        With a sentence naming the file and why, for anything it cannot read
+        or that napari could not show (never a bare ``OSError``).
+    """
     if isinstance(path, list):
         path = path[0]
-    resolved = str(Path(path).expanduser().resolve())
-    stacks = load_dataset(resolved)
+    try:
+        resolved = str(Path(path).expanduser().resolve())
+        stacks = load_dataset(resolved)
+    except OSError as exc:  # load_dataset's own sentences are ValueErrors already
+        raise ValueError(
+            f"{exc.filename or path}: cannot read it ({exc.strerror or exc})."
+        ) from exc
     return class_image_layers(stacks, {"source_path": resolved})

@@ -4,13 +4,23 @@
 (:func:`~napari_nuclei_edges.gradients.sobel`,
 :func:`~napari_nuclei_edges.segmentation.segment`,
 :func:`~napari_nuclei_edges.segmentation.segment_nuclei`) to every 2D image of
-INPUT, one dask task per image, on dask's local threads or on a
-``dask.distributed`` scheduler. OUTPUT is a zarr group with one array per
-output, chunked one image per chunk, and the parameters in its attributes.
+INPUT, in dask tasks on dask's local threads or on a ``dask.distributed``
+scheduler. OUTPUT is a zarr group with one array per output, one image per
+chunk, and in its attributes the parameters and each slot's image name and
+identity.
 
-It is resumable: each image's ``done`` flag is written after its outputs, so a
-second run skips finished images. A bad image (unreadable, not 2D, another
-size) is reported by name and skipped; the others go on.
+Safe with a user's files and changing inputs:
+
+- ``--out`` must be new, an empty folder, or a store this command made; every
+  parameter is checked, and compared by meaning with the store's, before a
+  byte is written;
+- a re-run matches images by identity (``_source``): it processes exactly the
+  new and changed images, never gives a stored output another image's name,
+  and keeps (or, asked, removes) the outputs of images gone from the input;
+- each image's ``done`` flag is written after its outputs, so a killed run
+  resumes where it stopped;
+- the expected size is the most common one; every other image is skipped and
+  named with its reason in one summary.
 
 numpy, dask, zarr; no Qt, no napari.
 """
@@ -18,42 +28,73 @@ numpy, dask, zarr; no Qt, no napari.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..data import finite_values
+from . import _store, _tasks
+from ._params import GONE, RULES, STEPS, Parameters, compare, parameters
+from ._plan import Plan, make_plan
 from ._runner import _Runner
-from ._source import ImageSource, _is_zarr  # noqa: F401  (ImageSource is public)
+from ._source import ImageSource
+from ._tasks import BLOCK_PIXELS, SOBEL_OUTPUTS
 
-__all__ = ["STEPS", "BatchResult", "ImageSource", "run_batch"]
+__all__ = ["GONE", "RULES", "STEPS", "BatchResult", "ImageSource", "run_batch"]
 
-STEPS = ("sobel", "threshold", "labels")
-SOBEL_OUTPUTS = ("sobel_gx", "sobel_gy", "sobel_magnitude", "sobel_direction")
-#: Pixels per dask task (whole images): big enough to amortise the task, small to spread.
-BLOCK_PIXELS = 1 << 22
+#: At most this many tasks share one ``.npz`` member: each streams it from its start
+#: to its own part, so the decompression stays a small multiple of the member.
+NPZ_TASKS_PER_MEMBER = 8
 
 
 @dataclass
 class BatchResult:
-    """What a batch run did."""
+    """What a batch run found and did."""
 
     out: Path
     processed: int = 0
-    skipped: int = 0  # finished by an earlier run
-    failed: dict[str, str] = field(default_factory=dict)  # image name -> why
+    already_done: int = 0  # unchanged, finished by an earlier run
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    gone_removed: bool = False
+    resumed: bool = False
+    unchanged: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # image name -> why it was skipped
     threshold: float | None = None
+    threshold_kept: bool = False  # the store's threshold, computed by its first run
     seconds: float = 0.0
 
     def summary(self) -> str:
-        parts = [f"{self.processed} images processed", f"{self.skipped} already done"]
-        if self.threshold is not None:
-            parts.append(f"threshold {self.threshold:g}")
-        lines = [f"{self.out}: " + ", ".join(parts) + f" in {self.seconds:.1f} s."]
-        for name, why in self.failed.items():
-            lines.append(f"skipped {name}: {why}")
+        lines = []
+        if self.resumed:
+            gone = f"{len(self.gone)} gone"
+            if self.gone:
+                gone += (" (their outputs removed)" if self.gone_removed else
+                         " (their outputs kept; --gone remove drops them)")  # fmt: skip
+            lines.append(f"{self.out}: found {len(self.new)} new, {len(self.changed)} changed, "
+                         f"{gone}, {self.unchanged} unchanged.")  # fmt: skip
+        if self.resumed and self.processed == 0 and not self.failed and not self.gone_removed:
+            lines.append(f"Nothing to do: all {self.already_done} images are done.")
+        else:
+            parts = [
+                f"{_count(self.processed, 'image')} processed",
+                f"{self.already_done} already done",
+            ]
+            if self.threshold is not None:
+                kept = " (the store's, from its first run)" if self.threshold_kept else ""
+                parts.append(f"threshold {self.threshold:g}{kept}")
+            lines.append(("" if self.resumed else f"{self.out}: ") + ", ".join(parts)
+                         + f" in {self.seconds:.1f} s.")  # fmt: skip
+        if self.failed:
+            lines.append(f"{_count(len(self.failed), 'image')} skipped:")
+            lines += [f"  {name}: {why}" for name, why in self.failed.items()]
         return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def run_batch(
@@ -62,7 +103,10 @@ def run_batch(
     *,
     steps=("sobel",),
     threshold: str | float = "otsu",
+    rule: str = "per_image",
     padding: str = "reflect",
+    size=None,
+    gone: str = "keep",
     scheduler: str | None = None,
     progress: bool = True,
 ) -> BatchResult:
@@ -73,228 +117,188 @@ def run_batch(
     source : str or Path
         A zarr array, an ``.npz``, a folder of images or of class folders.
     out : str or Path
-        The zarr store to write (created, or resumed when it exists).
+        The zarr store: a new path or empty folder (created), or a store this
+        command made (resumed: only new and changed images are processed).
     steps : sequence of str
         Any of ``"sobel"`` (Gx, Gy, magnitude, direction), ``"threshold"``
-        (``mask = x > t``) and ``"labels"`` (:func:`segment_nuclei` at ``t``).
+        (``mask = x > t``, one ``t`` for all images) and ``"labels"``
+        (:func:`segment_nuclei`).
     threshold : str or float
-        A method of :data:`~napari_nuclei_edges.intensity.THRESHOLD_METHODS`,
-        computed from the histogram of all images, or a value.
+        A method of :data:`~napari_nuclei_edges.intensity.THRESHOLD_METHODS`
+        or a finite value.
+    rule : {"per_image", "global"}
+        For ``labels`` with a method: the method on each image, or once on
+        every image pooled.
     padding : str
         Sobel border handling, as in :func:`~napari_nuclei_edges.gradients.sobel`.
+    size : (int, int) or str, optional
+        The images' expected size (``"80x80"``); default: the most common one.
+    gone : {"keep", "remove"}
+        What a re-run does with the outputs of images no longer in ``source``.
     scheduler : str, optional
         A ``dask.distributed`` scheduler address (``tcp://host:8786``);
         default: dask's local threads.
     progress : bool
-        Print a progress line to stderr.
+        Print progress lines to stderr.
 
     Returns
     -------
     BatchResult
-    """
-    import zarr
 
+    Raises
+    ------
+    FileNotFoundError
+        When ``source`` does not exist.
+    ValueError
+        With one line naming the parameter or the file, before anything is
+        written: a bad parameter, an ``--out`` that is not new nor this
+        command's, a store made with other parameters, an input without one
+        usable image.
+    """
     from .. import __version__
 
     start = time.perf_counter()
-    steps = tuple(steps)
-    unknown = set(steps) - set(STEPS)
-    if unknown or not steps:
-        raise ValueError(f"steps must be some of {STEPS}, not {sorted(unknown) or 'none'}.")
     images = ImageSource(source)
-    result = BatchResult(Path(out))
-    params = {
-        "steps": list(steps),
-        "threshold_rule": str(threshold),
-        "padding": padding,
-        "source": str(images.path),
-        "plugin_version": __version__,
-    }
-    root = zarr.open_group(str(out), mode="a")
-    previous = _previous_parameters(root, params, out)
+    params = parameters(images.path, steps, threshold, rule, padding, size, gone)
+    out = Path(out).expanduser().absolute()
+    if out == images.path or images.path in out.parents:
+        raise ValueError(f"--out {out} is inside the input {images.path}; give a path outside it.")
+    stored = _store.existing_store(out)
+    if stored is not None:
+        compare(stored, params, out)
     runner = _Runner(scheduler, progress)
-    needs_t = "threshold" in steps or "labels" in steps
-    if needs_t:
-        if previous is not None and previous.get("threshold") is not None:
-            value = previous["threshold"]
-        else:
-            value = _threshold(images, threshold, runner, result)
-        params["threshold"] = result.threshold = float(value)
-    params["names"] = images.names
-    root.attrs["napari_nuclei_edges"] = params
-    n, (h, w) = len(images), images.shape
-    _create_arrays(root, steps, (n, h, w))
-    _OUTPUTS.pop(str(out), None)  # arrays may have been created since a process opened it
-    _SOURCES.pop(str(images.path), None)
-    job = {"source": str(images.path), "out": str(out), "steps": steps, "padding": padding,
-           "threshold": result.threshold}  # fmt: skip
-    per_task = max(1, min(BLOCK_PIXELS // (h * w), -(-n // 8)))
-    blocks = [(i, min(n, i + per_task)) for i in range(0, n, per_task)]
+    job = {"source": str(images.path), "out": str(out), "run": uuid.uuid4().hex}
+    plan, ranges = _survey(images, stored, params, runner, job, out)
+    result = BatchResult(out, resumed=stored is not None, new=plan.new, changed=plan.changed,
+                         gone=plan.gone, gone_removed=params.gone == "remove" and bool(plan.gone),
+                         failed={n: s["reason"] for n, s in plan.skipped.items()})  # fmt: skip
+    result.threshold = _threshold_value(params, stored, plan, ranges, runner, job, images)
+    result.threshold_kept = params.pooled_threshold and stored is not None
+    record = {
+        "made_by": _store.MARKER, "format": _store.FORMAT, "plugin_version": __version__,
+        **params.record(), "threshold_value": result.threshold, "shape": list(plan.shape),
+        "dtype": plan.dtype, "source_identity": images.container_identity(),
+        "names": [slot["name"] if slot else None for slot in plan.slots],
+        "images": plan.slots, "skipped": plan.skipped,
+    }  # fmt: skip
+    outputs = _outputs(params, plan.shape)
+    result.unchanged, result.already_done = plan.unchanged, plan.unchanged - plan.pending
+    if stored is not None and not (plan.process or plan.reset or plan.clear):
+        if record != stored:  # images marked gone, or an .npz touched but the same
+            _store.write_record(_store.open_for_writing(out, stored, outputs), record)
+        result.seconds = time.perf_counter() - start
+        return result  # nothing to compute
+    root = _store.open_for_writing(out, record, outputs)
+    _store.reset(root, outputs, plan.reset, plan.clear)
+    _store.write_record(root, record)
+    job.update(steps=params.steps, padding=params.padding, threshold=params.threshold,
+               rule=params.rule, threshold_value=result.threshold, shape=plan.shape,
+               dtype=plan.dtype)  # fmt: skip
+    tasks = _tasks_of(images, plan.process, plan.shape)
     statuses = [
-        status
-        for block in runner.map(_process_block, job, blocks, "blocks of images")
-        for status in block
+        status for task in runner.map(_tasks.process, job, tasks, "images") for status in task
     ]
-    _count_statuses(result, statuses, images.names)
+    names = images.names
+    for index, status in statuses:
+        if status == "done":
+            result.processed += 1
+        else:
+            result.failed[names[index]] = status
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _previous_parameters(root, params: dict, out) -> dict | None:
-    """What an earlier run of this store recorded; refuse to resume with other parameters."""
-    previous = dict(root.attrs).get("napari_nuclei_edges")
-    same = {k: v for k, v in params.items() if k != "plugin_version"}
-    if previous is not None and {k: previous.get(k) for k in same} != same:
-        raise ValueError(
-            f"{out} was made with other parameters ({previous}); write to a new --out, "
-            "or delete it to start again."
-        )
-    return previous
-
-
-def _create_arrays(root, steps, shape: tuple[int, int, int]) -> None:
-    """One array per output, one image per chunk, and the per-image done flags."""
-    n, h, w = shape
-    for name, dtype in _outputs(steps).items():
-        if name not in root:
-            # float gradients barely compress, and compressing them costs more than computing
-            # them; masks and labels are mostly zeros and shrink many times
-            compressors = None if dtype == "float32" else "auto"
-            root.create_array(name, shape=shape, chunks=(1, h, w), dtype=dtype,
-                              fill_value=0, compressors=compressors)  # fmt: skip
-    if "done" not in root:
-        root.create_array("done", shape=(n,), chunks=(1,), dtype="uint8", fill_value=0)
-
-
-def _count_statuses(result: BatchResult, statuses: list[str], names: list[str]) -> None:
-    for index, status in enumerate(statuses):
-        if status == "done":
-            result.processed += 1
-        elif status == "skipped":
-            result.skipped += 1
+def _survey(images, stored, params: Parameters, runner, job, out) -> tuple[Plan, dict]:
+    """Match the input with the store; read (once) only the images that may have changed."""
+    known: dict[int, tuple] = {}
+    slots = (stored or {}).get("images", [])
+    by_name = {entry["name"]: k for k, entry in enumerate(slots) if entry}
+    skipped = (stored or {}).get("skipped", {})
+    identities = images.stat_identities()
+    container_same = (
+        stored is not None
+        and images.container_identity() is not None
+        and images.container_identity() == stored.get("source_identity")
+    )
+    to_read = []
+    for index, name in enumerate(images.names):
+        slot, identity = by_name.get(name), identities[index]
+        if slot is not None and (container_same or identity == slots[slot]["identity"]):
+            known[index] = ("same", slot)
+        elif name in skipped and (container_same or identity == skipped[name]["identity"]):
+            known[index] = ("same_bad", skipped[name])
         else:
-            result.failed[names[index]] = status
+            to_read.append((index, name, identity))
+    ranges_needed = params.pooled_threshold and (stored or {}).get("threshold_value") is None
+    surveyed = {}
+    if to_read:
+        survey_job = {**job, "ranges": ranges_needed}
+        for task in runner.map(_tasks.survey, survey_job, _tasks_of(images, to_read, None),
+                               "checking images"):  # fmt: skip
+            surveyed.update(task)
+    done = _store.done_flags(out, len(slots)) if stored is not None else np.zeros(0, np.uint8)
+    plan = make_plan(images.names, known, surveyed, stored, done, size=params.size,
+                     gone=params.gone)  # fmt: skip
+    if stored is None and not plan.process:
+        reasons = "; ".join(f"{n}: {s['reason']}" for n, s in list(plan.skipped.items())[:3])
+        raise ValueError(f"{images.path}: not one usable 2D image ({reasons}).")
+    ranges = {i: surveyed[i]["range"] for i, *_ in plan.process if i in surveyed}
+    return plan, ranges
 
 
-def _outputs(steps) -> dict[str, str]:
-    outputs = {}
-    if "sobel" in steps:
-        outputs.update(dict.fromkeys(SOBEL_OUTPUTS, "float32"))
-    if "threshold" in steps:
-        outputs["mask"] = "uint8"
-    if "labels" in steps:
-        outputs["labels"] = "int32"
-    return outputs
+def _threshold_value(params: Parameters, stored, plan: Plan, ranges, runner, job, images):
+    """The one threshold of a run: the value given, the store's, or the method on all images."""
+    if isinstance(params.threshold, float):
+        return params.threshold
+    if not params.pooled_threshold:
+        return None
+    if stored is not None and stored.get("threshold_value") is not None:
+        return float(stored["threshold_value"])  # every output made with the same threshold
+    from ..intensity import ClassHistograms, auto_threshold, histogram_edges
 
-
-def _process_block(job: dict, start: int, stop: int) -> list[str]:
-    """Images ``start:stop``: read, compute, write their outputs, then their done flags.
-
-    Runs in a dask task. A block of images per task lets ``sobel`` work on a stack
-    and zarr write its chunks together; a bad image only costs its own slot.
-    """
-    root = _opened(job["out"])
-    done = root["done"][start:stop]
-    statuses = ["skipped"] * (stop - start)
-    good, images = [], []
-    for offset in np.flatnonzero(done == 0):
-        try:
-            images.append(_reader(job["source"]).read(start + int(offset)))
-            good.append(int(offset))
-        except ValueError as exc:
-            statuses[offset] = str(exc)
-    if not good:
-        return statuses
-    stack = np.stack(images)
-    results = {}
-    steps = job["steps"]
-    if "sobel" in steps:
-        from ..gradients import sobel
-
-        results.update(zip(SOBEL_OUTPUTS, sobel(stack, padding=job["padding"]), strict=True))
-    if "threshold" in steps:
-        from ..segmentation import segment
-
-        results["mask"] = segment(stack, job["threshold"]).astype(np.uint8)
-    if "labels" in steps:
-        from ..segmentation import segment_nuclei
-
-        results["labels"] = np.stack(
-            [segment_nuclei(image, threshold=job["threshold"]) for image in stack]
-        )
-    whole = len(good) == stop - start
-    for name, values in results.items():
-        if whole:
-            root[name][start:stop] = values  # zarr writes the chunks concurrently
-        else:
-            for row, offset in enumerate(good):
-                root[name][start + offset] = values[row]
-    flags = root["done"][start:stop]
-    flags[good] = 1
-    root["done"][start:stop] = flags  # only after every output of these images
-    for offset in good:
-        statuses[offset] = "done"
-    return statuses
-
-
-_SOURCES: dict[str, ImageSource] = {}
-_OUTPUTS: dict[str, dict] = {}
-
-
-def _opened(out: str) -> dict:
-    """The output arrays, opened once per process (zarr reads their metadata on each open)."""
-    if out not in _OUTPUTS:
-        import zarr
-
-        group = zarr.open_group(out, mode="r+")
-        _OUTPUTS[out] = {name: group[name] for name in group.array_keys()}
-    return _OUTPUTS[out]
-
-
-def _reader(path: str) -> ImageSource:
-    """One ImageSource per input per process: listing a folder once, not once per image."""
-    if path not in _SOURCES:
-        _SOURCES[path] = ImageSource(path)
-    return _SOURCES[path]
-
-
-def _threshold(images: ImageSource, rule, runner: _Runner, result: BatchResult) -> float:
-    """A value, or a method on the pooled histogram of every image (intensity's binning)."""
-    from ..intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, histogram_edges
-
-    if not isinstance(rule, str) or rule not in THRESHOLD_METHODS:
-        try:
-            return float(rule)
-        except ValueError:
-            raise ValueError(
-                f"--threshold must be a number or one of {THRESHOLD_METHODS}, not {rule!r}."
-            ) from None
-    job = {"source": str(images.path)}
-    ranges = [r for r in runner.map(_range_one, job, range(len(images)), "ranges") if r]
-    if not ranges:
-        raise ValueError(f"{images.path}: no finite pixel values to threshold.")
-    low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    edges, unit_bins = histogram_edges(images.dtype.kind in "uib", low, high)
-    job.update(edges=edges, unit_bins=unit_bins)
-    counts = [c for c in runner.map(_histogram_one, job, range(len(images)), "histograms")
-              if c is not None]  # fmt: skip
+    found = [r for r in ranges.values() if r]
+    if not found:
+        raise ValueError(f"{job['source']}: no finite pixel values to threshold.")
+    low, high = min(r[0] for r in found), max(r[1] for r in found)
+    edges, unit_bins = histogram_edges(np.dtype(plan.dtype).kind in "uib", low, high)
+    histogram_job = {**job, "edges": edges.tolist(), "unit_bins": unit_bins}
+    items = [(i, n) for i, n, _ in plan.process]
+    tasks = _tasks_of(images, items, plan.shape)
+    counts = runner.map(_tasks.histogram, histogram_job, tasks, "histograms")
     histograms = ClassHistograms(edges, {"all": np.sum(counts, axis=0)}, {}, unit_bins)
-    return auto_threshold(histograms, rule)
+    return float(auto_threshold(histograms, params.threshold))
 
 
-def _range_one(job: dict, index: int):
-    try:
-        finite = finite_values(_reader(job["source"]).read(index))
-    except ValueError:
-        return None
-    return (finite.min(), finite.max()) if finite.size else None
+def _tasks_of(images: ImageSource, items: list, shape) -> list[tuple]:
+    """Items cut into tasks, in input order; an ``.npz`` member in a few long tasks.
+
+    Returned as 1-tuples of item lists (the runner unpacks tuples into arguments).
+    """
+    items = sorted(items, key=lambda item: item[0])
+    if not items:
+        return []
+    pixels = shape[0] * shape[1] if shape else 1 << 16
+    per_task = max(1, min(BLOCK_PIXELS // pixels, -(-len(items) // 8)))
+    if images.kind != "npz":
+        return [(items[i : i + per_task],) for i in range(0, len(items), per_task)]
+    tasks, by_member = [], {}
+    for item in items:
+        by_member.setdefault(images.keys[item[0]][0], []).append(item)
+    for member_items in by_member.values():
+        size = max(per_task, -(-len(member_items) // NPZ_TASKS_PER_MEMBER))
+        tasks += [(member_items[i : i + size],) for i in range(0, len(member_items), size)]
+    return tasks
 
 
-def _histogram_one(job: dict, index: int):
-    from ..intensity import bin_counts
+def _outputs(params: Parameters, shape) -> dict[str, tuple]:
+    outputs = {}
+    if "sobel" in params.steps:
+        from ..gradients import output_shape
 
-    try:
-        image = _reader(job["source"]).read(index)
-    except ValueError:
-        return None
-    return bin_counts(image, job["edges"], job["unit_bins"])[0]
+        sobel_shape = output_shape(tuple(shape), params.padding) if min(shape) >= 3 else shape
+        outputs.update(dict.fromkeys(SOBEL_OUTPUTS, ("float32", tuple(sobel_shape))))
+    if "threshold" in params.steps:
+        outputs["mask"] = ("uint8", tuple(shape))
+    if "labels" in params.steps:
+        outputs["labels"] = ("int32", tuple(shape))
+    return outputs
