@@ -10,6 +10,7 @@ import pytest
 import skimage.filters
 
 from napari_nuclei_edges.intensity import (
+    DISPLAY_BINS,
     THRESHOLD_METHODS,
     auto_threshold,
     class_histograms,
@@ -112,7 +113,7 @@ def test_drawing_merges_whole_bins_and_keeps_every_count():
     image = IMAGES["full uint16"]
     h = class_histograms({"x": image})
     edges, counts = display_histogram(h)
-    assert edges.size - 1 <= 64 and counts["x"].sum() == image.size
+    assert edges.size - 1 <= DISPLAY_BINS and counts["x"].sum() == image.size
     width = np.diff(edges)
     assert np.all(width == width[0]) and width[0] == int(width[0])  # whole values per bin
     assert display_histogram(h, 0)[0] is h.edges  # unit bins on request

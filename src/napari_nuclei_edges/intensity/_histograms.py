@@ -29,8 +29,9 @@ DEFAULT_BINS = 256
 #: 16-bit and int16 image. Wider (int32) ranges would need a count per value up to
 #: billions; they get :data:`DEFAULT_BINS` equal bins.
 MAX_UNIT_SPAN = 1 << 16
-#: Bins drawn by default: unit bins of real data draw a comb, 64 read as a shape.
-DISPLAY_BINS = 64
+#: Bins drawn by default: unit bins of real data draw a comb (rescaled 8-bit images
+#: skip values), 32 read as a shape; the threshold line still moves by one value.
+DISPLAY_BINS = 32
 
 
 @dataclass(frozen=True)

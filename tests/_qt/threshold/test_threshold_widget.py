@@ -3,7 +3,7 @@ import pytest
 
 from napari_nuclei_edges._qt.threshold_widget import HistogramThresholdWidget
 from napari_nuclei_edges.data import CLASS_NAMES
-from napari_nuclei_edges.intensity import THRESHOLD_METHODS, auto_threshold
+from napari_nuclei_edges.intensity import DISPLAY_BINS, THRESHOLD_METHODS, auto_threshold
 
 
 @pytest.fixture
@@ -40,11 +40,11 @@ def test_histograms_of_all_image_layers(viewer, widget):
     assert list(widget._curves) == list(CLASS_NAMES)
     low = int(np.min([viewer.layers[n].data.min() for n in CLASS_NAMES]))
     high = int(np.max([viewer.layers[n].data.max() for n in CLASS_NAMES]))
-    width = -(-(high - low + 1) // 64)  # whole values per drawn bin: a shape, not a comb
+    width = -(-(high - low + 1) // DISPLAY_BINS)  # whole values per drawn bin: a shape, not a comb
     for name, curve in widget._curves.items():
         x, y = curve.getData()
         data = viewer.layers[name].data
-        assert len(x) == len(y) + 1 and len(y) <= 64  # step mode: edges
+        assert len(x) == len(y) + 1 and len(y) <= DISPLAY_BINS  # step mode: edges
         assert np.diff(x)[0] == width and x[0] == low - 0.5
         assert y.sum() == data.size
         assert y[0] == np.count_nonzero(data < low + width)
@@ -248,6 +248,9 @@ def test_sixteen_bit_layers_threshold_exactly_like_scikit_image(viewer, widget, 
              "int16": (c.astype(np.int16) - 128) * 100}[kind]  # fmt: skip
     viewer.add_image(image, name="scope")
     widget.select_layers(["scope"])
+    # the range moved far from the last threshold: the method still rules, exactly
+    assert widget.method == "otsu"
+    assert widget.threshold == float(skimage.filters.threshold_otsu(image))
     widget.method = "yen"
     expected = float(skimage.filters.threshold_yen(image))
     assert widget.threshold == expected  # the box, the line and the mask: one number
@@ -256,7 +259,7 @@ def test_sixteen_bit_layers_threshold_exactly_like_scikit_image(viewer, widget, 
     share = f"scope <b>{100 * np.mean(image > expected):.1f}%</b>"
     assert share in widget._above_label.text()
     _, y = widget._curves["scope"].getData()
-    assert len(y) <= 64 and y.sum() == image.size  # drawn coarser, counted exactly
+    assert len(y) <= DISPLAY_BINS and y.sum() == image.size  # drawn coarser, counted exactly
 
 
 def test_a_hand_set_threshold_is_the_one_apply_uses(viewer, widget, qtbot):

@@ -74,7 +74,7 @@ class ThresholdControls(QWidget):
         self._density_check.setToolTip("Normalise each histogram to unit area to compare shapes.")
         self._bins_spin = QSpinBox(minimum=0, maximum=1 << 16, specialValueText="auto")
         self._bins_spin.setToolTip(
-            "Bins drawn (auto: at most 64 whole-value bins; a large number draws one per "
+            "Bins drawn (auto: at most 32 whole-value bins; a large number draws one per "
             "value). Counting, statistics and thresholds always use every value exactly."
         )
         self._histogram_view = HistogramView(viewer)
@@ -242,7 +242,9 @@ class ThresholdControls(QWidget):
         with _quiet(self._threshold_spin, self._upper_spin):
             for spin in (self._threshold_spin, self._upper_spin):
                 spin.setRange(low, high)
-        self._histogram_view.set_bounds(low, high)
+        with _quiet(self._threshold_line, self._upper_line):
+            # a line clamped into new bounds is not a hand moving it: no "manual"
+            self._histogram_view.set_bounds(low, high)
         self._show_threshold(self.state.threshold)
         self._show_upper(self.state.upper)
 

@@ -233,7 +233,8 @@ class SegmentationPanel(QGroupBox):
             self.summary_label.show()
         elif not rows and names:
             self.summary_label.setText(
-                f"No {choice} layer matches the segmented layers: nothing to score."
+                f"Nothing to score: no ground truth ({choice}) for the segmented layers; "
+                "pick one under “ground truth” in the options."
             )
             self.summary_label.show()
         return problems
