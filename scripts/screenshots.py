@@ -58,7 +58,7 @@ def threshold(out: Path) -> Path:
     """The threshold dock: Otsu on the class histograms, previews, and scored labels."""
     viewer = _launched(WINDOW_SIZE)
     widget = viewer.window.dock_widgets["Histograms and threshold (napari-nuclei-edges)"]
-    widget.threshold = 0  # a first move turns the live previews on, as a hand would
+    widget._preview_check.click()  # as a user switches the live previews on
     widget.method = "otsu"
     worker = widget.apply()
     _wait(worker)
@@ -73,13 +73,81 @@ def threshold(out: Path) -> Path:
     return path
 
 
+def _dock_alone(layers: dict, name: str, path: Path, *, truth: bool = False) -> Path:
+    """The threshold dock opened from the Plugins menu on ``layers``, at its natural width:
+    its whole content (it scrolls in a window), after *Try all methods* and *Apply*."""
+    import napari
+    from qtpy.QtWidgets import QWidget
+
+    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
+    viewer.window.resize(*WINDOW_SIZE)
+    for layer_name, data in layers.items():
+        kind = "labels" if layer_name.endswith("_truth") else "image"
+        getattr(viewer, f"add_{kind}")(data, name=layer_name, visible=kind == "image")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-nuclei-edges", name)
+    widget._statistics_section.expand(animate=False)
+    widget._preview_check.click()
+    widget._try_all_button.click()
+    _wait(widget.apply())
+    _settle(viewer, 40)
+    content = widget.findChild(QWidget, "dock_content")
+    content.resize(widget.sizeHint().width(), content.sizeHint().height())
+    _settle(viewer)
+    content.grab().save(str(path))
+    viewer.close()
+    return path
+
+
+def threshold_dock(out: Path) -> Path:
+    """The threshold dock on the reference data (the sample when it is absent)."""
+    from napari_nuclei_edges.data import load_dataset
+    from napari_nuclei_edges.synthetic import synthetic_nuclei
+
+    if REFERENCE_DATA.is_file():
+        layers = load_dataset(REFERENCE_DATA)
+    else:
+        images, masks = synthetic_nuclei(masks=True)
+        layers = {**images, **{f"{n}_truth": m.astype("uint8") for n, m in masks.items()}}
+    return _dock_alone(layers, "Histograms and threshold", out / "threshold-dock.png")
+
+
+def threshold_16bit(out: Path) -> Path:
+    """The threshold dock on 12-bit nuclei in uint16 with their truth: exact counts,
+    every method and its Dice side by side."""
+    import numpy as np
+
+    from napari_nuclei_edges.synthetic import synthetic_nuclei
+
+    images, masks = synthetic_nuclei(n_per_class=10, masks=True)
+    rng = np.random.default_rng(0)
+    layers = {}
+    for name in ("interphase", "metaphase", "apoptosis"):
+        # a 12-bit camera: offset, gain, shot noise, values 0..4095 in uint16
+        signal = 100 + images[name].astype(float) * 14
+        layers[name] = np.clip(rng.poisson(signal), 0, 4095).astype(np.uint16)
+        layers[f"{name}_truth"] = masks[name].astype(np.uint8)
+    return _dock_alone(layers, "Histograms and threshold", out / "threshold-16bit.png")
+
+
+#: The course's reference dataset beside the checkout, for the shots that show real data.
+REFERENCE_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cell0027_nuclei.npz"
+
+
 def edges(out: Path) -> Path:
-    """The Sobel dock: Gx, Gy, magnitude, direction and the colour picture of metaphase."""
-    viewer = _launched(WINDOW_SIZE)
+    """The Sobel dock on the reference metaphase images (the sample when they are absent):
+    Gx, Gy, magnitude, the direction as a colour picture, and the arrows."""
+    import napari
+
+    from napari_nuclei_edges._cli import launch
+
+    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
+    viewer.window.resize(*WINDOW_SIZE)
+    launch(REFERENCE_DATA if REFERENCE_DATA.is_file() else None, viewer=viewer)
     widget = viewer.window.dock_widgets["Sobel edges (napari-nuclei-edges)"]
     _front(widget)
+    viewer.dims.set_point(0, 7)  # the plane shown, whose contrast the outputs take
     widget.layer_name = "metaphase"
-    widget.set_outputs("gx", "gy", "magnitude", "direction", "rgb")
+    widget.set_outputs("gx", "gy", "magnitude", "rgb", "vectors")
     widget._kernels_check.setChecked(True)
     widget.run()
     _settle_until(lambda: not widget.busy)  # the layers appear one per frame
@@ -88,7 +156,6 @@ def edges(out: Path) -> Path:
         layer.visible = layer.name == "metaphase" or layer.name.startswith("metaphase_sobel")
     grid = getattr(viewer.canvas, "grid", None) or viewer.grid
     grid.stride, grid.shape = 1, (2, 3)
-    viewer.dims.set_point(0, 7)
     viewer.reset_view()
     _settle(viewer)
     path = out / "edges.png"
@@ -140,7 +207,7 @@ def magnitude(out: Path) -> Path:
     viewer, widget = _training_dock()
     widget.input_name = "metaphase"
     widget.target = "Sobel magnitude"
-    widget.set_options(model="gradient_pair", optimiser="lbfgs", steps=300)
+    widget.set_options(model="gradient_pair")  # the dock's defaults: LBFGS, plateau stop
     widget._held_out_check.setChecked(True)
     _wait(widget.start(), timeout=300)
     layer = widget.apply_kernel()
@@ -151,6 +218,94 @@ def magnitude(out: Path) -> Path:
     viewer.reset_view()
     _settle(viewer)
     path = out / "magnitude.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    viewer.close()
+    return path
+
+
+def _training_run(options: dict, path: Path, target: str = "Sobel Gx") -> Path:
+    """The training dock after one whole run with ``options`` on metaphase, as it ends."""
+    viewer, widget = _training_dock()
+    widget.input_name = "metaphase"
+    widget.target = target
+    widget.set_options(**options)
+    _wait(widget.start(), timeout=120)
+    for layer in viewer.layers:
+        layer.visible = layer.name == "metaphase"
+    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
+    grid.enabled = False
+    viewer.reset_view()
+    _settle(viewer)
+    viewer.screenshot(str(path), canvas_only=False)
+    viewer.close()
+    return path
+
+
+def training_diverged(out: Path) -> Path:
+    """The course notebook's settings (SGD 0.01 on raw pixels): the explosion, drawn."""
+    options = {"optimiser": "sgd", "learning_rate": 0.01, "normalisation": "none"}
+    return _training_run(options, out / "training-diverged.png")
+
+
+def training_converged(out: Path) -> Path:
+    """The dock's defaults to the end: converged, the bar full, the kernel on Sobel Gx."""
+    return _training_run({}, out / "training-converged.png")
+
+
+def training_far(out: Path) -> Path:
+    """A stable but far too small rate: 1000 steps end far from Sobel, and the dock says why."""
+    options = {"optimiser": "sgd", "learning_rate": 1e-6, "normalisation": "none"}
+    return _training_run(options, out / "training-far.png")
+
+
+def _classify_dock():
+    """The launcher's window with the stage classifier's tab in front, and that dock."""
+    viewer = _launched(WINDOW_SIZE)
+    widget = viewer.window.dock_widgets["Classify the stage (napari-nuclei-edges)"]
+    _front(widget)
+    return viewer, widget
+
+
+def classify(out: Path) -> Path:
+    """The stage classifier mid-run: CNN + measurements, curves against the baseline, confusion."""
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    viewer, widget = _classify_dock()
+    widget.set_options(model="cnn+features", channels=8, epochs=60, patience=0)
+    widget.options_section.collapse(animate=False)  # the curves and the confusion in view
+    worker = widget.start()
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(widget.history) < 25:
+        QApplication.processEvents()
+        time.sleep(0.005)
+    worker.pause()
+    _settle_until(lambda: worker.is_paused, timeout=30)
+    _settle(viewer)
+    path = out / "classify.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    widget.stop()
+    _wait(worker)
+    viewer.close()
+    return path
+
+
+def saliency(out: Path) -> Path:
+    """A CNN's saliency (|gradient × input|) over metaphase: does it look at the nucleus?"""
+    viewer, widget = _classify_dock()
+    widget.set_options(model="cnn", channels=8, epochs=20, patience=0)
+    _wait(widget.start(), timeout=600)
+    widget.image_name = "metaphase"
+    layer = widget.saliency()
+    for each in viewer.layers:
+        each.visible = each.name in ("metaphase", layer.name)
+    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
+    grid.stride, grid.shape = 1, (1, 2)
+    viewer.dims.set_point(0, 3)
+    viewer.reset_view()
+    _settle(viewer)
+    path = out / "saliency.png"
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()
     return path
@@ -205,9 +360,16 @@ SHOTS = {
     "launcher": launcher,
     "launcher-1366x768": laptop,
     "threshold": threshold,
+    "threshold-dock": threshold_dock,
+    "threshold-16bit": threshold_16bit,
     "edges": edges,
     "training": training,
     "magnitude": magnitude,
+    "training-diverged": training_diverged,
+    "training-converged": training_converged,
+    "training-far": training_far,
+    "classify": classify,
+    "saliency": saliency,
 }
 
 
