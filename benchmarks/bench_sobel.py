@@ -1,68 +1,190 @@
-"""Sobel Gx, Gy, magnitude and direction: ``sobel`` against OpenCV, scipy, scikit-image, conv2d.
+"""Sobel Gx, Gy, magnitude and direction: ``sobel`` against OpenCV on many shapes and dtypes.
 
-Every method produces the four float32 outputs as numpy arrays, per workload, in
-one run on 2 threads; ratios are against OpenCV (``cv2.Sobel`` per image +
-``cv2.cartToPolar``), what a user would pick for speed.
+Every method produces the four float32 outputs as numpy arrays, in one run on 2
+threads. OpenCV is ``cv2.Sobel`` ×2 + ``cv2.cartToPolar`` per image into fresh
+arrays, what a user would pick for speed. Each row times ours and OpenCV
+alternately, ``--repeat`` times, and keeps the fastest of each (the machine may
+be shared: the minimum is the least disturbed run, and alternating exposes
+both to the same load). Columns:
 
-``sobel`` recycles the memory of results the caller has dropped (as glibc does
-for OpenCV's per-image buffers), so repeated calls skip the page faults of fresh
-outputs; the "fresh from the OS" row empties that pool before every call and is
-what a single call in a new process pays.
+- ``ours``: ``sobel(x)`` with the default engine (eager torch operations), its
+  result dropped before the next call (as in a loop over files; dropped
+  results' memory is recycled, as glibc recycles OpenCV's);
+- ``comp``: the same with the opt-in compiled kernel (``_tiles.warm_up()``),
+  and ``c-ratio`` its ratio to OpenCV (blank where torch cannot compile);
+- ``kept``: ``sobel(x)`` while the caller keeps its last three results (fresh
+  memory every call: the strictest case, no reuse of anything the caller holds);
+- ``ratio``: OpenCV's time / ours (> 1: ours is faster), and the same for ``kept``;
+- ``Mpx/s``: output pixels per second, ours;
+- ``of limit``: that speed as a share of the memory-bound limit, the rate at
+  which this machine can read the input and write four float32 outputs, each
+  once (measured here with torch ``copy_``/``fill_`` on 2 threads).
+
+``python -m benchmarks.bench_sobel`` (the issue's shapes); ``--quick`` for
+smaller ones; ``--others`` adds scipy, scikit-image and ``F.conv2d`` on the
+reference stack. The compiled kernel (see ``gradients/_tiles.py``) is warmed
+first; ``Mpx/s`` and ``of limit`` are for the faster of the two engines.
 """
 
 from __future__ import annotations
 
-import statistics
+import argparse
 import subprocess
 import sys
 import time
 
 from benchmarks._timing import best_of, limit_threads, print_table
 
+FULL = [(1, 4080, 4080), (1, 4096, 4096), (32, 1040, 1040), (32, 1024, 1024), (1, 3000, 5000)]
+QUICK = [(1, 2040, 2040), (8, 1040, 1040), (1, 1500, 2500)]
 
-def main() -> None:
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller shapes, fewer repeats")
+    parser.add_argument("--repeat", type=int, default=None, help="timed calls per method")
+    parser.add_argument("--others", action="store_true", help="scipy, skimage, conv2d rows")
+    args = parser.parse_args(argv)
     limit_threads()
     import cv2
     import numpy as np
     import torch
-    from scipy import ndimage
-    from skimage.filters import sobel_h, sobel_v
 
-    from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, release_buffers, sobel
+    from napari_nuclei_edges.gradients import _tiles, sobel
 
     torch.set_num_threads(2)
     cv2.setNumThreads(2)
+    repeat = args.repeat or (5 if args.quick else 9)
+    start = time.perf_counter()
+    compiled = _tiles.warm_up(wait=True)
+    engine = "compiled kernel" if compiled else "eager torch operations (no compiler)"
+    print(f"engine: {engine} (ready after {time.perf_counter() - start:.1f} s)")
+    read_bw, write_bw = _bandwidth(torch)
+    print(f"memory: read {read_bw / 1e9:.1f} GB/s, write {write_bw / 1e9:.1f} GB/s (2 threads)")
+
     rng = np.random.default_rng(0)
-    try:
-        from tests.conftest import REFERENCE_DATA
+    shapes = ["reference"] + (QUICK if args.quick else FULL)
+    print(
+        f"\n{'workload':<30}{'ours ms':>9}{'kept ms':>9}{'comp ms':>9}{'cv2 ms':>9}"
+        f"{'ratio':>7}{'kept':>6}{'c-ratio':>8}{'Mpx/s':>7}{'of limit':>10}"
+    )
+    for shape in shapes:
+        for dtype in (np.uint8, np.float32):
+            stack = _reference(np) if shape == "reference" else rng.integers(0, 255, shape)
+            stack = stack.astype(dtype)
+            ours, kept, comp, theirs = _race(stack, sobel, _opencv(cv2, np), repeat, _tiles)
+            pixels = stack.size
+            limit = 1 / (stack.itemsize / read_bw + 16 / write_bw)  # pixels per second
+            fastest = min(ours, comp or ours)
+            label = f"{' × '.join(map(str, stack.shape))} {np.dtype(dtype).name}"
+            compiled_ms = f"{comp * 1e3:>9.1f}" if comp else f"{'-':>9}"
+            compiled_ratio = f"{theirs / comp:>8.2f}" if comp else f"{'-':>8}"
+            print(
+                f"{label:<30}{ours * 1e3:>9.1f}{kept * 1e3:>9.1f}{compiled_ms}"
+                f"{theirs * 1e3:>9.1f}{theirs / ours:>7.2f}{theirs / kept:>6.2f}"
+                f"{compiled_ratio}{pixels / fastest / 1e6:>7.0f}"
+                f"{pixels / fastest / limit:>10.0%}",
+                flush=True,
+            )
+    _first_calls()
+    if args.others:
+        _other_libraries(np, torch, _reference(np))
 
-        from napari_nuclei_edges.data import load_dataset
 
-        reference = np.concatenate(list(load_dataset(REFERENCE_DATA).values()))
-    except (ImportError, FileNotFoundError):
-        from napari_nuclei_edges.data import synthetic_nuclei
+def _race(stack, sobel, opencv, repeat: int, tiles):
+    """Fastest of ``repeat`` alternating calls: ours (dropped), ours (kept), ours
+    compiled (None where torch cannot compile), OpenCV."""
+    held: list = []
+    kernel = tiles._COMPILED.pop("kernel", None)  # the default engine, unless asked
 
-        reference = np.concatenate(list(synthetic_nuclei().values()))
-    workloads = {
-        "250 × 80 × 80 uint8 (reference)": reference,
-        "1 × 4096 × 4096 uint8": rng.integers(0, 255, (1, 4096, 4096), dtype=np.uint8),
-        "32 × 1024 × 1024 uint8": rng.integers(0, 255, (32, 1024, 1024), dtype=np.uint8),
-    }
+    def keep():
+        held.append(sobel(stack))
+        del held[:-3]
 
-    def opencv(stack, out=None):
+    def compiled():
+        tiles._COMPILED["kernel"] = kernel
+        try:
+            sobel(stack)
+        finally:
+            tiles._COMPILED.pop("kernel", None)
+
+    calls = {"ours": lambda: sobel(stack), "kept": keep, "cv2": lambda: opencv(stack)}
+    if kernel is not None:
+        calls["comp"] = compiled
+    for call in calls.values():
+        call()  # warm-up: caches, lazy imports, the first tile buffers
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeat):
+        for name, call in calls.items():
+            begin = time.perf_counter()
+            call()
+            best[name] = min(best[name], time.perf_counter() - begin)
+    held.clear()
+    if kernel is not None:
+        tiles._COMPILED["kernel"] = kernel
+    return best["ours"], best["kept"], best.get("comp"), best["cv2"]
+
+
+def _opencv(cv2, np):
+    def opencv(stack):
         # the same product as ours: four float32 stacks, filled image by image
-        gx, gy, magnitude, angle = out or (np.empty(stack.shape, np.float32) for _ in range(4))
+        gx, gy, magnitude, angle = (np.empty(stack.shape, np.float32) for _ in range(4))
         for i, image in enumerate(stack):
-            image = image.astype(np.float32)
+            image = image.astype(np.float32, copy=False)
             border = cv2.BORDER_REFLECT_101
             cv2.Sobel(image, cv2.CV_32F, 1, 0, dst=gx[i], ksize=3, borderType=border)
             cv2.Sobel(image, cv2.CV_32F, 0, 1, dst=gy[i], ksize=3, borderType=border)
             cv2.cartToPolar(gx[i], gy[i], magnitude=magnitude[i], angle=angle[i])
         return gx, gy, magnitude, angle
 
+    return opencv
+
+
+def _bandwidth(torch) -> tuple[float, float]:
+    """Bytes per second that 2 threads read (a sum) and write (a fill), on 256 MiB."""
+    big = torch.ones(1 << 26)
+    big.fill_(0.0)  # page it in
+    read = best_of(lambda: big.sum(), repeat=5, min_time=0.05)
+    write = best_of(lambda: big.fill_(1.0), repeat=5, min_time=0.05)
+    return big.nbytes / read, big.nbytes / write
+
+
+def _reference(np):
+    try:
+        from tests.conftest import REFERENCE_DATA
+
+        from napari_nuclei_edges.data import load_dataset
+
+        return np.concatenate(list(load_dataset(REFERENCE_DATA).values()))
+    except (ImportError, FileNotFoundError, OSError):
+        from napari_nuclei_edges.data import synthetic_nuclei
+
+        return np.concatenate(list(synthetic_nuclei().values()))
+
+
+def _first_calls() -> None:
+    """The first call on new shapes in a new process, after ``import torch``."""
+    code = (
+        "import time, numpy as np, torch\n"
+        "from napari_nuclei_edges.gradients import sobel\n"
+        "for shape, dtype in (((3, 777, 555), np.uint8), ((1, 2999, 4001), np.float32)):\n"
+        "    x = np.zeros(shape, dtype); t = time.perf_counter(); sobel(x)\n"
+        "    print(f'{shape} {np.dtype(dtype).name}: {time.perf_counter() - t:.3f} s')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    print("\nfirst call on a new shape in a new process (after import torch):")
+    print("  " + (run.stdout.strip() or run.stderr.strip()[-500:]).replace("\n", "\n  "))
+
+
+def _other_libraries(np, torch, stack) -> None:
+    import cv2
+    from scipy import ndimage
+    from skimage.filters import sobel_h, sobel_v
+
+    from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
+
     def scipy_(stack):
-        as_float = stack.astype(np.float32)
-        for image in as_float:
+        for image in stack.astype(np.float32):
             gx = ndimage.sobel(image, axis=-1, mode="mirror")
             gy = ndimage.sobel(image, axis=-2, mode="mirror")
             np.hypot(gx, gy), np.arctan2(gy, gx)
@@ -81,46 +203,16 @@ def main() -> None:
         gx, gy = g[:, 0], g[:, 1]
         torch.hypot(gx, gy).numpy(), torch.atan2(gy, gx).numpy()
 
-    def first_touch(stack):
-        # what a one-off call pays: outputs straight from the operating system
-        release_buffers()
-        start = time.perf_counter()
-        sobel(stack)
-        return time.perf_counter() - start
-
-    for label, stack in workloads.items():
-        cold = statistics.median(first_touch(stack) for _ in range(5))
-        reuse = sobel(stack)
-        rows = [
-            ("sobel (napari-nuclei-edges)", best_of(lambda s=stack: sobel(s), repeat=3)),
-            ("sobel, outputs fresh from the OS", cold),
-            (
-                "sobel(out=...) reusing its outputs",
-                best_of(lambda s=stack, r=reuse: sobel(s, out=r), repeat=3),
-            ),
-            ("cv2.Sobel ×2 + cartToPolar", best_of(lambda s=stack: opencv(s), repeat=3)),
-            (
-                "cv2, reusing its outputs",
-                best_of(lambda s=stack, r=tuple(reuse): opencv(s, r), repeat=3),
-            ),
-            ("F.conv2d (2, 1, 3, 3) + hypot/atan2", best_of(lambda s=stack: conv2d(s), repeat=3)),
-            ("scipy.ndimage.sobel ×2 + numpy", best_of(lambda s=stack: scipy_(s), repeat=3)),
-            ("skimage sobel_h/v ×4 + numpy", best_of(lambda s=stack: skimage_(s), repeat=3)),
-        ]
-        ours = rows[0][1]
-        print_table(f"Sobel, four outputs: {label}", rows, reference="sobel (napari-nuclei-edges)")
-        print(
-            f"  ours: {stack.size / ours / 1e6:.0f} Mpx/s; ~2800 Mpx/s is the memory-bound limit"
-        )
-    code = (
-        "import time, numpy as np; import torch; "
-        "from napari_nuclei_edges.gradients import sobel; "
-        "x = np.zeros((3, 777, 555), np.uint8); t = time.perf_counter(); sobel(x); "
-        "print(f'{time.perf_counter() - t:.3f}')"
-    )
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    seconds = first.stdout.strip()
-    print(f"\nfirst call on a new shape in a new process (after import torch): {seconds} s")
+    opencv = _opencv(cv2, np)
+    rows = [
+        ("sobel (napari-nuclei-edges)", best_of(lambda: sobel(stack), repeat=3)),
+        ("cv2.Sobel ×2 + cartToPolar", best_of(lambda: opencv(stack), repeat=3)),
+        ("F.conv2d (2, 1, 3, 3) + hypot/atan2", best_of(lambda: conv2d(stack), repeat=3)),
+        ("scipy.ndimage.sobel ×2 + numpy", best_of(lambda: scipy_(stack), repeat=3)),
+        ("skimage sobel_h/v ×4 + numpy", best_of(lambda: skimage_(stack), repeat=3)),
+    ]
+    label = " × ".join(map(str, stack.shape))
+    print_table(f"Sobel, four outputs: {label}", rows, reference="sobel (napari-nuclei-edges)")
 
 
 if __name__ == "__main__":

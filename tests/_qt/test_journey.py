@@ -16,7 +16,7 @@ from napari_nuclei_edges.data import CLASS_NAMES
 from napari_nuclei_edges.gradients import sobel
 
 LAPTOP = (1366, 768)
-DOCKS = ("Histograms and threshold", "Sobel edges", "Learn a kernel")
+DOCKS = ("Histograms and threshold", "Sobel edges", "Learn a kernel", "Classify the stage")
 
 
 def dock_of(widget) -> QDockWidget:
@@ -57,8 +57,11 @@ def test_the_launcher_fits_a_laptop_with_every_dock_a_tab(launched, qtbot):
 def test_a_newcomers_session(launched, qtbot):
     viewer = launched
 
-    # 1. threshold: type a value, the previews follow; Apply segments every class
+    # 1. threshold: switch the preview on, type a value, the previews follow; Apply
+    #    segments every class with that value, as set
     threshold = from_plugins_menu(viewer, "Histograms and threshold")
+    assert not threshold._preview_check.isChecked()  # opening made no layer
+    threshold._preview_check.click()
     threshold._threshold_spin.setValue(60)
     qtbot.waitUntil(lambda: all(f"{n}_mask" in viewer.layers for n in CLASS_NAMES), timeout=5000)
     data = viewer.layers["metaphase"].data
@@ -70,18 +73,20 @@ def test_a_newcomers_session(launched, qtbot):
     qtbot.waitUntil(panel.apply_button.isEnabled, timeout=30_000)
     labels = viewer.layers["metaphase_labels"]
     assert isinstance(labels, Labels) and labels.data.shape == data.shape and labels.data.max() > 0
+    assert set(labels.metadata["napari_nuclei_edges"]["thresholds"]) == {60.0}
     assert panel.scores_table.rowCount() == len(CLASS_NAMES)
 
-    # 2. Sobel: its tab, a layer, Run; the four outputs appear
+    # 2. Sobel: its tab, a layer, Run; Gx, Gy, magnitude and the direction as colour appear
     edges = from_plugins_menu(viewer, "Sobel edges")
     edges.layer_name = "metaphase"
     edges._run_button.click()
     qtbot.waitUntil(lambda: not edges.busy, timeout=20_000)
     expected = sobel(data)
-    for what in ("gx", "gy", "magnitude", "direction"):
+    for what in ("gx", "gy", "magnitude"):
         np.testing.assert_array_equal(
             viewer.layers[f"metaphase_sobel_{what}"].data, getattr(expected, what)
         )
+    assert viewer.layers["metaphase_sobel_rgb"].rgb
 
     # 3. training: Start, the loss curve and the kernel fill in; the × stops the run
     training = from_plugins_menu(viewer, "Learn a kernel")
@@ -98,7 +103,7 @@ def test_a_newcomers_session(launched, qtbot):
     steps = len(training.history)
     qtbot.wait(200)
     assert len(training.history) == steps  # nothing trains behind a closed dock
-    viewer.layers.remove("metaphase_sobel_direction")  # and nothing reacts
+    viewer.layers.remove("metaphase_sobel_rgb")  # and nothing reacts
     assert not training._life.attached
 
     # 4. opened again from the Plugins menu: a new, working dock

@@ -14,10 +14,13 @@ from napari_nuclei_edges.gradients import (
 from napari_nuclei_edges.gradients.display import (
     COLORMAPS,
     MIN_STEP,
+    NOISY,
     display_settings,
     gradient_arrows,
     magnitude_direction_rgb,
+    noise_ratio,
     robust_limit,
+    suggested_sigma,
 )
 
 
@@ -27,11 +30,43 @@ def metaphase():
 
 
 def test_robust_limit_is_a_percentile_of_the_finite_absolute_values():
-    values = np.array([-10.0, 1.0, 2.0, 3.0, np.nan, np.inf, -np.inf], np.float32)
-    assert robust_limit(values, 100) == 10.0
+    values = np.array([[-10.0, 1.0, 2.0, 3.0, np.nan, np.inf, -np.inf]], np.float32)
+    assert robust_limit(values, 100) == 10.0  # too thin to open: the plain percentile
     assert robust_limit(values, 50) == pytest.approx(2.5)
     assert robust_limit(np.full((3, 3), np.nan)) == 1.0  # nothing finite
     assert robust_limit(np.zeros((3, 3))) == 1.0  # a limit of 0 would be no range
+
+
+def nucleus_with_hot_pixels(hot: int):
+    """A bright disc on a dark background, and ``hot`` isolated saturated pixels."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[:80, :80]
+    image = np.where(np.hypot(yy - 40, xx - 40) < 20, 60.0, 10.0).astype(np.float32)
+    spots = rng.choice(np.flatnonzero(np.hypot(yy - 40, xx - 40).ravel() > 25), hot, replace=False)
+    image.ravel()[spots] = 255.0
+    return image
+
+
+@pytest.mark.parametrize("output", ["gx", "gy", "magnitude"])
+def test_contrast_ignores_hot_pixels(output):
+    clean = getattr(sobel(nucleus_with_hot_pixels(0)), output)
+    for hot in (1, 40):  # 40 hot pixels: over 300 Sobel pixels, far above the top 0.5 %
+        noisy = getattr(sobel(nucleus_with_hot_pixels(hot)), output)
+        low, high = display_settings(output, noisy)["contrast_limits"]
+        _, clean_high = display_settings(output, clean)["contrast_limits"]
+        assert high == pytest.approx(clean_high, rel=0.1)  # the disc's edge sets the range
+        assert low == (0.0 if output == "magnitude" else -high)
+        assert np.abs(noisy).max() > 1.5 * high  # the hot pixels are what is clipped
+    # a plain percentile of the stack would have followed the hot pixels
+    assert np.percentile(np.abs(noisy), 99.5) > 1.3 * clean_high
+
+
+def test_contrast_of_a_stack_comes_from_its_planes():
+    planes = np.stack([nucleus_with_hot_pixels(0) * k for k in (1, 1, 1, 1, 30)])
+    gx = sobel(planes).gx
+    one = display_settings("gx", gx[0])["contrast_limits"][1]
+    assert display_settings("gx", gx)["contrast_limits"][1] == pytest.approx(one)  # median
+    assert display_settings("gx", gx, plane=4)["contrast_limits"][1] == pytest.approx(30 * one)
 
 
 def test_robust_limit_reads_one_image_of_a_lazy_stack():
@@ -47,24 +82,38 @@ def test_robust_limit_reads_one_image_of_a_lazy_stack():
     read.clear()  # dask may call it on an empty block to learn the output type
     assert robust_limit(lazy) == 2.0  # the first image only
     assert read == [(1, 4, 4)]
+    read.clear()
+    assert robust_limit(lazy, plane=1) == 100.0 and read == [(1, 4, 4)]
 
 
-def test_display_settings_per_output(metaphase):
-    top = float(np.percentile(np.abs(metaphase.gx), 99.5))
-    assert display_settings("gx", metaphase.gx) == {
-        "colormap": "PiYG",
-        "contrast_limits": pytest.approx((-top, top)),
-    }
-    top = float(np.percentile(metaphase.magnitude, 99.5))
-    assert display_settings("magnitude", metaphase.magnitude) == {
-        "colormap": "magma",
-        "contrast_limits": pytest.approx((0.0, top)),
-    }
+def test_colormaps_follow_the_theme(metaphase):
+    from napari.utils import Colormap
+
+    for theme, zero in (("dark", [0, 0, 0, 1]), ("light", [1, 1, 1, 1])):
+        gx = display_settings("gx", metaphase.gx, theme=theme)
+        cmap = Colormap(**gx["colormap"])
+        np.testing.assert_allclose(cmap.map(np.array([0.5]))[0], zero)  # zero: the canvas
+        low, high = gx["contrast_limits"]
+        assert low == -high > -np.abs(metaphase.gx).max()
+        magnitude = Colormap(
+            **display_settings("magnitude", metaphase.magnitude, theme=theme)["colormap"]
+        )
+        start = magnitude.map(np.array([0.0]))[0][:3]
+        assert (start.mean() < 0.1) == (theme == "dark")  # no edge: the canvas colour
     direction = display_settings("direction", None)  # the data is not read
     assert direction == {"colormap": "twilight_shifted", "contrast_limits": (-np.pi, np.pi)}
-    assert display_settings("gy", metaphase.gy)["colormap"] == COLORMAPS["gy"] == "PiYG"
+    assert COLORMAPS["gy"] == COLORMAPS["gx"] == "diverging"
     with pytest.raises(ValueError, match="output must be one of"):
         display_settings("rgb", metaphase.gx)
+
+
+def test_sigma_suggested_only_for_noisy_images():
+    clean = nucleus_with_hot_pixels(0)
+    noisy = clean + np.random.default_rng(1).normal(0, 25, clean.shape).astype(np.float32)
+    assert noise_ratio(clean) < 0.01 and suggested_sigma(clean) is None
+    assert noise_ratio(noisy) > NOISY and suggested_sigma(noisy) == 1.0
+    stack = np.stack([clean, noisy, noisy])
+    assert suggested_sigma(stack) == 1.0 and suggested_sigma(stack, plane=0) is None
 
 
 def test_magnitude_direction_rgb_hue_follows_the_direction():
@@ -99,6 +148,22 @@ def test_gradient_arrows_cover_every_image_of_a_stack(metaphase):
     assert len(arrows) <= 3 * int(np.ceil(80 / step)) ** 2
     flat = Gradients(*(np.zeros((2, 8, 8), np.float32) for _ in range(4)))
     assert not gradient_arrows(flat)[:, 1].any()  # no gradient: zero-length arrows
+    assert len(gradient_arrows(flat, min_fraction=0.2)) == 0  # and none where there is no edge
+
+
+def test_a_hot_pixel_does_not_shrink_the_other_arrows():
+    image = nucleus_with_hot_pixels(0)
+    clean = gradient_arrows(sobel(image), max_vectors=400)
+    image[2, 2] = 1e6  # one far-out pixel, near a grid point
+    arrows = gradient_arrows(sobel(image), max_vectors=400)
+    lengths = np.hypot(*arrows[:, 1].T)
+    assert lengths.max() == pytest.approx(MIN_STEP)  # none longer than a step
+    np.testing.assert_allclose(np.hypot(*arrows[10:, 1].T), np.hypot(*clean[10:, 1].T), rtol=0.1)
+    edges = gradient_arrows(sobel(image), max_vectors=400, min_fraction=0.2)
+    assert 0 < len(edges) < len(arrows) / 3  # only on the disc's edge (and the hot pixel)
+    unit = gradient_arrows(sobel(image), max_vectors=400, min_fraction=0.2, unit=True)
+    np.testing.assert_array_equal(unit[:, 0], edges[:, 0])  # the same places
+    np.testing.assert_allclose(np.hypot(*unit[:, 1].T), 0.9 * MIN_STEP, rtol=1e-5)
 
 
 def test_output_shape():

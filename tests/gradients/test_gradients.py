@@ -125,15 +125,27 @@ def test_torch_in_torch_out():
 
 
 @pytest.mark.parametrize("padding", ["reflect", "replicate", "zeros", "valid"])
-def test_large_images_are_tiled_exactly(padding):
-    image = np.random.default_rng(2).integers(0, 255, (700, 2100)).astype(np.uint8)
-    assert image.size > gradients.TILE_PIXELS and image.shape[1] > gradients.TILE_WIDTH
+@pytest.mark.parametrize(
+    "shape",
+    [(700, 2100), (3, 333, 1001), (7, 100, 90)],
+    ids=["bands-of-one-large-image", "bands-uneven-last", "groups-of-small-images"],
+)
+def test_large_images_are_tiled_exactly(padding, shape, monkeypatch):
+    from napari_nuclei_edges.gradients import _tiles
+
+    monkeypatch.setattr(_tiles, "TILE_PIXELS", 1 << 15)  # many tiles, whatever the shape
+    image = np.random.default_rng(2).integers(0, 255, shape).astype(np.uint8)
+    images, rows = _tiles.tile_shape(*image.reshape(-1, *shape[-2:]).shape)
+    assert images > 1 or rows < shape[-2]  # more than one tile per stack
     g = sobel(image, padding=padding)
-    gx, gy = _scipy(image[None], SCIPY_MODE.get(padding, "mirror"))
+    stack = image.reshape(-1, *shape[-2:])
+    gx, gy = _scipy(stack, SCIPY_MODE.get(padding, "mirror"))
     if padding == "valid":
         gx, gy = gx[:, 1:-1, 1:-1], gy[:, 1:-1, 1:-1]
-    np.testing.assert_array_equal(g.gx, gx[0])
-    np.testing.assert_array_equal(g.gy, gy[0])
+    np.testing.assert_array_equal(g.gx.reshape(gx.shape), gx)
+    np.testing.assert_array_equal(g.gy.reshape(gy.shape), gy)
+    np.testing.assert_allclose(g.magnitude.reshape(gx.shape), np.hypot(gx, gy), rtol=1e-6)
+    np.testing.assert_allclose(g.direction.reshape(gx.shape), np.arctan2(gy, gx), atol=1e-6)
 
 
 def test_nan_spreads_only_locally():
@@ -169,14 +181,14 @@ def test_dask_is_lazy_and_equal():
 
 
 def test_device_fallback_with_a_message(monkeypatch):
-    original = gradients._stencil
+    original = gradients.sobel_into
 
-    def unsupported_off_cpu(p, *outputs):
-        if p.device.type != "cpu":
+    def unsupported_off_cpu(source, outputs, *args, **kwargs):
+        if source.device.type != "cpu":
             raise NotImplementedError("atan2 is not implemented for this device")
-        return original(p, *outputs)
+        return original(source, outputs, *args, **kwargs)
 
-    monkeypatch.setattr(gradients, "_stencil", unsupported_off_cpu)
+    monkeypatch.setattr(gradients, "sobel_into", unsupported_off_cpu)
     image = torch.rand(6, 6)
     with pytest.warns(RuntimeWarning, match="not supported on meta"):
         g = sobel(image, device="meta")
@@ -212,6 +224,9 @@ def test_out_buffers_are_reused():
         np.testing.assert_array_equal(getattr(out, name), getattr(fresh, name))
     with pytest.raises(ValueError, match="C-contiguous float32"):
         sobel(stack, out=gradients.Gradients(*(np.empty((1, 2)) for _ in range(4))))
+    as_list = [np.empty(stack.shape, np.float32) for _ in range(4)]
+    sobel(stack, out=as_list)  # a plain sequence of four works too
+    np.testing.assert_array_equal(as_list[2], fresh.magnitude)
 
 
 def test_magnitude_direction_rgb():
@@ -241,3 +256,15 @@ def test_recycled_outputs_never_overwrite_a_result_still_held():
     assert where in {a.__array_interface__["data"][0] for a in third}
     assert np.array_equal(third.gx, expected)
     assert release_buffers() > 0
+
+
+def test_relation_to_scikit_image_depends_on_the_dtype():
+    """As the README says: Gx / 4 on floats; 1020 × sobel_v on uint8 (rescaled to [0, 1])."""
+    from skimage.filters import sobel_v
+
+    image = synthetic_nuclei(n_per_class=1)["metaphase"][0]
+    assert image.dtype == np.uint8
+    inner = (slice(1, -1), slice(1, -1))
+    gx = sobel(image, padding="valid").gx
+    np.testing.assert_allclose(gx, sobel_v(image.astype(np.float32))[inner] * 4, atol=1e-3)
+    np.testing.assert_allclose(gx, sobel_v(image)[inner] * 1020, atol=1e-2)

@@ -10,15 +10,18 @@ along the columns and y pointing down the rows::
 How they relate to the libraries a user may know (all on the same image):
 
 - ``scipy.ndimage.sobel(x, axis=-1)`` equals Gx, ``axis=-2`` equals Gy;
-- ``skimage.filters.sobel_v`` equals Gx / 4 and ``sobel_h`` equals Gy / 4
-  (scikit-image normalises the smoothing weights);
+- on float images, ``skimage.filters.sobel_v`` equals Gx / 4 and ``sobel_h``
+  equals Gy / 4 (scikit-image normalises the smoothing weights); on integer
+  images scikit-image first rescales to [0, 1], so on uint8 Gx = 1020 ×
+  ``sobel_v`` (4 × 255);
 - ``cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3)`` equals Gx, ``(0, 1)`` equals Gy.
 
 :func:`sobel` computes ``F.conv2d(x, SOBEL)`` exactly, but as a shifted-slice
 stencil (a difference along one axis, a [1, 2, 1] sum along the other): on a CPU
 that is several times faster than ``conv2d``, whose oneDNN path writes a blocked
-16-channel output and reorders it. Large inputs are processed in cache-sized
-tiles written straight into the preallocated outputs.
+16-channel output and reorders it. Inputs are processed in cache-sized tiles
+written straight into the preallocated outputs (``_tiles``); what is checked
+before anything is written is in ``_checks``.
 
 How the outputs are shown (colormaps and contrast limits, the colour picture,
 arrows) is in :mod:`napari_nuclei_edges.gradients.display`; which devices torch
@@ -37,7 +40,17 @@ import torch
 import torch.nn.functional as F
 
 from napari_nuclei_edges.gradients._buffers import BufferPool
+from napari_nuclei_edges.gradients._checks import (
+    check_images,
+    check_size,
+    checked_outputs,
+    device_sentence,
+    is_torch,
+    numpy_images,
+    resolve_device,
+)
 from napari_nuclei_edges.gradients._devices import available_devices, default_device
+from napari_nuclei_edges.gradients._tiles import _mirror, sobel_into
 from napari_nuclei_edges.gradients.display import magnitude_direction_rgb
 
 __all__ = [
@@ -54,10 +67,6 @@ __all__ = [
 ]
 
 PADDINGS = ("reflect", "zeros", "replicate", "valid")
-#: Pixels per tile: four float32 outputs of a tile stay within a few MB of cache.
-TILE_PIXELS = 1 << 18
-#: Widest tile, in pixels.
-TILE_WIDTH = 1024
 #: Large numpy outputs come from here, so that dropped results are recycled.
 _OUTPUTS = BufferPool()
 
@@ -79,22 +88,6 @@ class Gradients:
 
     def __iter__(self):
         return iter((self.gx, self.gy, self.magnitude, self.direction))
-
-
-def _check(images) -> np.dtype:
-    dtype = np.dtype(getattr(images, "dtype", np.float64)) if not _is_torch(images) else None
-    if dtype is not None and dtype.kind not in "buif":
-        kind = "complex" if dtype.kind == "c" else str(dtype)
-        raise TypeError(f"sobel needs real-valued images, not {kind} data.")
-    if images.ndim < 2:
-        raise ValueError(
-            f"sobel needs images of at least 2 dimensions (..., H, W), not {images.ndim}D data."
-        )
-    return dtype
-
-
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
 
 
 def sobel(
@@ -119,10 +112,12 @@ def sobel(
         neighbourhood is inside the image: outputs are ``(..., H-2, W-2)``.
     device : str, optional
         Torch device; default CUDA or MPS when present, else the CPU.
-    out : Gradients, optional
-        Four C-contiguous float32 numpy arrays of the output shape to write into
-        (numpy input on the CPU only). Reusing them across calls, as a widget
-        that updates its layers in place does, saves the page faults of fresh
+    out : Gradients or sequence of 4 arrays, optional
+        Four writeable, C-contiguous float32 numpy arrays of the output shape to
+        write into, no two sharing memory (numpy input on the CPU only; an
+        ``out=`` that overlaps the input is handled, by reading a copy of it).
+        Reusing them across calls, as a widget that updates its layers in place
+        does, saves the page faults of fresh
         multi-hundred-MB outputs. Without it, large outputs come from a small
         pool (at most 1 GiB) that recycles earlier results once nothing refers
         to them; :func:`release_buffers` empties it.
@@ -140,8 +135,19 @@ def sobel(
     TypeError
         For complex, object or string data.
     ValueError
-        For fewer than 2 dimensions, an unknown padding, or images smaller than
-        3 × 3 with ``"valid"`` (or than 2 × 2 with ``"reflect"``).
+        For fewer than 2 dimensions, an unknown padding, images smaller than
+        3 × 3 with ``"valid"``, a device this machine lacks, or an ``out=`` that
+        cannot be written (read-only, of the wrong type or shape, two outputs in
+        the same memory, torch or dask input). Nothing is written before these
+        checks pass.
+
+    Notes
+    -----
+    Any real dtype and any strides are read (``np.fliplr`` views, big-endian,
+    ``np.longdouble``); empty stacks and images give empty outputs. A 1-pixel
+    axis with ``"reflect"`` mirrors onto itself, as scipy's ``mirror`` does. A
+    tensor that requires grad is differentiated through (no in-place writes);
+    the gradient of magnitude and direction is NaN where Gx = Gy = 0.
 
     Examples
     --------
@@ -154,20 +160,20 @@ def sobel(
     # long for its public docstring only: the code just checks and dispatches
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, not {padding!r}.")
-    if hasattr(images, "map_blocks") and hasattr(images, "chunks") and not _is_torch(images):
-        _check(images)
-        return _sobel_dask(images, padding)
-    if not _is_torch(images):
+    target = resolve_device(device)
+    lazy = hasattr(images, "map_blocks") and hasattr(images, "chunks")
+    if not is_torch(images) and not lazy:
         images = np.asarray(images)
-    _check(images)
-    h, w = images.shape[-2:]
-    if padding == "valid" and (h < 3 or w < 3):
-        raise ValueError(f"images of {h} × {w} are smaller than the 3 × 3 kernel with 'valid'.")
-    if padding == "reflect" and (h < 2 or w < 2):
-        raise ValueError(f"images of {h} × {w} cannot be reflected; use 'replicate' or 'zeros'.")
-    if _is_torch(images):
-        return _sobel_torch(images, padding, device)
-    return _sobel_numpy(images, padding, device, out)
+    check_images(images)
+    check_size(*images.shape[-2:], padding)
+    if out is not None and not isinstance(images, np.ndarray):
+        kind = "torch tensors" if is_torch(images) else "dask arrays"
+        raise ValueError(f"out= is for numpy input; for {kind}, use the returned outputs instead.")
+    if lazy:
+        return _sobel_dask(images, padding)
+    if is_torch(images):
+        return _sobel_torch(images, padding, target)
+    return _sobel_numpy(images, padding, target, out)
 
 
 def release_buffers() -> int:
@@ -197,121 +203,51 @@ def output_shape(shape: tuple[int, ...], padding: str = "reflect") -> tuple[int,
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, not {padding!r}.")
     shape = tuple(int(n) for n in shape)
-    return (*shape[:-2], shape[-2] - 2, shape[-1] - 2) if padding == "valid" else shape
-
-
-def _pad(x, padding: str):
-    """``(N, H, W)`` float32 → padded ``(N, H+2, W+2)`` (unchanged for ``valid``)."""
-
     if padding == "valid":
-        return x
-    mode = {"reflect": "reflect", "replicate": "replicate", "zeros": "constant"}[padding]
-    return F.pad(x.unsqueeze(1), (1, 1, 1, 1), mode=mode).squeeze(1)
-
-
-def _stencil(p, gx, gy, magnitude, direction) -> None:
-    """Write the four outputs of a padded float32 block ``p`` into the given tensors."""
-    # Gx: a [-1, 0, 1] difference along x, then a [1, 2, 1] sum along y
-    d = p[:, :, 2:] - p[:, :, :-2]
-    torch.add(d[:, :-2], d[:, 2:], out=gx)
-    gx.add_(d[:, 1:-1], alpha=2.0)
-    # Gy: a [1, 2, 1] sum along x, then a [-1, 0, 1] difference along y
-    s = p[:, :, :-2] + p[:, :, 2:]
-    s.add_(p[:, :, 1:-1], alpha=2.0)
-    torch.sub(s[:, 2:], s[:, :-2], out=gy)
-    # sqrt(gx² + gy²) in three in-place passes: torch's hypot is not vectorised on CPUs
-    torch.mul(gx, gx, out=magnitude)
-    magnitude.addcmul_(gy, gy).sqrt_()
-    torch.atan2(gy, gx, out=direction)
+        return (*shape[:-2], max(shape[-2] - 2, 0), max(shape[-1] - 2, 0))
+    return shape
 
 
 def _sobel_numpy(
-    images: np.ndarray, padding: str, device: str | None, out: Gradients | None = None
+    images: np.ndarray, padding: str, device: torch.device | None, out=None
 ) -> Gradients:
     lead, (h, w) = images.shape[:-2], images.shape[-2:]
-    stack = images.reshape(-1, h, w)
-    oh, ow = output_shape((h, w), padding)
-    device = device or default_device()
+    n = int(np.prod(lead, dtype=np.int64))  # explicit: reshape(-1, …) fails on empty stacks
+    shape = output_shape(images.shape, padding)
+    oh, ow = shape[-2:]
+    device = device or torch.device(default_device())
+    outputs = None
     if out is not None:
-        outputs = [_checked_out(array, (*lead, oh, ow)).reshape(-1, oh, ow) for array in out]
-        if device != "cpu":
+        outputs = checked_outputs(out, shape)
+        if device.type != "cpu":
             raise ValueError("out= is for the CPU; on another device, pass torch tensors in.")
-    else:
-        outputs = [_OUTPUTS.empty((len(stack), oh, ow)) for _ in range(4)]
-    if device != "cpu":
-        result = _sobel_torch(torch.from_numpy(_as_float32(stack)), padding, device)
-        return Gradients(*(r.cpu().numpy().reshape(*lead, oh, ow) for r in result))
-    targets = [torch.from_numpy(out) for out in outputs]
-    source = torch.from_numpy(stack if stack.dtype != bool else stack.view(np.uint8))
-    # whole images per tile when they are small, bands of rows when they are large
-    per_tile = max(1, TILE_PIXELS // (h * w))
-    if per_tile > 1 or h * w <= TILE_PIXELS:
-        for start in range(0, len(stack), per_tile):
-            block = source[start : start + per_tile].to(torch.float32)
-            _stencil(_pad(block, padding), *(t[start : start + per_tile] for t in targets))
-    else:
-        # 2D tiles: rows of 4096 floats alias in the cache, so wide images are cut
-        # into columns as well
-        cols = min(ow, TILE_WIDTH)
-        rows = max(8, TILE_PIXELS // cols)
-        for index in range(len(stack)):
-            for top in range(0, oh, rows):
-                for left in range(0, ow, cols):
-                    bottom, right = min(oh, top + rows), min(ow, left + cols)
-                    tile = _padded_tile(source[index], top, bottom, left, right, padding)
-                    _stencil(
-                        tile, *(t[index : index + 1, top:bottom, left:right] for t in targets)
-                    )
-    return Gradients(*(out.reshape(*lead, oh, ow) for out in outputs))
+        if any(np.may_share_memory(images, array) for array in outputs):
+            images = images.copy()  # each output tile would overwrite input still to be read
+    stack = numpy_images(images).reshape(n, h, w)
+    if device.type != "cpu":
+        result = _sobel_torch(torch.from_numpy(stack), padding, device)
+        return Gradients(*(r.cpu().numpy().reshape(shape) for r in result))
+    if outputs is None:
+        outputs = [_OUTPUTS.empty((n, oh, ow)) for _ in range(4)]
+    flat = [torch.from_numpy(array.reshape(n, oh, ow)) for array in outputs]
+    sobel_into(torch.from_numpy(stack), flat, padding)
+    return Gradients(*(array.reshape(shape) for array in outputs))
 
 
-def _padded_tile(image, top: int, bottom: int, left: int, right: int, padding: str):
-    """The padded input ``(1, rows + 2, cols + 2)`` that output ``[top:bottom, left:right]`` needs.
-
-    Converting and padding one cache-sized tile at a time, instead of the whole
-    image, keeps every temporary small and hot in the cache.
-    """
-    if padding == "valid":
-        return image[top : bottom + 2, left : right + 2].to(torch.float32)[None]
-    h, w = image.shape
-    rows = slice(max(top - 1, 0), min(bottom + 1, h))
-    cols = slice(max(left - 1, 0), min(right + 1, w))
-    tile = image[rows, cols].to(torch.float32)[None, None]
-    mode = {"reflect": "reflect", "replicate": "replicate", "zeros": "constant"}[padding]
-    pads = (int(left == 0), int(right == w), int(top == 0), int(bottom == h))
-    return F.pad(tile, pads, mode=mode)[0] if any(pads) else tile[0]
-
-
-def _checked_out(array, shape: tuple) -> np.ndarray:
-    if not (
-        isinstance(array, np.ndarray)
-        and array.dtype == np.float32
-        and array.shape == shape
-        and array.flags.c_contiguous
-    ):
-        got = f"{type(array).__name__} {getattr(array, 'dtype', '')} {getattr(array, 'shape', '')}"
-        raise ValueError(f"out= needs C-contiguous float32 arrays of shape {shape}, not {got}.")
-    return array
-
-
-def _as_float32(stack: np.ndarray) -> np.ndarray:
-    return stack.astype(np.float32, copy=False)
-
-
-def _sobel_torch(images, padding: str, device: str | None) -> Gradients:
-    if images.is_complex():
-        raise TypeError("sobel needs real-valued images, not complex data.")
-    target = torch.device(device) if device else images.device
+def _sobel_torch(images, padding: str, device: torch.device | None) -> Gradients:
+    target = device or images.device
     lead, (h, w) = images.shape[:-2], images.shape[-2:]
+    n = int(np.prod(tuple(lead), dtype=np.int64))
     try:
-        x = images.reshape(-1, h, w).to(target, torch.float32)
+        x = images.reshape(n, h, w).to(target)
     except (RuntimeError, AssertionError) as exc:
-        raise ValueError(f"device {device!r} is not available here ({exc}).") from exc
-    p = _pad(x, padding)
-    oh, ow = p.shape[-2] - 2, p.shape[-1] - 2
-    gx, gy, magnitude, direction = (x.new_empty((len(x), oh, ow)) for _ in range(4))
+        raise ValueError(device_sentence(target)) from exc
+    shape = output_shape(tuple(images.shape), padding)
+    if x.requires_grad and torch.is_grad_enabled():
+        return Gradients(*(t.reshape(shape) for t in _differentiable(x, padding)))
+    outputs = [torch.empty((n, *shape[-2:]), dtype=torch.float32, device=target) for _ in range(4)]
     try:
-        _stencil(p, gx, gy, magnitude, direction)
+        sobel_into(x, outputs, padding, tile_pixels=None if target.type == "cpu" else 0)
     except (NotImplementedError, RuntimeError) as exc:
         if target.type == "cpu":
             raise
@@ -322,8 +258,30 @@ def _sobel_torch(images, padding: str, device: str | None) -> Gradients:
             RuntimeWarning,
             stacklevel=3,
         )
-        return _sobel_torch(images.cpu(), padding, "cpu")
-    return Gradients(*(t.reshape(*lead, oh, ow) for t in (gx, gy, magnitude, direction)))
+        return _sobel_torch(images.cpu(), padding, torch.device("cpu"))
+    return Gradients(*(t.reshape(shape) for t in outputs))
+
+
+def _differentiable(x, padding: str):
+    """The four outputs without in-place writes, so that autograd can go through them."""
+    x = x.to(torch.float32)
+    if padding == "zeros":
+        p = F.pad(x, (1, 1, 1, 1))
+    elif padding == "valid":
+        p = x
+    else:
+        p = x.index_select(-2, _pad_index(x.shape[-2], padding, x.device))
+        p = p.index_select(-1, _pad_index(x.shape[-1], padding, x.device))
+    d = p[..., 2:] - p[..., :-2]
+    gx = d[:, :-2] + 2.0 * d[:, 1:-1] + d[:, 2:]
+    s = p[..., :-2] + 2.0 * p[..., 1:-1] + p[..., 2:]
+    gy = s[:, 2:] - s[:, :-2]
+    return gx, gy, torch.hypot(gx, gy), torch.atan2(gy, gx)
+
+
+def _pad_index(n: int, padding: str, device) -> torch.Tensor:
+    left, right = _mirror(n, padding)
+    return torch.tensor([left, *range(n), right], device=device)
 
 
 def _sobel_dask(images, padding: str) -> Gradients:

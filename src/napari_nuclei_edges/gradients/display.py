@@ -12,42 +12,113 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data import finite_values
-
 if TYPE_CHECKING:
     from . import Gradients
 
 __all__ = [
     "COLORMAPS",
     "MAX_VECTORS",
+    "NOISY",
     "PERCENTILE",
+    "colormap",
     "display_settings",
     "gradient_arrows",
     "magnitude_direction_rgb",
+    "noise_ratio",
     "robust_limit",
+    "suggested_sigma",
 ]
 
-#: napari colormap of each output: diverging for the signed derivatives, cyclic
-#: for the direction (−π and π are the same direction).
-COLORMAPS = {"gx": "PiYG", "gy": "PiYG", "magnitude": "magma", "direction": "twilight_shifted"}
+#: The colormap of each output, by napari theme: a diverging map whose zero is the
+#: canvas colour for the signed derivatives, a sequential one for the magnitude, a
+#: cyclic one for the direction (−π and π are the same direction).
+COLORMAPS = {
+    "gx": "diverging",
+    "gy": "diverging",
+    "magnitude": "sequential",
+    "direction": "twilight_shifted",
+}
+#: Control colours (RGB) of the theme-following colormaps, from the low end to the high.
+_COLOURS = {
+    # negative: blue to cyan, zero: black, positive: red to yellow (berlin-like)
+    ("diverging", "dark"): [
+        (0.55, 0.9, 1.0), (0.1, 0.45, 0.9), (0.0, 0.0, 0.0), (0.9, 0.3, 0.1), (1.0, 0.9, 0.45)
+    ],
+    # the same hues around white, for a light canvas
+    ("diverging", "light"): [
+        (0.0, 0.2, 0.55), (0.35, 0.65, 0.95), (1.0, 1.0, 1.0), (0.95, 0.5, 0.25), (0.5, 0.1, 0.0)
+    ],
+    # magma: black to light yellow; on a light canvas, reversed
+    ("sequential", "dark"): [
+        (0.0, 0.0, 0.02), (0.32, 0.07, 0.5), (0.72, 0.21, 0.47), (0.99, 0.54, 0.38),
+        (0.99, 0.99, 0.75),
+    ],
+}  # fmt: skip
+_COLOURS["sequential", "light"] = _COLOURS["sequential", "dark"][::-1]
 #: Values of |x| at or above this percentile are drawn at full colour.
 PERCENTILE = 99.5
+#: Above this noise ratio (:func:`noise_ratio`), smoothing with σ = 1 is suggested.
+NOISY = 0.1
 #: About this many arrows at most in :func:`gradient_arrows`.
 MAX_VECTORS = 20_000
 #: Fewest pixels between two arrows.
 MIN_STEP = 4
+#: At most this many planes of a stack are read for a contrast limit.
+_PLANES = 9
+#: Largest plane area read for a contrast limit (a centred crop beyond it).
+_AREA = 2048 * 2048
 
 
-def robust_limit(data, percentile: float = PERCENTILE) -> float:
-    """The ``percentile`` of ``|x|`` over the finite values: a contrast limit outliers ignore.
+def colormap(output: str, theme: str = "dark"):
+    """The napari colormap of one Sobel output on a ``"dark"`` or ``"light"`` canvas.
+
+    Returns
+    -------
+    str or dict
+        A napari colormap name, or a dict that ``napari.utils.Colormap(**it)``
+        (and ``add_image(colormap=it)``) reads.
+
+    Examples
+    --------
+    >>> colormap("gx")["colors"][2]               # zero is black on a dark canvas
+    [0.0, 0.0, 0.0, 1.0]
+    >>> colormap("gx", "light")["colors"][2]      # and white on a light one
+    [1.0, 1.0, 1.0, 1.0]
+    >>> colormap("direction")
+    'twilight_shifted'
+    """
+    if output not in COLORMAPS:
+        raise ValueError(f"output must be one of {tuple(COLORMAPS)}, not {output!r}.")
+    theme = "light" if theme == "light" else "dark"
+    kind = COLORMAPS[output]
+    if (kind, theme) not in _COLOURS:
+        return kind
+    colours = _COLOURS[kind, theme]
+    return {
+        "name": f"sobel_{kind}_{theme}",
+        "display_name": f"Sobel {kind} ({theme})",
+        "colors": [[*map(float, c), 1.0] for c in colours],
+        "controls": np.linspace(0.0, 1.0, len(colours)).tolist(),
+    }
+
+
+def robust_limit(data, percentile: float = PERCENTILE, *, plane=None) -> float:
+    """A contrast limit of ``|x|`` that isolated hot pixels and whole-stack outliers ignore.
+
+    Per 2D plane: ``|x|`` is opened with a 2 × 2 square (a grey opening), which
+    removes the 1-pixel-wide responses a hot pixel leaves in Gx, Gy and the
+    magnitude but keeps real edges (2 pixels wide after a Sobel filter), then
+    its ``percentile`` is taken. A stack gives the median over a few evenly
+    spaced planes, or the one ``plane`` asked for (the displayed one).
 
     Parameters
     ----------
     data : array_like or dask.array.Array
-        ``(..., H, W)``. Anything but a numpy array is read one 2D image only
-        (the first), so a lazy stack is not computed for its contrast.
+        ``(..., H, W)``. A lazy stack is read one plane only (``plane``, else the first).
     percentile : float
         In [0, 100].
+    plane : int or tuple of int, optional
+        Leading indices of the plane to read (what the viewer shows).
 
     Returns
     -------
@@ -57,57 +128,157 @@ def robust_limit(data, percentile: float = PERCENTILE) -> float:
 
     Examples
     --------
-    >>> robust_limit(np.array([-3.0, 1.0, np.nan, np.inf]), 100)
+    >>> robust_limit(np.array([[-3.0, 1.0], [np.nan, np.inf]]), 100)
     3.0
     >>> robust_limit(np.zeros((4, 4)))
     1.0
     """
-    if not isinstance(data, np.ndarray):
-        data = data[(0,) * (data.ndim - 2)]
-    finite = finite_values(np.asarray(data))
-    top = float(np.percentile(np.abs(finite), percentile)) if finite.size else 1.0
+    data = data if hasattr(data, "ndim") else np.asarray(data)
+    planes = _planes(data, plane)
+    limits = [_plane_limit(p, percentile) for p in planes]
+    limits = [x for x in limits if x is not None]
+    top = float(np.median(limits)) if limits else 1.0
     return top if top > 0 else 1.0
 
 
-def display_settings(output: str, data, *, percentile: float = PERCENTILE) -> dict[str, Any]:
+def _planes(data, plane) -> list[np.ndarray]:
+    if data.ndim <= 2:
+        return [np.asarray(data)]
+    lead = data.shape[:-2]
+    if plane is not None:
+        index = (plane,) if np.isscalar(plane) else tuple(plane)
+        return [np.asarray(data[index])]
+    if not isinstance(data, np.ndarray):
+        return [np.asarray(data[(0,) * len(lead)])]
+    flat = data.reshape(-1, *data.shape[-2:])
+    picks = np.unique(np.linspace(0, len(flat) - 1, min(_PLANES, len(flat))).astype(int))
+    return [flat[i] for i in picks] if len(flat) else []
+
+
+def _plane_limit(plane: np.ndarray, percentile: float) -> float | None:
+    from scipy import ndimage
+
+    plane = np.asarray(plane, np.float32)
+    if plane.ndim < 2:
+        plane = plane.reshape(1, -1)
+    h, w = plane.shape
+    if h * w > _AREA:
+        side = int(np.sqrt(_AREA))
+        top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+        plane = plane[top : top + side, left : left + side]
+    finite = np.isfinite(plane)
+    if not finite.any():
+        return None
+    magnitude = np.where(finite, np.abs(plane), 0.0).astype(np.float32)
+    if min(magnitude.shape) >= 4:
+        magnitude = ndimage.grey_opening(magnitude, size=(2, 2), mode="nearest")
+    return float(np.percentile(magnitude[finite], percentile))
+
+
+def display_settings(
+    output: str, data, *, theme: str = "dark", plane=None, percentile: float = PERCENTILE
+) -> dict[str, Any]:
     """The colormap and contrast limits that read right for one Sobel output.
 
-    - ``"gx"``, ``"gy"``: PiYG, symmetric around 0 (``±`` :func:`robust_limit`),
-      so that no change is the neutral middle colour;
-    - ``"magnitude"``: magma from 0 to :func:`robust_limit`;
+    The one place that says how a Sobel output is shown (a layer a model learned
+    to imitate one uses it too, with the output it imitates):
+
+    - ``"gx"``, ``"gy"``: a diverging colormap whose zero is the canvas colour
+      (black on napari's dark theme, white on the light one), symmetric around 0
+      (``±`` :func:`robust_limit`);
+    - ``"magnitude"``: from 0 to :func:`robust_limit`, dark to bright on a dark canvas;
     - ``"direction"``: twilight_shifted over ``(-π, π)``, whatever the data.
 
     Parameters
     ----------
     output : {"gx", "gy", "magnitude", "direction"}
     data : array_like or dask.array.Array
-        That output (not read for ``"direction"``).
+        That output, ``(..., H, W)`` (not read for ``"direction"``).
+    theme : {"dark", "light"}
+        napari's theme (anything but ``"light"`` counts as dark).
+    plane : int or tuple of int, optional
+        The displayed plane of a stack, to take the contrast from; by default
+        the median over a few planes.
     percentile : float
         See :func:`robust_limit`.
 
     Returns
     -------
     dict
-        ``colormap`` (a napari colormap name) and ``contrast_limits`` (a pair of
-        floats), as keyword arguments of ``viewer.add_image``.
+        ``colormap`` (a napari colormap name or dict) and ``contrast_limits`` (a
+        pair of floats), as keyword arguments of ``viewer.add_image``.
 
     Examples
     --------
-    >>> display_settings("gx", np.array([-2.0, 0.0, 4.0]), percentile=100)
-    {'colormap': 'PiYG', 'contrast_limits': (-4.0, 4.0)}
-    >>> display_settings("magnitude", np.array([0.0, 2.0]), percentile=100)
-    {'colormap': 'magma', 'contrast_limits': (0.0, 2.0)}
+    >>> settings = display_settings("gx", np.array([[-2.0, 0.0, 4.0]]), percentile=100)
+    >>> settings["contrast_limits"], settings["colormap"]["name"]
+    ((-4.0, 4.0), 'sobel_diverging_dark')
+    >>> display_settings("magnitude", np.array([[0.0, 2.0]]), percentile=100)["contrast_limits"]
+    (0.0, 2.0)
     """
-    if output not in COLORMAPS:
-        raise ValueError(f"output must be one of {tuple(COLORMAPS)}, not {output!r}.")
+    cmap = colormap(output, theme)
     if output == "direction":
-        return {"colormap": COLORMAPS[output], "contrast_limits": (-np.pi, np.pi)}
-    top = robust_limit(data, percentile)
+        return {"colormap": cmap, "contrast_limits": (-np.pi, np.pi)}
+    top = robust_limit(data, percentile, plane=plane)
     low = 0.0 if output == "magnitude" else -top
-    return {"colormap": COLORMAPS[output], "contrast_limits": (low, top)}
+    return {"colormap": cmap, "contrast_limits": (low, top)}
 
 
-def magnitude_direction_rgb(gradients: Gradients, *, percentile: float = PERCENTILE) -> np.ndarray:
+def noise_ratio(image, *, plane=None) -> float:
+    """How much of an image's Sobel magnitude is noise: small for clean edges.
+
+    The noise σ of each plane is estimated from a 3 × 3 Laplacian difference
+    (Immerkær, 1996), which flat regions and straight edges do not excite; the
+    Sobel response that noise alone gives (√12 σ per derivative) is divided by
+    the robust magnitude of the plane's edges (:func:`robust_limit`).
+
+    Parameters
+    ----------
+    image : array_like
+        ``(..., H, W)``, the input of :func:`~napari_nuclei_edges.gradients.sobel`.
+    plane : int or tuple of int, optional
+        As in :func:`robust_limit`.
+
+    Returns
+    -------
+    float
+        0 for a noiseless image; above :data:`NOISY`, smoothing helps.
+    """
+    from scipy import ndimage
+
+    from . import sobel
+
+    image = image if hasattr(image, "ndim") else np.asarray(image)
+    ratios = []
+    laplacian = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    for each in _planes(image, plane):
+        each = np.nan_to_num(np.asarray(each, np.float32))
+        if min(each.shape) < 3:
+            continue
+        response = ndimage.correlate(each, laplacian)[1:-1, 1:-1]
+        sigma = np.sqrt(np.pi / 2) * float(np.abs(response).mean()) / 6
+        edges = robust_limit(sobel(each, device="cpu").magnitude)
+        ratios.append(np.sqrt(12) * sigma / edges)
+    return float(np.median(ratios)) if ratios else 0.0
+
+
+def suggested_sigma(image, *, plane=None) -> float | None:
+    """1.0 when the image is noisy enough (:func:`noise_ratio` > :data:`NOISY`) that
+    Gaussian smoothing with σ = 1 before the Sobel filter shows its edges better; else None.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> disc = (np.hypot(*np.mgrid[-20:20, -20:20]) < 12) * 100.0
+    >>> suggested_sigma(disc) is None, suggested_sigma(disc + rng.normal(0, 20, disc.shape))
+    (True, 1.0)
+    """
+    return 1.0 if noise_ratio(image, plane=plane) > NOISY else None
+
+
+def magnitude_direction_rgb(
+    gradients: Gradients, *, percentile: float = PERCENTILE, scale: float | None = None
+) -> np.ndarray:
     """An at-a-glance picture: the direction as hue, the magnitude as brightness.
 
     Parameters
@@ -115,7 +286,9 @@ def magnitude_direction_rgb(gradients: Gradients, *, percentile: float = PERCENT
     gradients : Gradients
         Numpy outputs of :func:`~napari_nuclei_edges.gradients.sobel`.
     percentile : float
-        Magnitudes at or above this percentile are drawn at full brightness.
+        Magnitudes at or above this :func:`robust_limit` are drawn at full brightness.
+    scale : float, optional
+        The magnitude drawn at full brightness instead (the magnitude layer's limit).
 
     Returns
     -------
@@ -135,7 +308,8 @@ def magnitude_direction_rgb(gradients: Gradients, *, percentile: float = PERCENT
 
     magnitude = np.nan_to_num(np.asarray(gradients.magnitude, np.float32))
     direction = np.nan_to_num(np.asarray(gradients.direction, np.float32))
-    scale = np.percentile(magnitude, percentile) if magnitude.size else 1.0
+    if scale is None:
+        scale = robust_limit(magnitude, percentile) if magnitude.size else 1.0
     hsv = np.empty((*magnitude.shape, 3), np.float32)
     hsv[..., 0] = (direction / (2 * np.pi)) % 1.0
     hsv[..., 1] = 1.0
@@ -143,13 +317,21 @@ def magnitude_direction_rgb(gradients: Gradients, *, percentile: float = PERCENT
     return hsv2rgb(hsv).astype(np.float32)
 
 
-def gradient_arrows(gradients: Gradients, *, max_vectors: int = MAX_VECTORS) -> np.ndarray:
+def gradient_arrows(
+    gradients: Gradients,
+    *,
+    max_vectors: int = MAX_VECTORS,
+    min_fraction: float = 0.0,
+    min_step: int = MIN_STEP,
+    unit: bool = False,
+) -> np.ndarray:
     """Gradient arrows on a regular grid, as napari vectors data.
 
-    The grid step is the same along rows and columns, at least :data:`MIN_STEP`
+    The grid step is the same along rows and columns, at least ``min_step``
     pixels, and chosen so that about ``max_vectors`` arrows cover the whole
     stack; the grid starts half a step in. Arrows are scaled together so that
-    the longest is one grid step long.
+    a gradient of :func:`robust_limit` is one grid step long, and none is longer
+    (a hot pixel does not shrink all the others).
 
     Parameters
     ----------
@@ -158,6 +340,13 @@ def gradient_arrows(gradients: Gradients, *, max_vectors: int = MAX_VECTORS) -> 
         (or anything ``numpy.asarray`` reads), ``(..., H, W)``.
     max_vectors : int
         About the most arrows drawn.
+    min_fraction : float
+        Arrows shorter than this fraction of a step are left out: only edges get one.
+    min_step : int
+        Fewest pixels between two arrows (:data:`MIN_STEP` by default).
+    unit : bool
+        Every arrow kept is drawn 0.9 step long: the arrows show the direction,
+        the magnitude layer the strength.
 
     Returns
     -------
@@ -179,14 +368,27 @@ def gradient_arrows(gradients: Gradients, *, max_vectors: int = MAX_VECTORS) -> 
     gx, gy = np.asarray(gradients.gx), np.asarray(gradients.gy)
     h, w = gx.shape[-2:]
     planes = int(np.prod(gx.shape[:-2])) if gx.ndim > 2 else 1
-    step = max(MIN_STEP, int(np.ceil(np.sqrt(planes * h * w / max_vectors))))
+    step = max(min_step, int(np.ceil(np.sqrt(planes * h * w / max_vectors))))
     axes = [np.arange(n) for n in gx.shape[:-2]]
     axes += [np.arange(step // 2, h, step), np.arange(step // 2, w, step)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, gx.ndim)
     index = tuple(grid.T)
-    vy, vx = gy[index], gx[index]
-    scale = np.nanmax(np.hypot(vx, vy)) if vx.size else 1.0
-    scale = step / scale if scale and np.isfinite(scale) else 0.0
+    vy, vx = np.nan_to_num(gy[index]), np.nan_to_num(gx[index])
+    length = np.hypot(vx, vy)
+    # one scale for every arrow: the magnitude's contrast limit (hot pixels ignored)
+    magnitude = getattr(gradients, "magnitude", None)
+    if magnitude is None or not hasattr(magnitude, "ndim"):
+        magnitude = np.hypot(gx, gy)
+    top = robust_limit(magnitude) if length.size and length.max() > 0 else 0.0
+    factor = step / top if top else 0.0
+    # no arrow longer than a step: the one over a hot pixel is drawn a step long
+    scale = factor * np.minimum(1.0, step / np.maximum(length * factor, 1e-30))
     direction = np.zeros_like(grid, dtype=np.float32)
     direction[:, -2], direction[:, -1] = vy * scale, vx * scale
-    return np.stack([grid.astype(np.float32), direction], axis=1)
+    arrows = np.stack([grid.astype(np.float32), direction], axis=1)
+    drawn = np.hypot(direction[:, -2], direction[:, -1])
+    if unit:
+        arrows[:, 1, -2:] *= (0.9 * step / np.maximum(drawn, 1e-30))[:, None]
+    if min_fraction > 0:
+        arrows = arrows[drawn >= min_fraction * step]
+    return arrows

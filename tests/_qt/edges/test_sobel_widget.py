@@ -20,6 +20,7 @@ def click_run(widget, qtbot):
 
 def test_run_makes_four_layers(viewer, widget, qtbot):
     widget.layer_name = "metaphase"
+    widget.set_outputs("gx", "gy", "magnitude", "direction")
     click_run(widget, qtbot)
     expected = sobel(viewer.layers["metaphase"].data)
     for what in ("gx", "gy", "magnitude", "direction"):
@@ -29,12 +30,78 @@ def test_run_makes_four_layers(viewer, widget, qtbot):
         assert meta["padding"] == "reflect" and meta["kernel_x"][0] == [-1, 0, 1]
     gx = viewer.layers["metaphase_sobel_gx"]
     low, high = gx.contrast_limits
-    assert low == pytest.approx(-high) and gx.colormap.name == "PiYG"
+    assert low == pytest.approx(-high) and gx.colormap.name == "sobel_diverging_dark"
+    np.testing.assert_allclose(gx.colormap.map(np.array([0.5]))[0], [0, 0, 0, 1])  # 0 is dark
     assert viewer.layers["metaphase_sobel_direction"].colormap.name == "twilight_shifted"
     assert viewer.layers["metaphase_sobel_direction"].contrast_limits == pytest.approx(
         [-np.pi, np.pi]
     )
-    assert viewer.layers["metaphase_sobel_magnitude"].colormap.name == "magma"
+    assert viewer.layers["metaphase_sobel_magnitude"].colormap.name == "sobel_sequential_dark"
+    assert all(
+        viewer.layers[f"metaphase_sobel_{w}"].name_overlay.visible
+        for w in ("gx", "gy", "magnitude", "direction")
+    )  # each grid cell says which output it shows
+
+
+def test_a_new_user_gets_the_colour_picture_as_the_direction_view(viewer, widget, qtbot):
+    checked = {name for name, check in widget._output_checks.items() if check.isChecked()}
+    assert checked == {"gx", "gy", "magnitude", "rgb"}
+    widget.layer_name = "anaphase"
+    click_run(widget, qtbot)
+    rgb = viewer.layers["anaphase_sobel_rgb"]
+    assert rgb.rgb and "anaphase_sobel_direction" not in viewer.layers
+    magnitude = viewer.layers["anaphase_sobel_magnitude"]
+    # as bright as the magnitude layer shows it: full brightness at its upper limit
+    plane = rgb.data[0].max(-1)
+    at_limit = magnitude.data[0] >= magnitude.contrast_limits[1]
+    assert at_limit.any() and np.allclose(plane[at_limit], 1.0, atol=1e-3)
+
+
+def test_contrast_ignores_a_hot_pixel(viewer, widget, qtbot):
+    yy, xx = np.mgrid[:80, :80]
+    image = np.where(np.hypot(yy - 40, xx - 40) < 20, 60.0, 10.0).astype(np.float32)
+    viewer.add_image(image, name="clean")
+    hot = image.copy()
+    hot[10, 10] = 255.0
+    viewer.add_image(hot, name="hot")
+    limits = {}
+    for name in ("clean", "hot"):
+        widget.layer_name = name
+        click_run(widget, qtbot)
+        limits[name] = viewer.layers[f"{name}_sobel_gx"].contrast_limits
+    assert limits["hot"] == pytest.approx(limits["clean"], rel=0.05)
+    assert limits["hot"][1] < 0.5 * np.abs(viewer.layers["hot_sobel_gx"].data).max()
+
+
+def test_outputs_follow_the_theme(viewer, widget, qtbot):
+    widget.layer_name = "metaphase"
+    click_run(widget, qtbot)
+    gx = viewer.layers["metaphase_sobel_gx"]
+    viewer.theme = "light"
+    np.testing.assert_allclose(gx.colormap.map(np.array([0.5]))[0], [1, 1, 1, 1])
+    viewer.theme = "dark"
+    np.testing.assert_allclose(gx.colormap.map(np.array([0.5]))[0], [0, 0, 0, 1])
+
+
+def test_smoothing_is_suggested_for_a_noisy_image(viewer, widget, qtbot):
+    from scipy import ndimage
+
+    yy, xx = np.mgrid[:80, :80]
+    disc = np.where(np.hypot(yy - 40, xx - 40) < 20, 60.0, 10.0)
+    noisy = (disc + np.random.default_rng(0).normal(0, 20, disc.shape)).astype(np.float32)
+    viewer.add_image(noisy, name="noisy")
+    viewer.add_image(disc.astype(np.float32), name="clean")
+    widget.layer_name = "clean"
+    click_run(widget, qtbot)
+    assert not widget._suggest_button.isVisibleTo(widget)
+    widget.layer_name = "noisy"
+    click_run(widget, qtbot)
+    assert widget._suggest_button.isVisibleTo(widget)
+    widget._suggest_button.click()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=20_000)
+    assert widget._sigma_spin.value() == 1.0 and not widget._suggest_button.isVisibleTo(widget)
+    smoothed = ndimage.gaussian_filter(noisy, 1.0)
+    np.testing.assert_allclose(viewer.layers["noisy_sobel_gx"].data, sobel(smoothed).gx, atol=1e-3)
 
 
 def test_rerun_updates_in_place(viewer, widget, qtbot):
@@ -61,8 +128,9 @@ def test_valid_padding_rgb_and_vectors(viewer, widget, qtbot):
     assert viewer.layers["interphase_sobel_gx"].data.shape == (6, 78, 78)
     rgb = viewer.layers["interphase_sobel_rgb"]
     assert rgb.rgb and rgb.data.shape == (6, 78, 78, 3)
-    vectors = viewer.layers["interphase_sobel_vectors"].data
-    assert vectors.ndim == 3 and vectors.shape[1:] == (2, 3)
+    vectors = viewer.layers["interphase_sobel_vectors"]
+    assert vectors.data.ndim == 3 and vectors.data.shape[1:] == (2, 3)
+    assert vectors.edge_width >= 0.8  # visible at the default zoom
     assert "interphase_sobel_magnitude" not in viewer.layers
 
 
@@ -185,6 +253,7 @@ def test_arrow_count_follows_max_vectors(viewer, widget, monkeypatch, qtbot):
 
 def test_outputs_appear_one_per_frame_and_run_waits_for_them(viewer, widget, qtbot):
     widget.layer_name = "metaphase"
+    widget.set_outputs("gx", "gy", "magnitude", "direction")
     widget._run_button.click()
     made = [n for n in ("gx", "gy", "magnitude", "direction")
             if f"metaphase_sobel_{n}" in viewer.layers]  # fmt: skip

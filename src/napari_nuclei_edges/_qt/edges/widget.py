@@ -16,7 +16,6 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -30,7 +29,6 @@ from ...gradients import (
     Gradients,
     available_devices,
     output_shape,
-    sobel,
 )
 from ...gradients.display import (
     MAX_VECTORS,
@@ -38,25 +36,36 @@ from ...gradients.display import (
     gradient_arrows,
     magnitude_direction_rgb,
 )
-from ...segmentation import smooth
+from ...gradients.display import (
+    colormap as _colormap,
+)
 from ..common import settings as _settings
 from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
 from ..common.layout import scrolling_layout
 from ..common.lifetime import DockLife
-from ..common.outputs import owned_output, put_layer
+from ..common.outputs import put_layer
 from ..common.progress import RunProgressWidget
 from ..common.workers import Failure, failures_as_values, start_worker
+from .parts import _compute, _kernels_view, canvas_theme, displayed_plane
 
 OUTPUTS = ("gx", "gy", "magnitude", "direction", "rgb", "vectors")
 OUTPUT_LABELS = {
     "gx": "Gx",
     "gy": "Gy",
     "magnitude": "magnitude",
-    "direction": "direction",
-    "rgb": "colour picture",
+    "direction": "direction angle",
+    "rgb": "direction (colour)",
     "vectors": "arrows",
 }
-ARROW_STYLE = {"edge_color": "yellow", "edge_width": 0.3, "vector_style": "arrow"}
+#: Checked for a new user: the colour picture is the direction view that reads at a
+#: glance (hue = direction, only where there is an edge); the angle itself is opt-in.
+DEFAULT_OUTPUTS = ("gx", "gy", "magnitude", "rgb")
+#: Arrows a pixel wide at the default zoom of an 80 × 80 image in a grid cell.
+ARROW_STYLE = {"edge_color": "yellow", "edge_width": 0.8, "vector_style": "arrow", "length": 1.0}
+#: Arrows shorter than this fraction of a grid step (weak gradients) are left out.
+ARROW_MIN_FRACTION = 0.2
+#: Pixels between arrows at least: each arrow a few screen pixels long at the default zoom.
+ARROW_MIN_STEP = 6
 #: Milliseconds between two new output layers: a frame, for napari to draw the first.
 FRAME_MS = 16
 #: Inputs with more pixels than this are computed in a worker thread.
@@ -80,12 +89,18 @@ class SobelWidget(QWidget):
         self._worker = None
         # two sets of outputs per source: one shown, one to compute the next run into
         self._spare: dict[str, Gradients] = {}
+        self._last: dict[str, Gradients] = {}  # the result last shown, per source
 
         self._layer_combo = QComboBox()
         self._layer_combo.setToolTip("The image layer (or stack of images) to differentiate.")
         self._output_checks = {name: QCheckBox(OUTPUT_LABELS[name]) for name in OUTPUTS}
-        self._output_checks["rgb"].setToolTip("Direction as hue, magnitude as brightness.")
-        self._output_checks["vectors"].setToolTip("Gradient arrows on a coarse grid.")
+        self._output_checks["rgb"].setToolTip(
+            "The direction as hue, the magnitude as brightness: colour only at edges."
+        )
+        self._output_checks["direction"].setToolTip(
+            "atan2(Gy, Gx) in radians at every pixel, noise included: for measuring."
+        )
+        self._output_checks["vectors"].setToolTip("Gradient arrows on a coarse grid, at edges.")
         self._padding_combo = QComboBox()
         self._padding_combo.addItems(PADDINGS)
         self._padding_combo.setToolTip(
@@ -104,6 +119,13 @@ class SobelWidget(QWidget):
         self._kernels_box = _kernels_view()
         self._kernels_box.hide()
         self._status_label = QLabel(wordWrap=True)
+        self._suggest_button = QPushButton("Noisy image: smooth with σ = 1 and run again")
+        self._suggest_button.setToolTip(
+            "The noise in this image is a large share of its Sobel response; a Gaussian "
+            "of σ = 1 pixel before the filter keeps the edges and removes most of it."
+        )
+        self._suggest_button.hide()
+        self._suggest_button.clicked.connect(self._on_suggest_clicked)
         self._progress = RunProgressWidget()
         self._progress.stop_requested.connect(self.stop)
         self._pending: list = []
@@ -132,6 +154,7 @@ class SobelWidget(QWidget):
         layout.addWidget(self._progress)
         layout.addWidget(self._kernels_box)
         layout.addWidget(self._status_label)
+        layout.addWidget(self._suggest_button)
         layout.addStretch()
 
         self._restore_settings()
@@ -180,15 +203,19 @@ class SobelWidget(QWidget):
             return self._say(problem)
         data = layer_data(layer)
         params = self._parameters()
+        plane = self._displayed_plane(layer)
+        self._suggest_button.hide()
         out = self._spare.pop(name, None)
-        if out is not None and out.gx.shape != output_shape(data.shape, params["padding"]):
+        if out is not None and (
+            out.gx.shape != output_shape(data.shape, params["padding"]) or self._on_show(out)
+        ):
             out = None
         self._worker = None
         if is_lazy(data) or data.size <= WORKER_PIXELS:
-            result = failures_as_values(_compute)(data, params, out)
+            result = failures_as_values(_compute)(data, params, out, plane)
             if isinstance(result, Failure):
                 return self._say(f"{name}: {result.message}")
-            self._show(name, result, params)
+            self._show(name, result, params, plane)
             return None
         self._set_busy(0, f"Sobel of {name} ({data.size / 1e6:.0f} Mpx)…")
         self._say(f"Computing the Sobel outputs of {name} ({data.size / 1e6:.0f} Mpx)…")
@@ -197,8 +224,9 @@ class SobelWidget(QWidget):
             data,
             params,
             out,
+            plane,
             on_failure=lambda message: self._say(f"{name}: {message}"),
-            on_returned=lambda result: self._show(name, result, params),
+            on_returned=lambda result: self._show(name, result, params, plane),
             on_finished=self._on_worker_finished,
             progress={"desc": f"Sobel of {name}"},
             owner=self,
@@ -225,33 +253,43 @@ class SobelWidget(QWidget):
             "device": None if device == "auto" else device,
         }
 
-    def _show(self, name: str, result: Gradients, params: dict) -> None:
+    def _show(self, name: str, computed, params: dict, plane=None) -> None:
         """Queue the chosen outputs; :meth:`_on_show_tick` puts one into the viewer per turn."""
         if self._stopped:
             return
         if name not in self._viewer.layers:
             return self._say(f"{name} was removed before its Sobel outputs were ready.")
+        result, suggestion = computed
         chosen = [n for n, check in self._output_checks.items() if check.isChecked()]
         meta = {**params, "kernel_x": SOBEL_X.tolist(), "kernel_y": SOBEL_Y.tolist()}
-        replaced = {}
+        theme = self._theme()
         steps = []
         for what in ("gx", "gy", "magnitude", "direction"):
-            previous = owned_output(self._viewer, name, f"sobel_{what}")
             if what in chosen:
-                if previous is not None:
-                    replaced[what] = previous.data  # no longer shown: the next run's buffer
                 data = getattr(result, what)
+                look = display_settings(what, data, theme=theme, plane=plane)
                 steps.append((OUTPUT_LABELS[what], "image", f"sobel_{what}", lambda d=data: d,
-                              display_settings(what, data)))  # fmt: skip
+                              look))  # fmt: skip
         if "rgb" in chosen and not is_lazy(result.magnitude):
-            steps.append(("colour picture", "image", "sobel_rgb",
-                          lambda: magnitude_direction_rgb(result), {"rgb": True}))  # fmt: skip
+            # as bright as the magnitude layer: one contrast for the same quantity
+            scale = display_settings("magnitude", result.magnitude, plane=plane)
+            steps.append((OUTPUT_LABELS["rgb"], "image", "sobel_rgb",
+                          lambda: magnitude_direction_rgb(
+                              result, scale=scale["contrast_limits"][1]),
+                          {"rgb": True}))  # fmt: skip
         if "vectors" in chosen and not is_lazy(result.gx):
             steps.append(("arrows", "vectors", "sobel_vectors",
-                          lambda: gradient_arrows(result, max_vectors=MAX_VECTORS),
+                          lambda: gradient_arrows(result, max_vectors=MAX_VECTORS,
+                                                  min_fraction=ARROW_MIN_FRACTION,
+                                                  min_step=ARROW_MIN_STEP, unit=True),
                           ARROW_STYLE))  # fmt: skip
-        if len(replaced) == 4 and all(isinstance(a, np.ndarray) for a in replaced.values()):
-            self._spare[name] = Gradients(**replaced)
+        if suggestion and params["sigma"] == 0:
+            self._suggest_button.show()
+        # the result shown before is the next run's buffer, unless a layer still shows
+        # part of it (checked again at that run)
+        previous, self._last[name] = self._last.get(name), result
+        if previous is not None and all(isinstance(a, np.ndarray) for a in previous):
+            self._spare[name] = previous
         self._pending = [(name, meta, *step) for step in steps]
         self._shown = 0
         self._set_busy(len(self._pending), f"Showing the outputs of {name}:")
@@ -266,13 +304,42 @@ class SobelWidget(QWidget):
             return
         name, meta, label, kind, what, make, kwargs = self._pending.pop(0)
         if name in self._viewer.layers:
-            put_layer(self._viewer, kind, name, what, make(), meta, **kwargs)
+            layer = put_layer(self._viewer, kind, name, what, make(), meta, **kwargs)
+            layer.name_overlay.visible = True  # which output a grid cell shows
         self._shown += 1
         self._progress.advance(self._shown, f"{name}: {label} shown,")
         if self._pending:
             self._show_timer.start()
         else:
             self._set_idle()
+
+    def _on_show(self, arrays: Gradients) -> bool:
+        """Whether any layer's data is one of ``arrays`` (or a view of one)."""
+        return any(
+            isinstance(layer.data, np.ndarray) and np.may_share_memory(layer.data, array)
+            for layer in self._viewer.layers
+            for array in arrays
+        )
+
+    def _displayed_plane(self, layer) -> tuple[int, ...] | None:
+        return displayed_plane(self._viewer, layer)
+
+    def _theme(self) -> str:
+        return canvas_theme(self._viewer)
+
+    def _on_theme_changed(self, event=None) -> None:
+        """Outputs follow the theme: the zero of Gx and Gy is the canvas colour."""
+        theme = self._theme()
+        for layer in self._viewer.layers:
+            made = layer.metadata.get("napari_nuclei_edges", {}).get("output", "")
+            what = made.removeprefix("sobel_")
+            if made.startswith("sobel_") and what in ("gx", "gy", "magnitude"):
+                layer.colormap = _colormap(what, theme)
+
+    def _on_suggest_clicked(self) -> None:
+        self._sigma_spin.setValue(1.0)
+        self._suggest_button.hide()
+        self.run()
 
     def _on_worker_finished(self) -> None:
         if not self._pending and not self._show_timer.isActive():
@@ -306,7 +373,7 @@ class SobelWidget(QWidget):
         self._padding_combo.setCurrentText(_settings.read(s, "padding", "reflect"))
         self._sigma_spin.setValue(_settings.read(s, "sigma", 0.0))
         for name, check in self._output_checks.items():
-            default = name in ("gx", "gy", "magnitude", "direction")
+            default = name in DEFAULT_OUTPUTS
             check.setChecked(_settings.read(s, f"output/{name}", default))
 
     # ------------------------------------------------------------------ life (see DockLife)
@@ -314,6 +381,7 @@ class SobelWidget(QWidget):
     def _attach(self) -> None:
         self._viewer.layers.events.inserted.connect(self._on_layers_changed)
         self._viewer.layers.events.removed.connect(self._on_layers_changed)
+        self._viewer.events.theme.connect(self._on_theme_changed)
         self._on_layers_changed()
 
     def _detach(self) -> None:
@@ -324,24 +392,4 @@ class SobelWidget(QWidget):
         self._set_idle()
         self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
         self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
-
-
-def _compute(data, params: dict, out: Gradients | None) -> Gradients:
-    """One run's work, for a worker too: smoothing, then Sobel. Touches no widget, no layer."""
-    if params["sigma"] > 0:
-        data = smooth(data, params["sigma"])
-    out = out if isinstance(data, np.ndarray) else None
-    return sobel(data, padding=params["padding"], device=params["device"], out=out)
-
-
-def _kernels_view() -> QGroupBox:
-    box = QGroupBox("Sobel kernels (cross-correlation; y points down the rows)")
-    layout = QHBoxLayout(box)
-    for title, kernel in (("Gx", SOBEL_X), ("Gy", SOBEL_Y)):
-        grid = QGridLayout()
-        grid.addWidget(QLabel(title), 0, 0, 1, 3)
-        for r in range(3):
-            for c in range(3):
-                grid.addWidget(QLabel(f"{int(kernel[r, c]):+d}"), r + 1, c)
-        layout.addLayout(grid)
-    return box
+        self._viewer.events.theme.disconnect(self._on_theme_changed)

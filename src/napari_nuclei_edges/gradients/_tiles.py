@@ -1,0 +1,275 @@
+"""The CPU engine of :func:`~napari_nuclei_edges.gradients.sobel`: all four outputs per tile.
+
+A tile is a group of whole small images, or a band of full-width rows of a large
+one, of about :data:`TILE_PIXELS` output pixels. Each tile is converted to
+float32 and padded into one reused buffer, and its Gx, Gy, magnitude and
+direction are written straight into the outputs while the tile is still in the
+cache: one pass over memory for the input and one for each output.
+
+Python's cost per torch call (a few µs) is what limits small tiles, so every
+view a tile geometry needs is made once per call (:class:`_Geometry`) and a
+tile costs about 20 torch calls. The four outputs of a tile are written by the
+thread that calls; torch's own threads split each operation.
+
+Where torch can compile (a C++ compiler is present), :func:`warm_up` compiles
+the same arithmetic (:func:`_fused`) with ``torch.compile`` in a background
+thread: one loop that reads the padded tile once and writes the four outputs,
+about twice as fast per pixel. It is opt-in: compiling takes seconds of CPU and
+holds Python's GIL, which would slow a GUI and the first call. Until it is
+ready, for any tile it was not compiled for, and wherever it fails, the eager
+torch operations above do the work; inductor caches the kernel on disk, so
+later processes get it sooner. ``NAPARI_NUCLEI_EDGES_COMPILE=1`` starts it on
+the first large call; ``=0`` forbids it.
+
+torch only.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import torch
+
+#: Output pixels per tile: the float32 planes of a tile (padded input, two
+#: temporaries, four outputs) stay within the last-level cache, and a tile is large
+#: enough that the fixed cost of a torch call stays a small share.
+TILE_PIXELS = 1 << 18
+#: A call with at least this many output pixels starts compiling the fused kernel.
+COMPILE_PIXELS = 1 << 22
+#: Output pixels per tile for the compiled kernel (the padded tile and the four
+#: outputs, no temporaries; each call into compiled code costs tens of µs).
+COMPILED_TILE_PIXELS = 1 << 20
+
+
+def tile_shape(n: int, oh: int, ow: int, tile_pixels: int | None = None) -> tuple[int, int]:
+    """``(images, rows)`` of one tile for ``n`` outputs of ``oh × ow``.
+
+    Whole images when one fits a tile, else bands of equal height, chosen from
+    the pixel budget (not from the width), so that no thin last band is left.
+
+    Examples
+    --------
+    >>> tile_shape(250, 80, 80)
+    (40, 80)
+    >>> tile_shape(1, 4080, 4080)           # 64 bands of 64 rows (the last 48)
+    (1, 64)
+    """
+    tile_pixels = tile_pixels or TILE_PIXELS
+    per_image = max(1, oh * ow)
+    if per_image <= tile_pixels:
+        return max(1, min(n, tile_pixels // per_image)), oh
+    bands = -(-per_image // tile_pixels)
+    return 1, -(-oh // bands)
+
+
+def sobel_into(
+    source: torch.Tensor, outputs, padding: str, tile_pixels: int | None = None
+) -> None:
+    """Write Gx, Gy, magnitude and direction of ``source`` ``(N, H, W)`` into ``outputs``.
+
+    ``outputs`` are four float32 ``(N, OH, OW)`` tensors on one device that overlap
+    neither each other nor ``source`` (the caller checks); ``source`` has any
+    real dtype, on that device. ``tile_pixels``: :data:`TILE_PIXELS` by default;
+    0 for one tile (a GPU, where a launch costs more than memory).
+    """
+    n, h, w = source.shape
+    oh, ow = outputs[0].shape[-2:]
+    if n == 0 or oh == 0 or ow == 0:
+        return
+    device = outputs[0].device
+    fused = None
+    if device.type == "cpu":
+        if n * oh * ow >= COMPILE_PIXELS and os.environ.get(_SWITCH) == "1":
+            warm_up()
+        fused = _COMPILED.get("kernel")
+        if fused is not None and tile_pixels is None:
+            # no temporaries in the compiled loop: larger tiles, fewer calls into it
+            tile_pixels = COMPILED_TILE_PIXELS
+    if tile_pixels == 0:
+        images, rows = n, oh
+    else:
+        images, rows = tile_shape(n, oh, ow, tile_pixels)
+    margin = 0 if padding == "valid" else 1
+    # zeros: the border columns of the buffer are never written, so they stay 0
+    padded = torch.zeros((images, rows + 2, ow + 2), dtype=torch.float32, device=device)
+    diff = torch.empty((images, rows + 2, ow), dtype=torch.float32, device=device)
+    summed = torch.empty((images, rows + 2, ow), dtype=torch.float32, device=device)
+    geometries: dict[tuple, _Geometry] = {}
+    for first in range(0, n, images):
+        last = min(n, first + images)
+        for top in range(0, oh, rows):
+            bottom = min(oh, top + rows)
+            key = (last - first, bottom - top, top == 0, bottom == oh)
+            geometry = geometries.get(key)
+            if geometry is None:
+                geometry = geometries[key] = _Geometry(
+                    padded, diff, summed, *key, h, w, margin, padding
+                )
+            if margin:
+                low, high = max(top - 1, 0), min(bottom + 1, h)
+            else:
+                low, high = top, bottom + 2
+            geometry.fill(source[first:last, low:high])
+            tiles = [out[first:last, top:bottom] for out in outputs]
+            if (
+                fused is None
+                or min(tiles[0].shape[-2:]) < 2
+                or not _run_compiled(fused, geometry.p, tiles)
+            ):
+                geometry.stencil(*tiles)
+
+
+class _Geometry:
+    """Every view that tiles of one shape and place (first band, last band) need."""
+
+    def __init__(
+        self, padded, diff, summed, images, rows, at_top, at_bottom, h, w, margin, padding
+    ):
+        p = self.p = padded[:images, : rows + 2]
+        self.copies: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.zeros: list[torch.Tensor] = []
+        if margin == 0:
+            self.inner = p
+        else:
+            start = 1 if at_top else 0
+            stop = rows + 1 if at_bottom else rows + 2
+            self.inner = p[:, start:stop, 1:-1]
+            if padding != "zeros":
+                # columns first (on the rows read), then whole rows: corners mirror twice
+                left, right = _mirror(w, padding)
+                self.copies += [
+                    (p[:, start:stop, 0], p[:, start:stop, 1 + left]),
+                    (p[:, start:stop, w + 1], p[:, start:stop, 1 + right]),
+                ]
+            top_row, bottom_row = _mirror(h, padding)
+            for is_edge, target, image_row in (
+                (at_top, 0, top_row),
+                (at_bottom, rows + 1, bottom_row),
+            ):
+                if not is_edge:
+                    continue
+                if padding == "zeros":
+                    self.zeros.append(p[:, target])
+                else:
+                    # image row r is buffer row r + 1 in the first band, r - top + 1 in the last
+                    offset = 1 if target == 0 else rows + 1 - h
+                    self.copies.append((p[:, target], p[:, image_row + offset]))
+        ow = p.shape[-1] - 2
+        d = diff[:images, : rows + 2, :ow]
+        s = summed[:images, : rows + 2, :ow]
+        self.diff_args = (p[..., 2:], p[..., :-2], d)
+        self.gx_args = (d[:, :-2], d[:, 2:], d[:, 1:-1])
+        self.sum_args = (p[..., :-2], p[..., 2:], s, p[..., 1:-1])
+        self.gy_args = (s[:, 2:], s[:, :-2])
+
+    def fill(self, block: torch.Tensor) -> None:
+        """Convert ``block`` into the buffer and pad it."""
+        self.inner.copy_(block)
+        for target, origin in self.copies:
+            target.copy_(origin)
+        for target in self.zeros:
+            target.zero_()
+
+    def stencil(self, gx, gy, magnitude, direction) -> None:
+        """The four outputs of the buffer's tile, written into the given tensors."""
+        high, low, d = self.diff_args
+        torch.sub(high, low, out=d)  # a [-1, 0, 1] difference along x ...
+        above, below, middle = self.gx_args
+        torch.add(above, below, out=gx)  # ... then a [1, 2, 1] sum along y
+        gx.add_(middle, alpha=2.0)
+        left, right, s, centre = self.sum_args
+        torch.add(left, right, out=s)  # a [1, 2, 1] sum along x ...
+        s.add_(centre, alpha=2.0)
+        torch.sub(*self.gy_args, out=gy)  # ... then a [-1, 0, 1] difference along y
+        # sqrt(gx² + gy²) in three in-place passes: torch's hypot is slower on CPUs
+        torch.mul(gx, gx, out=magnitude)
+        magnitude.addcmul_(gy, gy).sqrt_()
+        torch.atan2(gy, gx, out=direction)
+
+
+def _mirror(n: int, padding: str) -> tuple[int, int]:
+    """The image index copied into the pad before index 0 and after index ``n - 1``.
+
+    ``reflect`` mirrors without repeating the edge (scipy's ``mirror``, OpenCV's
+    ``BORDER_REFLECT_101``); on a 1-pixel axis that is the pixel itself.
+    """
+    if padding == "reflect" and n > 1:
+        return 1, n - 2
+    return 0, n - 1
+
+
+def _fused(p, gx, gy, magnitude, direction) -> None:
+    """The arithmetic of :meth:`_Geometry.stencil` as one expression, for ``torch.compile``."""
+    d = p[..., 2:] - p[..., :-2]
+    x = d[:, :-2] + 2.0 * d[:, 1:-1] + d[:, 2:]
+    s = p[..., :-2] + 2.0 * p[..., 1:-1] + p[..., 2:]
+    y = s[:, 2:] - s[:, :-2]
+    gx.copy_(x)
+    gy.copy_(y)
+    magnitude.copy_(torch.sqrt(x * x + y * y))
+    direction.copy_(torch.atan2(y, x))
+
+
+#: "kernel": the compiled :func:`_fused`, once it is compiled and checked.
+_COMPILED: dict = {}
+_WARMING: dict = {}
+_LOCK = threading.Lock()
+_CALL_LOCK = threading.Lock()
+_SWITCH = "NAPARI_NUCLEI_EDGES_COMPILE"
+
+
+def _run_compiled(kernel, p, tiles) -> bool:
+    """Run the compiled kernel on one tile; False (nothing written) where it would
+    have to compile again, which it must never do in the caller's thread."""
+    # the stance is process-wide: one tile at a time keeps enter/exit nested (each
+    # call is parallel inside), and the stance is back to normal between tiles
+    with _CALL_LOCK:
+        try:
+            with torch.compiler.set_stance("fail_on_recompile"):
+                kernel(p, *tiles)
+        except RuntimeError:
+            return False
+    return True
+
+
+def warm_up(wait: bool = False) -> bool:
+    """Start compiling :func:`_fused` off the calling thread (once); True when it is ready.
+
+    ``wait``: block until the compilation has ended (benchmarks, tests).
+    """
+    with _LOCK:
+        thread = _WARMING.get("thread")
+        if thread is None and os.environ.get(_SWITCH) != "0":
+            thread = _WARMING["thread"] = threading.Thread(
+                target=_compile, name="sobel-compile", daemon=True
+            )
+            thread.start()
+    if wait and thread is not None:
+        thread.join()
+    return "kernel" in _COMPILED
+
+
+def _compile() -> None:
+    """Compile for one image and for several per tile (torch specialises size 1), check
+    the result against the eager arithmetic, and only then hand the kernel out."""
+    try:
+        from torch.fx.experimental import _config as shapes
+
+        kernel = torch.compile(_fused, dynamic=True)
+        generator = torch.Generator().manual_seed(0)
+        # sizes that share no value, and no "duck" sizing: no guard may tie the
+        # height to the width or the stack, or any other shape would recompile
+        with shapes.patch(use_duck_shape=False):
+            for images in (1, 3):
+                p = torch.randint(0, 255, (images, 13, 37), generator=generator).float()
+                compiled = [torch.empty((images, 11, 35)) for _ in range(4)]
+                eager = [torch.empty((images, 11, 35)) for _ in range(4)]
+                kernel(p, *compiled)
+                _fused(p, *eager)
+                pairs = zip(compiled, eager, strict=True)
+                if not all(torch.allclose(a, b, rtol=1e-6, atol=1e-6) for a, b in pairs):
+                    return
+        _COMPILED["kernel"] = kernel
+    except Exception:  # no compiler, an unsupported platform: stay eager
+        return
