@@ -35,6 +35,7 @@ def main() -> None:
     others = np.concatenate([v for k, v in classes.items() if k != "metaphase"])
     runs = [
         ("linear, LBFGS", "magnitude", {"optimiser": "lbfgs", "steps": 200}),
+        ("gradient pair, dock defaults", "magnitude", {"model": "gradient_pair"}),
         *((f"gradient pair, LBFGS, seed {seed}", "magnitude",
            {"model": "gradient_pair", "optimiser": "lbfgs", "steps": 300, "seed": seed})
           for seed in range(4)),

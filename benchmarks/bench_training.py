@@ -6,6 +6,15 @@ whose kernel is within 1e-3 (max-abs) of Sobel Gx, setup included. Both sides
 get torch's one-off import of ``torch._dynamo`` (about 1.3 s, paid by the first
 optimiser a process builds) before the clock starts; the cold first run of a new
 process is printed separately.
+
+Also the course's two target conventions: targets of the input's size
+(``padding="same"``, as the notebook makes them) and of the valid size
+(``(H − 2) × (W − 2)``, the assignment's valid cross-correlation), each learned by
+``least_squares_kernel`` and ``fit_kernel`` (dock defaults) → max-abs error to
+Sobel Gx and seconds (median of several runs).
+
+``python -m benchmarks.bench_training`` prints everything;
+``python -m benchmarks.bench_training conventions`` only the conventions table.
 """
 
 from __future__ import annotations
@@ -74,9 +83,57 @@ def notebook(images, max_steps: int, max_seconds: float) -> tuple[int | None, fl
     return None, elapsed, step / elapsed
 
 
-def main() -> None:
+def conventions(images, which: str, repeat: int = 5) -> None:
+    """Print the table: target convention × (least_squares_kernel, fit_kernel)."""
+    import numpy as np
+
+    from napari_nuclei_edges.gradients import SOBEL_X, sobel
+    from napari_nuclei_edges.training import fit_kernel, kernel_error, least_squares_kernel
+
+    reference = SOBEL_X.numpy()[None, None]
+    x = images.astype(np.float32)
+    cases = {
+        "same: input's size, padding='same' (notebook)": sobel(x, padding="reflect").gx,
+        "valid: (H-2) × (W-2), valid ⋆ (assignment)": sobel(x, padding="valid").gx,
+    }
+
+    def closed(targets):
+        return least_squares_kernel(images, targets)
+
+    def trained(targets):
+        *_, final = fit_kernel(images, targets)
+        assert final.status == "converged", final.status
+        return final.weight
+
+    print(
+        f"\nTarget conventions on {len(images)} {which} images: max-abs error to Sobel Gx "
+        f"and seconds (median of {repeat} runs, 2 threads)"
+    )
+    print(f"{'targets':<48}{'targets shape':>16}{'function':>24}{'max-abs':>11}{'seconds':>10}")
+    for label, targets in cases.items():
+        for name, function in (("least_squares_kernel", closed), ("fit_kernel", trained)):
+            times, weight = [], None
+            for _ in range(repeat):
+                start = time.perf_counter()
+                weight = function(targets)
+                times.append(time.perf_counter() - start)
+            error = kernel_error(weight, reference)["max_abs"]
+            shape = " × ".join(map(str, targets.shape))
+            print(
+                f"{label:<48}{shape:>16}{name:>24}{error:>11.1e}{statistics.median(times):>10.3f}"
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
     limit_threads()
     import torch
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["conventions"]:
+        torch.set_num_threads(2)
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # torch's one-off dynamo import
+        conventions(*_images())
+        return
 
     torch.set_num_threads(2)
     code = (
@@ -134,6 +191,7 @@ def main() -> None:
         f"cold first run in a new process (dynamo import included): {cold.stdout.strip()} s"
         f"{cold.stderr[-300:] if cold.returncode else ''}"
     )
+    conventions(images, which)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from napari_nuclei_edges.training.options import (
     TrainingStep,
     kernel_error,
 )
+from napari_nuclei_edges.training.verdict import verdict
 
 if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers
     from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y
@@ -80,6 +81,8 @@ __all__ = [
     "save_history_csv",
     "save_kernel",
     "split_images",
+    "target_convention",
+    "verdict",
 ]
 
 #: The torch side of the public API, imported on first use: name → (module, attribute).
@@ -114,8 +117,11 @@ def least_squares_kernel(inputs, targets, kernel_size: int = 3, *, bias: bool = 
     inputs : array_like
         ``(N, H, W)`` or ``(N, C_in, H, W)`` images.
     targets : array_like or str
-        Images of the inputs' size (``(N, H, W)`` or ``(N, C_out, H, W)``), or
-        ``"gx"``, ``"gy"``, ``"both"`` for Sobel of the inputs.
+        Images (``(N, H, W)`` or ``(N, C_out, H, W)``) of the inputs' size
+        (``"same"``) or of the valid size ``(H − k + 1, W − k + 1)`` (the course's
+        ``valid`` cross-correlation: ``Conv2d(padding=0)``, ``sobel(x, padding="valid")``),
+        see :func:`target_convention`; or ``"gx"``, ``"gy"``, ``"both"`` for Sobel of
+        the inputs. Either way the loss is taken over the valid region.
     kernel_size : int
         Odd width of the kernel.
     bias : bool
@@ -134,7 +140,10 @@ def least_squares_kernel(inputs, targets, kernel_size: int = 3, *, bias: bool = 
     """
     from napari_nuclei_edges.training import _data
 
-    options = TrainingOptions(kernel_size=kernel_size, bias=bias, normalisation="none")
+    # the closed form needs the moments, whatever the size (the loop convolves beyond 7 × 7)
+    options = TrainingOptions(
+        kernel_size=kernel_size, bias=bias, normalisation="none", engine="moments"
+    )
     data = _data.prepare(inputs, targets, options)
     weight, b = _data.solve(data.moments.total(), data, options)
     return (weight, b) if bias else weight
@@ -149,8 +158,10 @@ def fit_kernel(inputs, targets, held_out=None, **options) -> Iterator[TrainingSt
         ``(N, H, W)`` or ``(N, C_in, H, W)`` images of any real dtype, at least
         ``k × k``; the input is never modified.
     targets : array_like or str
-        What the kernel should produce from each image: images of the inputs'
-        size (``(N, H, W)`` or ``(N, C_out, H, W)``), or ``"gx"``, ``"gy"`` or
+        What the kernel should produce from each image: images (``(N, H, W)`` or
+        ``(N, C_out, H, W)``) of the inputs' size or of the valid size
+        ``(H − k + 1, W − k + 1)`` (each step's ``targets`` says which they were
+        taken as; the loss region is the valid one either way), or ``"gx"``, ``"gy"`` or
         ``"both"`` (Sobel of the inputs, ``C_out = 2`` for both), or
         ``"magnitude"``, ``"direction"``, ``"polar"`` (both) of the Sobel
         gradient, for the ``gradient_pair`` and ``cnn`` models (``linear``
@@ -161,25 +172,48 @@ def fit_kernel(inputs, targets, held_out=None, **options) -> Iterator[TrainingSt
         ``(images, targets)``.
     **options
         Any field of :class:`TrainingOptions` (kernel_size, bias, optimiser,
-        learning_rate, steps, batch_size, validation_fraction, normalisation,
-        seed, device, engine, tolerance, report_interval, model, layers, channels).
+        learning_rate, steps, patience, batch_size, validation_fraction,
+        normalisation, seed, device, engine, tolerance, report_interval, model,
+        layers, channels).
 
     Yields
     ------
     TrainingStep
         Step 0 (the random start) first, then every ``report_interval``
-        seconds, and the last step with status ``"converged"`` (within
-        ``tolerance`` of the optimum) or ``"finished"`` (all steps taken).
+        seconds, and the last step with status ``"converged"`` (a finite loss
+        within ``tolerance`` of the optimum), ``"finished"`` (all steps taken),
+        ``"plateau"`` (the validation loss stopped improving for ``patience``
+        steps) or ``"diverged"`` (then :class:`TrainingDiverged` is raised).
 
     Raises
     ------
     TrainingDiverged
-        When the loss becomes NaN/inf or grows by orders of magnitude; the
-        message says why and what to change.
+        When the loss or a weight becomes NaN/inf or the loss grows by orders of
+        magnitude: first the step with status ``"diverged"`` is yielded (its
+        trace holds the exploding losses, its kernel is the last finite one),
+        then this is raised; the message says why and what to change.
     ValueError, TypeError
-        For inputs the model cannot learn from, each with a sentence.
+        At the call, for options that cannot run (each with a sentence); at the
+        first step, for inputs the model cannot learn from (constant, NaN,
+        too large for float32, targets of neither the same nor the valid size).
     """
-    from napari_nuclei_edges.training import _loop
+    from napari_nuclei_edges.training import _data, _loop
 
     opts = TrainingOptions(**options)  # bad options fail here, at the call
+    _data.check_device(opts)
     return _loop.run(inputs, targets, opts, held_out)
+
+
+def target_convention(input_shape, target_shape, kernel_size: int = 3) -> str:
+    """``"same"`` or ``"valid"``: how targets of ``target_shape`` pair with the inputs.
+
+    See :func:`napari_nuclei_edges.training._data.target_convention`.
+
+    Examples
+    --------
+    >>> target_convention((250, 80, 80), (250, 78, 78))
+    'valid'
+    """
+    from napari_nuclei_edges.training._data import target_convention as convention
+
+    return convention(input_shape, target_shape, kernel_size)

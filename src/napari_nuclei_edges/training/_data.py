@@ -40,6 +40,7 @@ class Data:
     test_x: torch.Tensor | None = None  # held-out images (e.g. the other classes)
     test_y: torch.Tensor | None = None
     test_moments: Moments | None = None
+    targets: str | None = None  # image targets taken as "same" or "valid" (None: built in)
 
 
 def engine(opts: TrainingOptions) -> str:
@@ -47,20 +48,50 @@ def engine(opts: TrainingOptions) -> str:
     if opts.model != "linear":
         return "conv"
     if opts.engine == "auto":
-        return "moments" if opts.kernel_size <= 7 else "conv"
+        # a device other than the CPU is asked for: the convolution runs there
+        on_cpu = (opts.device or "cpu") == "cpu"
+        return "moments" if opts.kernel_size <= 7 and on_cpu else "conv"
     return opts.engine
+
+
+def check_device(opts: TrainingOptions) -> None:
+    """Refuse, with a sentence, a device torch does not know or cannot use here."""
+    if opts.device is None:
+        return
+    try:
+        device = torch.device(opts.device)
+    except (RuntimeError, ValueError):
+        raise ValueError(
+            f"device {opts.device!r} is not a torch device: use 'cpu', 'cuda', 'cuda:1' or 'mps'."
+        ) from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise ValueError(
+                f"device {opts.device!r} is not available: torch sees "
+                f"{count or 'no'} CUDA GPU{'s' if count != 1 else ''} here; use 'cpu'."
+            )
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {opts.device!r} is not available here; use 'cpu'.")
+    elif device.type != "cpu":
+        raise ValueError(f"device {opts.device!r} is not supported: use 'cpu', 'cuda' or 'mps'.")
 
 
 def prepare(inputs, targets, opts: TrainingOptions, held_out=None) -> Data:
     """Check, normalise and split the images; collect their moments when the engine uses them."""
     x, y, reference, kind = _pairs(inputs, targets, opts, "inputs")
+    convention = None if kind is not None else _convention(x.shape, np.shape(targets), opts)
     shift, scale = _normalisation(x, opts)
     xt, yt = _normalised(x, y, kind, shift, scale)
     train, val = (
         torch.from_numpy(i) for i in split_images(x.shape[0], opts.validation_fraction, opts.seed)
     )
     stats = moments(xt, yt, opts.kernel_size, opts.bias) if engine(opts) == "moments" else None
-    data = Data(xt, yt, shift, scale, train, val, stats, reference, kind)
+    if stats is not None:
+        _check_finite_moments(stats, opts)
+    data = Data(xt, yt, shift, scale, train, val, stats, reference, kind, targets=convention)
     if held_out is not None:
         _add_held_out(data, x.shape[1:], targets, held_out, opts)
     return data
@@ -80,6 +111,74 @@ def _add_held_out(data: Data, size: tuple, targets, held_out, opts: TrainingOpti
     data.test_x, data.test_y = _normalised(tx, ty, data.kind, data.shift, data.scale)
     if data.moments is not None:
         data.test_moments = moments(data.test_x, data.test_y, opts.kernel_size, opts.bias)
+        _check_finite_moments(data.test_moments, opts)
+
+
+def _check_finite_moments(stats: Moments, opts: TrainingOptions) -> None:
+    """Refuse images whose squared values overflow float64 (the loss would be NaN)."""
+    if all(torch.isfinite(t).all() for t in (stats.gram, stats.cross, stats.square)):
+        return
+    hint = (
+        "choose normalisation 'standardise' or 'scale'"
+        if opts.normalisation == "none"
+        else "scale the images down"
+    )
+    raise ValueError(
+        "the images' squared values overflow float64 (the loss would be NaN): " + hint + "."
+    )
+
+
+def target_convention(input_shape, target_shape, kernel_size: int = 3, radius=None) -> str:
+    """Whether image targets are of the inputs' size (``"same"``) or the valid size.
+
+    Parameters
+    ----------
+    input_shape, target_shape : tuple of int
+        ``(..., H, W)`` of the inputs and of the targets.
+    kernel_size : int
+        Odd width ``k`` of the kernel.
+    radius : int, optional
+        Pixels the model reads on each side (``k // 2`` for one convolution).
+
+    Returns
+    -------
+    str
+        ``"same"`` for targets of ``(H, W)``, ``"valid"`` for ``(H − k + 1, W − k + 1)``,
+        the two conventions of the course (``padding="same"``, and the ``valid``
+        cross-correlation of the assignment). Either way the loss is taken over the
+        valid region.
+
+    Raises
+    ------
+    ValueError
+        For any other size, with a sentence.
+
+    Examples
+    --------
+    >>> target_convention((250, 80, 80), (250, 78, 78)), target_convention((80, 80), (80, 80))
+    ('valid', 'same')
+    """
+    r = kernel_size // 2 if radius is None else radius
+    h, w = tuple(input_shape)[-2:]
+    size = tuple(target_shape)[-2:]
+    if size == (h, w):
+        return "same"
+    if size == (h - 2 * r, w - 2 * r):
+        return "valid"
+    raise ValueError(
+        f"targets of {size[0]} × {size[1]} pixels do not pair with {h} × {w} inputs: "
+        f"a target is either of the input's size ({h} × {w}, 'same') or of the valid "
+        f"size {h - 2 * r} × {w - 2 * r} (a 'valid' cross-correlation with a "
+        f"{kernel_size} × {kernel_size} kernel)."
+    )
+
+
+def _radius(opts: TrainingOptions) -> int:
+    return (opts.kernel_size // 2) * (opts.layers if opts.model == "cnn" else 1)
+
+
+def _convention(x_shape, y_shape, opts: TrainingOptions) -> str:
+    return target_convention(x_shape, y_shape, opts.kernel_size, _radius(opts))
 
 
 def split_images(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +220,10 @@ def to_original(matrix: torch.Tensor, data: Data, opts: TrainingOptions):
 
 
 def _as_images(array, what: str) -> np.ndarray:
-    array = np.asarray(array)
+    try:
+        array = np.asarray(array)
+    except (TypeError, ValueError) as exc:  # ragged lists, objects numpy cannot stack
+        raise TypeError(f"{what} must be an array of numbers: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{what} must be real numbers, not {array.dtype} data.")
     if array.ndim == 3:
@@ -140,11 +242,17 @@ def _pairs(inputs, targets, opts: TrainingOptions, what: str):
     x = _as_images(inputs, what)
     h, w = x.shape[2:]
     k = opts.kernel_size
-    radius = (k // 2) * (opts.layers if opts.model == "cnn" else 1)
+    radius = _radius(opts)
     if h < 2 * radius + 1 or w < 2 * radius + 1:
         raise ValueError(f"images of {h} × {w} are smaller than the {k} × {k} kernel.")
     if not np.isfinite(x).all():
         raise ValueError(f"the {what} contain NaN or inf: a kernel cannot learn from them.")
+    if what == "inputs" and x.min() == x.max():
+        # whatever the normalisation: every kernel gives the same output, none is learned
+        raise ValueError(
+            f"the inputs are constant (every pixel {x.flat[0]:g}): there is nothing to learn "
+            "a kernel from; pick images with some structure."
+        )
     if isinstance(targets, str):
         y, reference = _sobel_targets(x, targets, opts)
         return x, y, reference, targets
@@ -167,6 +275,13 @@ def _sobel_targets(x: np.ndarray, targets: str, opts: TrainingOptions):
         raise ValueError(
             "a linear kernel cannot output a direction: choose the gradient pair "
             "or the cnn model for direction targets."
+        )
+    top = float(np.abs(x).max())
+    if top * 8 > float(np.finfo(np.float32).max):  # Sobel sums 8 pixels' worth of weights
+        raise ValueError(
+            f"the inputs reach {top:.3g}, too large for the float32 Sobel targets "
+            f"(largest {np.finfo(np.float32).max:.3g}): they would overflow to inf. Scale "
+            "the images down first."
         )
     g = sobel(x[:, 0])
     reference = None
@@ -196,13 +311,20 @@ def _image_targets(x: np.ndarray, targets, opts: TrainingOptions) -> np.ndarray:
             "arbitrary target images."
         )
     y = _as_images(targets, "targets")
-    if y.shape[0] != x.shape[0] or y.shape[2:] != x.shape[2:]:
+    if y.shape[0] != x.shape[0]:
         raise ValueError(
             f"targets of shape {y.shape} do not pair with inputs of shape {x.shape}: "
-            "one target image of the same size per input image."
+            "one target image per input image."
         )
+    convention = _convention(x.shape, y.shape, opts)
     if not np.isfinite(y).all():
         raise ValueError("the targets contain NaN or inf: a kernel cannot learn them.")
+    if convention == "valid":
+        # placed where a same-size target would be: the loss reads only that region
+        r = _radius(opts)
+        same = np.zeros((*y.shape[:2], *x.shape[2:]), np.float64)
+        same[..., r : x.shape[2] - r, r : x.shape[3] - r] = y
+        y = same
     return y
 
 
@@ -212,17 +334,15 @@ def _image_targets(x: np.ndarray, targets, opts: TrainingOptions) -> np.ndarray:
 def _normalisation(x: np.ndarray, opts: TrainingOptions) -> tuple[float, float]:
     if opts.normalisation == "none":
         return 0.0, 1.0
+    top = float(np.abs(x).max())  # in float64: float16 sums overflow, 1e300 squares too
     if opts.normalisation == "scale":
-        top = np.iinfo(x.dtype).max if x.dtype.kind in "iu" else float(np.abs(x).max())
-        return 0.0, float(top) if top else 1.0
-    std = float(x.std())
-    if std == 0:
-        raise ValueError(
-            "the inputs are constant: there is nothing to learn from (and nothing to "
-            "standardise); pick images with some structure."
-        )
+        full = np.iinfo(x.dtype).max if x.dtype.kind in "iu" else top
+        return 0.0, float(full) if full else 1.0
+    scaled = x.astype(np.float64) / top  # |x| <= 1: the moments below cannot overflow
+    mean = float(np.mean(scaled, dtype=np.float64))
+    std = float(np.std(scaled, dtype=np.float64)) * top
     # without a bias the model cannot absorb a shift, so only the scale changes
-    return (float(x.mean()) if opts.bias else 0.0), std
+    return (mean * top if opts.bias else 0.0), std
 
 
 def _normalised(x, y, kind, shift: float, scale: float):

@@ -12,10 +12,17 @@ import math
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_nuclei_edges.training._data import Data, engine, optimum, prepare, to_original
+from napari_nuclei_edges.training._data import (
+    Data,
+    engine,
+    optimum,
+    prepare,
+    to_original,
+)
 from napari_nuclei_edges.training._models import (
     POLAR_TARGETS,
     Patches,
@@ -32,6 +39,12 @@ from napari_nuclei_edges.training.options import (
     TrainingStep,
     kernel_error,
 )
+
+#: The held-out images are evaluated at a report only while their evaluations have
+#: cost at most this share of the time spent on steps (and always at the first and last).
+HELD_OUT_BUDGET = 0.2
+#: A validation loss counts as better than the best so far when lower by this fraction.
+PLATEAU_MIN_IMPROVEMENT = 1e-6
 
 
 def run(inputs, targets, opts: TrainingOptions, held_out=None) -> Iterator[TrainingStep]:
@@ -71,7 +84,23 @@ class _Run:
             self.optimum_loss = max(0.0, float(self.train_total.loss(best)))
             if self.reference is None:
                 self.reference = to_original(best, data, opts)[0]
+        elif opts.model == "gradient_pair" and self.reference is not None:
+            self.optimum_loss = 0.0  # the Sobel pair gives its targets exactly
+        self.stable_rate = self._stable_rate()
         self.batches = self._batches()
+        # seconds spent on steps and on the held-out images: the evaluation's budget
+        self.step_seconds = self.test_seconds = 0.0
+        self.first = math.nan
+
+    def _stable_rate(self) -> float | None:
+        """Plain gradient descent on a quadratic is stable below 2 / (largest curvature)."""
+        if self.train_total is None or self.opts.optimiser not in ("sgd", "momentum"):
+            return None
+        curvature = torch.linalg.eigvalsh(self.train_total.gram[0]).max().item()
+        if not curvature > 0:
+            return None
+        boost = 1.9 if self.opts.optimiser == "momentum" else 1.0  # heavy ball: 2(1 + β)/λ
+        return boost * self.train_total.count * self.data.y.shape[1] / curvature
 
     def _sources(self, dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Images and targets by set ("train", "val", "test"), on the device of the run."""
@@ -144,56 +173,68 @@ class _Run:
         return F.mse_loss(out, y)
 
     @torch.no_grad()
-    def _evaluate(self, which: str) -> float | None:
+    def _evaluate(self, which: str, magnitude: bool = True) -> tuple[float | None, float | None]:
+        """``(loss, magnitude error)`` on a set of images, from one forward pass."""
         if which == "val" and not len(self.data.val):
-            return None
+            return None, None
         if which == "test" and self.data.test_x is None:
-            return None
+            return None, None
+        wants_magnitude = magnitude and self.data.kind in ("magnitude", "polar")
         if self.engine == "moments":
             total = {"train": self.train_total, "val": self.val_total, "test": self.test_total}
-            return max(0.0, float(total[which].loss(self._matrix())))
-        return float(self._torch_loss(which))
+            loss = max(0.0, float(total[which].loss(self._matrix())))
+            return loss, self._magnitude_error(which, None) if wants_magnitude else None
+        index, r = self._indices(which), self.radius
+        y = self.sources[which][1][index]
+        y = y[..., r : y.shape[-2] - r, r : y.shape[-1] - r]
+        out = self._output(which, index, whole=True)
+        if not self.linear and self.data.kind in POLAR_TARGETS:
+            loss = float(polar_loss(self.opts.model, self.data.kind, out, y))
+        else:
+            loss = float(F.mse_loss(out, y))
+        return loss, self._magnitude_error(which, out) if wants_magnitude else None
 
-    @torch.no_grad()
-    def _magnitude_error(self) -> float | None:
-        """Relative RMS error of the predicted magnitude on held-out (else validation) images."""
-        if self.data.kind not in ("magnitude", "polar"):
-            return None
-        which = "test" if self.data.test_x is not None else "val"
-        if which == "val" and not len(self.data.val):
-            which = "train"
+    def _magnitude_error(self, which: str, out: torch.Tensor | None) -> float:
+        """Relative RMS error of the predicted magnitude on one set of images."""
         index, r = self._indices(which), self.radius
         y = self.sources[which][1][index]
         truth = y[:, 0, r : y.shape[-2] - r, r : y.shape[-1] - r].double()
-        if self.engine == "moments":
+        if out is None:  # the moments engine keeps no output: convolve once
             x = self.sources[which][0][index]
-            out = F.conv2d(x, self.model.weight, self.model.bias)[:, 0]
+            predicted = F.conv2d(x, self.model.weight, self.model.bias)[:, 0]
+        elif self.opts.model == "gradient_pair":
+            predicted = torch.sqrt(out[:, 0] ** 2 + out[:, 1] ** 2)
         else:
-            out = self._output(which, index, whole=True)
-            if self.opts.model == "gradient_pair":
-                out = torch.sqrt(out[:, 0] ** 2 + out[:, 1] ** 2)
-            else:
-                out = out[:, 0]
+            predicted = out[:, 0]
         norm = torch.sqrt(torch.mean(truth**2))
-        return float(torch.sqrt(torch.mean((out.double() - truth) ** 2)) / norm)
+        return float(torch.sqrt(torch.mean((predicted.double() - truth) ** 2)) / norm)
 
-    def _report(self, step: int, loss: float, trace: list, status: str) -> TrainingStep:
-        alignment = None
+    def _weights(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The kernel (and bias) to report, in original units."""
         if self.linear:
-            weight, bias = to_original(self._matrix(), self.data, self.opts)
-        else:
-            conv = first_conv(self.model)
-            weight = conv.weight.detach().cpu().to(torch.float64).numpy().copy()
-            bias = None if conv.bias is None else conv.bias.detach().cpu().double().numpy()
+            return to_original(self._matrix(), self.data, self.opts)
+        conv = first_conv(self.model)
+        weight = conv.weight.detach().cpu().to(torch.float64).numpy().copy()
+        bias = None if conv.bias is None else conv.bias.detach().cpu().double().numpy()
+        return weight, bias
+
+    def _report(self, step: int, loss: float, trace: list, status: str, *,
+                val=(None, None), test=None, message=None) -> TrainingStep:  # fmt: skip
+        weight, bias = self._weights()
+        alignment = None
         compared = weight
         if self.opts.model == "gradient_pair" and self.reference is not None:
             alignment = pair_alignment(weight, self.reference)
             compared = alignment["aligned"]
         reference = self.reference if self.opts.model != "cnn" else None
+        test_loss, test_magnitude = (None, None) if test is None else test
+        magnitude = test_magnitude if self.data.test_x is not None else val[1]
+        if magnitude is None and self.data.test_x is None and not len(self.data.val):
+            magnitude = self._evaluate("train")[1]
         return TrainingStep(
             step=step,
             loss=loss,
-            val_loss=self._evaluate("val"),
+            val_loss=val[0],
             weight=weight,
             bias=bias,
             elapsed=time.perf_counter() - self.start,
@@ -204,39 +245,88 @@ class _Run:
             error=kernel_error(compared, reference) if reference is not None else None,
             status=status,
             learning_rate=self.opts.rate,
-            test_loss=self._evaluate("test"),
-            magnitude_error=self._magnitude_error(),
+            test_loss=test_loss,
+            magnitude_error=magnitude,
             alignment=alignment,
+            first_loss=self.first,
+            stable_rate=self.stable_rate,
+            targets=self.data.targets,
+            message=message,
         )
+
+    def _held_out(self, final: bool) -> tuple[float | None, float | None] | None:
+        """The held-out loss and magnitude error, when the budget allows (None: not measured)."""
+        if self.data.test_x is None:
+            return None
+        if not final and self.test_seconds > HELD_OUT_BUDGET * self.step_seconds:
+            return None
+        began = time.perf_counter()
+        result = self._evaluate("test")
+        self.test_seconds += time.perf_counter() - began
+        return result
 
     def __iter__(self) -> Iterator[TrainingStep]:
         opts = self.opts
-        first = self._evaluate("train")
+        first = self._evaluate("train", magnitude=False)[0]
+        if not math.isfinite(first):
+            precision = "float32 (the cnn's precision)" if opts.model == "cnn" else "float64"
+            raise ValueError(
+                f"the loss of the random start is already NaN/inf: the images' values "
+                f"overflow {precision}; choose normalisation 'standardise' or scale the "
+                "images down."
+            )
+        self.first = first
         trace = [(0, first)]
         last_report = time.perf_counter()
-        previous = self._report(0, first, trace, "running")
+        val = self._evaluate("val")
+        best_val, best_step = (val[0] if val[0] is not None else first), 0
+        previous = self._report(0, first, trace, "running", val=val, test=self._held_out(True))
         yield previous
         trace = []
-        loss = first
         for step in range(1, opts.steps + 1):
+            kept = [p.detach().clone() for p in self.model.parameters()]  # should it diverge
+            began = time.perf_counter()
             loss = self._step(next(self.batches))
             if self.engine == "moments":
                 # cheap here: report the loss at the new weights, on all training images
-                loss = self._evaluate("train")
+                loss = self._evaluate("train", magnitude=False)[0]
+            self.step_seconds += time.perf_counter() - began
             trace.append((step, loss))
-            if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(first, 1e-300):
-                raise TrainingDiverged(self._divergence_message(step, first, loss), previous)
+            problem = self._divergence(first, loss)
+            if problem is not None:
+                message = self._divergence_message(step, problem)
+                with torch.no_grad():  # back to the last finite weights: the kernel kept
+                    for parameter, before in zip(self.model.parameters(), kept, strict=True):
+                        parameter.copy_(before)
+                final = self._report(step, loss, trace, "diverged", message=message)
+                yield final
+                raise TrainingDiverged(message, final)
             converged = self._converged(first, loss)
             now = time.perf_counter()
-            if converged or step == opts.steps or now - last_report >= opts.report_interval:
-                status = (
-                    "converged" if converged else "finished" if step == opts.steps else "running"
+            last = converged or step == opts.steps
+            if not last and now - last_report < opts.report_interval:
+                continue
+            val = self._evaluate("val")
+            watched = val[0] if val[0] is not None else loss
+            if watched < best_val * (1 - PLATEAU_MIN_IMPROVEMENT):
+                best_val, best_step = watched, step
+            plateau = not last and opts.patience and step - best_step >= opts.patience
+            status = ("converged" if converged else "plateau" if plateau
+                      else "finished" if step == opts.steps else "running")  # fmt: skip
+            message = None
+            if plateau:
+                which = "validation" if val[0] is not None else "training"
+                message = (
+                    f"Stopped at step {step}: the {which} loss has not improved for "
+                    f"{step - best_step} steps (best {best_val:.3g} at step {best_step})."
                 )
-                previous = self._report(step, loss, trace, status)
-                yield previous
-                trace, last_report = [], now
-                if converged:
-                    return
+            previous = self._report(step, loss, trace, status, val=val,
+                                    test=self._held_out(status != "running"),
+                                    message=message)  # fmt: skip
+            yield previous
+            trace, last_report = [], time.perf_counter()
+            if status != "running":
+                return
 
     def _step(self, batch: torch.Tensor | None) -> float:
         def closure():
@@ -248,31 +338,38 @@ class _Run:
         value = self.optimiser.step(closure)
         return float(value.detach())
 
+    def _divergence(self, first: float, loss: float) -> str | None:
+        """Why the run cannot go on (None: it can)."""
+        if not math.isfinite(loss):
+            return "became NaN/inf"
+        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            return "stayed finite but the weights became NaN/inf"
+        if loss > DIVERGENCE_FACTOR * max(first, 1e-300):
+            return f"grew from {first:.3g} to {loss:.3g}"
+        return None
+
     def _converged(self, first: float, loss: float) -> bool:
-        if self.optimum_loss is None or not self.opts.tolerance:
+        if self.optimum_loss is None or not self.opts.tolerance or not math.isfinite(loss):
             return False
         return loss - self.optimum_loss <= self.opts.tolerance * (first - self.optimum_loss)
 
-    def _divergence_message(self, step: int, first: float, loss: float) -> str:
+    def _divergence_message(self, step: int, what: str) -> str:
         opts = self.opts
-        what = (
-            "became NaN/inf" if not math.isfinite(loss) else f"grew from {first:.3g} to {loss:.3g}"
-        )
         message = (
             f"Training diverged at step {step}: the loss {what}. The learning rate "
             f"{opts.rate:g} is too large for {opts.optimiser} on these inputs"
         )
-        if self.train_total is not None and opts.optimiser in ("sgd", "momentum"):
-            # plain gradient descent on a quadratic is stable below 2 / (largest curvature)
-            curvature = torch.linalg.eigvalsh(self.train_total.gram[0]).max().item()
-            stable = self.train_total.count * self.data.y.shape[1] / curvature
-            message += f" (the largest stable rate here is about {stable:.2g})"
+        if self.stable_rate is not None:
+            message += f" (the largest stable rate here is about {self.stable_rate:.2g})"
         hint = (
             " Raw pixel values make the loss surface steep: choose 'standardise' or 'scale'"
             if opts.normalisation == "none"
             else " Lower the learning rate"
         )
-        return f"{message}.{hint}, or use Adam or LBFGS, which adapt their steps."
+        return (
+            f"{message}.{hint}, or use Adam or LBFGS, which adapt their steps. The kernel "
+            f"shown is the last finite one, from step {step - 1}."
+        )
 
 
 def _optimiser(parameters, opts: TrainingOptions) -> torch.optim.Optimizer:

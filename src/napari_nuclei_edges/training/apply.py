@@ -87,7 +87,10 @@ def apply_kernel(images, kernel, bias=None, model: str = "linear") -> np.ndarray
         x = F.pad(x, (r, r, r, r), mode=padding_mode(stack.shape, k))
     b = None
     if bias is not None:
-        b = torch.from_numpy(np.asarray(bias, np.float32).ravel())
+        values = np.asarray(bias)
+        if values.dtype.kind not in "biuf" or not np.isfinite(values).all():
+            raise ValueError(f"the bias must be finite numbers, not {bias!r:.60}.")
+        b = torch.from_numpy(values.astype(np.float32).ravel())
         if b.numel() != weight.shape[0]:
             raise ValueError(
                 f"the bias holds {b.numel()} values for {weight.shape[0]} output channels."
@@ -107,7 +110,13 @@ def _checked_kernel(kernel, model: str) -> np.ndarray:
         )
     if model not in APPLIED_MODELS:
         raise ValueError(f"model must be one of {APPLIED_MODELS}, not {model!r}.")
-    weight = np.asarray(kernel, np.float32)
+    weight = np.asarray(kernel)
+    if weight.dtype.kind not in "biuf":
+        what = "complex" if weight.dtype.kind == "c" else f"{weight.dtype} data"
+        raise TypeError(f"a kernel must be real numbers, not {what}.")
+    if not np.isfinite(weight).all():
+        raise ValueError("the kernel contains NaN or inf: it would fill the output with them.")
+    weight = weight.astype(np.float32)
     if weight.ndim == 2:
         weight = weight[None, None]
     if weight.ndim != 4 or weight.shape[-1] != weight.shape[-2] or weight.shape[-1] % 2 == 0:

@@ -26,8 +26,16 @@ DEFAULT_LEARNING_RATES = {
     "rmsprop": 0.01,
     "lbfgs": 1.0,
 }
-#: The loss growing by this factor over its start means the run diverged.
-DIVERGENCE_FACTOR = 1e4
+#: The optimiser each model uses when none is given: LBFGS where curvature pays off.
+DEFAULT_OPTIMISERS = {"linear": "adam", "gradient_pair": "lbfgs", "cnn": "adam"}
+#: The loss growing by this factor over its start means the run diverged: large enough
+#: that a few steps of the explosion are drawn, small enough to stop long before inf.
+DIVERGENCE_FACTOR = 1e10
+#: Where a run can end: the optimum reached, every step taken, the validation loss
+#: on a plateau, or the loss/weights no longer finite or exploding.
+STATUSES = ("running", "converged", "finished", "plateau", "diverged")
+#: Largest kernel a run, a file or the dock takes.
+MAX_KERNEL_SIZE = 15
 
 
 class TrainingDiverged(ArithmeticError):
@@ -55,11 +63,12 @@ class TrainingOptions:
             "help": "Learn a constant added to every output pixel as well (Sobel has none)."
         },
     )
-    optimiser: str = field(
-        default="adam",
+    optimiser: str | None = field(
+        default=None,
         metadata={
             "help": "How each step moves the weights: plain SGD, SGD with momentum, "
-            "RMSprop, Adam (adapts the step per weight) or LBFGS (uses curvature)."
+            "RMSprop, Adam (adapts the step per weight) or LBFGS (uses curvature). "
+            "Empty: Adam for the linear model and the cnn, LBFGS for the gradient pair."
         },
     )
     learning_rate: float | None = field(
@@ -70,6 +79,13 @@ class TrainingOptions:
         },
     )
     steps: int = field(default=1000, metadata={"help": "The most optimiser steps to take."})
+    patience: int = field(
+        default=100,
+        metadata={
+            "help": "Stop once the validation loss has not improved for this many steps "
+            "(a plateau); 0 never stops early on a plateau."
+        },
+    )
     batch_size: int | None = field(
         default=None,
         metadata={
@@ -131,39 +147,81 @@ class TrainingOptions:
 
     def __post_init__(self) -> None:
         k = self.kernel_size
-        if not (isinstance(k, int) and 1 <= k <= 15 and k % 2 == 1):
-            raise ValueError(f"kernel_size must be an odd integer from 1 to 15, not {k!r}.")
+        if not (_integer(k) and 1 <= k <= MAX_KERNEL_SIZE and k % 2 == 1):
+            raise ValueError(
+                f"kernel_size must be an odd integer from 1 to {MAX_KERNEL_SIZE}, not {k!r}."
+            )
+        if not isinstance(self.bias, bool | np.bool_):
+            raise ValueError(f"bias must be True or False, not {self.bias!r}.")
+        if self.model not in MODELS:
+            raise ValueError(
+                f"model must be 'linear', 'gradient_pair' or 'cnn', not {self.model!r}."
+            )
+        if self.optimiser is None:  # resolved here, so every reader sees the one in use
+            object.__setattr__(self, "optimiser", DEFAULT_OPTIMISERS[self.model])
         if self.optimiser not in OPTIMISERS:
             raise ValueError(f"optimiser must be one of {OPTIMISERS}, not {self.optimiser!r}.")
         if self.normalisation not in NORMALISATIONS:
             raise ValueError(
                 f"normalisation must be one of {NORMALISATIONS}, not {self.normalisation!r}."
             )
-        if self.model not in MODELS:
-            raise ValueError(
-                f"model must be 'linear', 'gradient_pair' or 'cnn', not {self.model!r}."
-            )
-        if not (isinstance(self.layers, int) and 2 <= self.layers <= 6):
+        if not (_integer(self.layers) and 2 <= self.layers <= 6):
             raise ValueError(f"layers must be an integer from 2 to 6, not {self.layers!r}.")
-        if not (isinstance(self.channels, int) and 1 <= self.channels <= 64):
+        if not (_integer(self.channels) and 1 <= self.channels <= 64):
             raise ValueError(f"channels must be an integer from 1 to 64, not {self.channels!r}.")
         if self.engine not in ("auto", "moments", "conv"):
             raise ValueError(f"engine must be 'auto', 'moments' or 'conv', not {self.engine!r}.")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, not {self.learning_rate!r}.")
-        if not (isinstance(self.steps, int) and self.steps >= 0):
-            raise ValueError(f"steps must be a non-negative integer, not {self.steps!r}.")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1 image, not {self.batch_size!r}.")
-        if not 0 <= self.validation_fraction < 1:
+        if self.device is not None and not (isinstance(self.device, str) and self.device):
             raise ValueError(
-                f"validation_fraction must be in [0, 1), not {self.validation_fraction!r}."
+                f"device must be a torch device name such as 'cpu' or 'cuda', not {self.device!r}."
             )
+        if self.engine == "moments" and (self.device or "cpu") != "cpu":
+            raise ValueError(
+                f"engine 'moments' works on the CPU (each step costs microseconds there); "
+                f"device {self.device!r} needs engine 'conv' or 'auto'."
+            )
+        if self.engine == "moments" and self.model != "linear":
+            raise ValueError(
+                f"engine 'moments' is exact only for the linear model; the {self.model} "
+                "model needs engine 'conv' or 'auto'."
+            )
+        rate = self.learning_rate
+        if rate is not None and not (_real(rate) and math.isfinite(rate) and rate > 0):
+            raise ValueError(
+                f"learning_rate must be a positive finite number, not {rate!r}: "
+                "leave it empty for the optimiser's default."
+            )
+        if not (_integer(self.steps) and self.steps >= 1):
+            raise ValueError(f"steps must be a whole number of at least 1, not {self.steps!r}.")
+        if not (_integer(self.patience) and self.patience >= 0):
+            raise ValueError(
+                f"patience must be a whole number of steps (0: never stop early), "
+                f"not {self.patience!r}."
+            )
+        batch = self.batch_size
+        if batch is not None and not (_integer(batch) and batch >= 1):
+            raise ValueError(
+                f"batch_size must be a whole number of images, at least 1 (or None for "
+                f"all), not {batch!r}."
+            )
+        fraction = self.validation_fraction
+        if not (_real(fraction) and 0 <= fraction < 1):
+            raise ValueError(f"validation_fraction must be in [0, 1), not {fraction!r}.")
+        if not (_integer(self.seed) and self.seed >= 0):
+            raise ValueError(f"seed must be a whole number, 0 or more, not {self.seed!r}.")
+        for name in ("tolerance", "report_interval"):
+            value = getattr(self, name)
+            if not (_real(value) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number, 0 or more, not {value!r}.")
 
     @property
     def rate(self) -> float:
         """The learning rate in use (the optimiser's default when none was given)."""
         return self.learning_rate or DEFAULT_LEARNING_RATES[self.optimiser]
+
+    def as_dict(self) -> dict:
+        """The options as plain values (what a kernel file's metadata records)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def help(cls, name: str) -> str:
@@ -186,11 +244,15 @@ class TrainingStep:
     optimum_loss: float | None  # the closed-form optimum's training loss
     reference: np.ndarray | None  # the kernel to approach (true Sobel, else the optimum)
     error: dict | None  # kernel_error(weight, reference)
-    status: str = "running"  # "running", "converged" or "finished"
+    status: str = "running"  # one of STATUSES
     learning_rate: float = 0.0
     test_loss: float | None = None  # on the held-out images given to fit_kernel
     magnitude_error: float | None = None  # relative RMS error of the predicted magnitude
     alignment: dict | None = None  # gradient pair: its best rotation onto Sobel
+    first_loss: float | None = None  # the loss at the random start (step 0)
+    stable_rate: float | None = None  # SGD/momentum on a quadratic: the largest stable rate
+    targets: str | None = None  # image targets taken as "same" or "valid"; None: built in
+    message: str | None = None  # why a run ended as it did ("diverged", "plateau")
 
 
 def kernel_error(learned, reference) -> dict:
@@ -225,3 +287,13 @@ def kernel_error(learned, reference) -> dict:
         if norm_a and norm_b
         else 0.0,
     }
+
+
+def _integer(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _real(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )

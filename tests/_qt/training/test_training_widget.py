@@ -56,9 +56,13 @@ def test_defaults_learn_sobel_gx_and_the_plot_shows_the_history(widget, qtbot):
     np.testing.assert_allclose(shown["val_loss"], [h.val_loss for h in history])
     assert widget._kernel_view.learned is history[-1].weight
     assert "max |Δ|" in widget._kernel_view.errors.text()
-    assert widget._progress_bar.value() == history[-1].step
+    bar = widget._progress_bar
+    assert bar.value() == bar.maximum() == history[-1].step  # 100 %: it ended well
+    assert bar.text() == f"converged at step {history[-1].step}"
     assert "it/s" in widget._rate_label.text()
-    assert "Converged after" in widget._status_label.text()
+    assert widget._status_label.text().startswith(f"Converged at step {history[-1].step}")
+    assert widget._loss_view.legend() == ["training", "validation"]  # what is drawn
+    assert "optimum 0: an exact fit exists" in widget._loss_view.note.text()  # said, not drawn
     assert widget._start_button.isEnabled() and not widget._stop_button.isEnabled()
 
 
@@ -223,7 +227,10 @@ def test_the_gradient_pair_learns_magnitude_and_direction_tested_on_other_classe
     final = widget.history[-1]
     assert final.magnitude_error < 1e-4 and final.test_loss < 1e-6
     shown = widget._loss_view.data()
-    np.testing.assert_allclose(shown["test_loss"], [h.test_loss for h in widget.history])
+    measured = [h for h in widget.history if h.test_loss is not None]
+    assert measured[0].step == 0 and measured[-1] is final  # first, every few steps, last
+    np.testing.assert_array_equal(shown["test_steps"], [h.step for h in measured])
+    np.testing.assert_allclose(shown["test_loss"], [h.test_loss for h in measured])
     text = widget._kernel_view.errors.text()
     assert "Sobel pair rotated by" in text and "held-out loss" in text
     layer = widget.apply_kernel()
@@ -326,7 +333,10 @@ def test_a_loaded_gradient_pair_applies_its_magnitude(viewer, widget, tmp_path):
     layer = widget.apply_kernel()
     expected = sobel(viewer.layers["metaphase"].data.astype(np.float32)).magnitude
     np.testing.assert_allclose(layer.data, expected, atol=1e-3)
-    assert layer.colormap.name == "magma"
+    from napari_nuclei_edges.gradients.display import display_settings
+
+    cmap = display_settings("magnitude", layer.data, theme=viewer.theme)["colormap"]
+    assert layer.colormap.name == (cmap["name"] if isinstance(cmap, dict) else cmap)
 
 
 def test_the_actions_take_values_and_say_what_is_missing(viewer, tmp_path):
@@ -335,7 +345,7 @@ def test_the_actions_take_values_and_say_what_is_missing(viewer, tmp_path):
     assert actions.apply_kernel(viewer, "metaphase", None) == (None, actions.NO_KERNEL)
     assert actions.apply_kernel(viewer, "gone", GX) == (None, "Choose an input image layer first.")
     assert actions.save_kernel(tmp_path / "k.npy", None) == actions.NO_KERNEL
-    kernel, _, _, message = actions.load_kernel(tmp_path / "missing.npy")
+    kernel, _, _, _, message = actions.load_kernel(tmp_path / "missing.npy")
     assert kernel is None and message.startswith("Cannot load missing.npy")
     layer, message = actions.apply_kernel(viewer, "metaphase", GX, [1.0])
     assert layer.name == "metaphase_learned" and message.startswith("metaphase_learned:")

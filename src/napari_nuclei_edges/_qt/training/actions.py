@@ -8,6 +8,7 @@ no layer either.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,14 @@ SOBEL_TARGETS = {
 
 
 def training_data(viewer, input_name: str, target_label: str, sobel_targets: dict,
-                  held_out: bool = False):  # fmt: skip
+                  held_out: bool = False, radius: int = 1):  # fmt: skip
     """``(inputs, targets, held_out, note)`` for :func:`fit_kernel` from the chosen layers.
 
-    ``held_out`` asks for every other image layer of the input's image size as
-    images never trained on. Raises ValueError with a sentence for layers a
-    kernel cannot learn from.
+    A target layer has the input's size (``same``) or the valid size, ``radius``
+    pixels fewer on each side (the course's ``valid`` cross-correlation); the
+    note says which it was taken as. ``held_out`` asks for every other image
+    layer of the input's image size as images never trained on. Raises
+    ValueError with a sentence for layers a kernel cannot learn from.
     """
     if input_name not in viewer.layers:
         raise ValueError("Choose an input image layer first.")
@@ -59,13 +62,23 @@ def training_data(viewer, input_name: str, target_label: str, sobel_targets: dic
             raise ValueError(f"The target layer {target_name} is gone; choose another target.")
         target_layer = viewer.layers[target_name]
         target_shape, input_shape = layer_data(target_layer).shape, layer_data(source).shape
-        if tuple(target_shape) != tuple(input_shape):
+        h, w = input_shape[-2:]
+        valid = (h - 2 * radius, w - 2 * radius)
+        same_count = tuple(target_shape[:-2]) == tuple(input_shape[:-2])
+        if not same_count or tuple(target_shape[-2:]) not in ((h, w), valid):
             raise ValueError(
                 f"The target {target_name} {tuple(target_shape)} does not pair with the input "
-                f"{input_name} {tuple(input_shape)}: one target image of the same size per "
-                "input image is needed."
+                f"{input_name} {tuple(input_shape)}: one target image per input image, of "
+                f"the same size ({h} × {w}) or of the valid size ({valid[0]} × {valid[1]}, "
+                f"a cross-correlation without padding) is needed."
             )
         targets = _stack(target_layer, index)[0]
+        if tuple(target_shape[-2:]) == valid and valid != (h, w):
+            taken = (
+                f"{target_name} is {valid[0]} × {valid[1]}: taken as the valid "
+                f"cross-correlation of {input_name} ({h} × {w}), without padding."
+            )
+            note = f"{note} {taken}" if note else taken
     if not held_out:
         return inputs, targets, None, note
     if target_name is not None:
@@ -123,10 +136,51 @@ def _stack(layer, index: np.ndarray | None = None):
     return np.asarray(picked), index, note
 
 
+def apply_problem(viewer, input_name: str, kernel, options: TrainingOptions | None,
+                  status: str | None = None) -> str | None:  # fmt: skip
+    """Why *Apply kernel* has nothing sensible to do now (None: it has)."""
+    from ...training.apply import APPLIED_MODELS
+
+    if kernel is None:
+        return NO_KERNEL
+    if status == "diverged":
+        return (
+            "The run diverged: its kernel is not a result. Lower the learning rate (or "
+            "normalise) and train again."
+        )
+    model = options.model if options is not None else "linear"
+    if model not in APPLIED_MODELS:
+        return (
+            "Apply kernel is for single-layer models: a cnn is more than its first-layer "
+            "kernels shown here."
+        )
+    if input_name not in viewer.layers:
+        return "Choose an input image layer first."
+    if np.shape(kernel)[1] != 1:
+        return "The kernel takes several input channels; Apply filters one-channel images."
+    return None
+
+
+def learned_look(model: str, target: str | None, out: np.ndarray, theme: str = "dark") -> dict:
+    """Colormap and contrast of ``<input>_learned``: those of the Sobel output it imitates.
+
+    ``target`` is a :data:`SOBEL_TARGETS` kind (or None for a target layer):
+    the gradient pair and magnitude targets look like the magnitude layer, the
+    rest like a signed derivative (diverging, symmetric around 0).
+    """
+    kind = "magnitude" if model == "gradient_pair" or target == "magnitude" else "gx"
+    if target == "gy" and model == "linear":
+        kind = "gy"
+    from ...gradients.display import display_settings  # the Sobel dock's one rule
+
+    return display_settings(kind, out, theme=theme)
+
+
 def apply_kernel(viewer, input_name: str, kernel, bias=None,
-                 options: TrainingOptions | None = None):  # fmt: skip
+                 options: TrainingOptions | None = None, target: str | None = None):  # fmt: skip
     """``(layer, message)``: ``<input>_learned``, the input filtered by the kernel (and bias).
 
+    ``target`` (a :data:`SOBEL_TARGETS` kind, or None) picks the layer's look.
     The layer is None, and the message says why, when there is nothing to apply.
     """
     from ...training.apply import apply_kernel as apply
@@ -148,12 +202,10 @@ def apply_kernel(viewer, input_name: str, kernel, bias=None,
         "kernel": np.asarray(kernel).tolist(),
         "bias": None if bias is None else np.asarray(bias).tolist(),
         "padding": padding_mode(images.shape, np.shape(kernel)[-1]),
-        "options": options.__dict__ if options is not None else None,
+        "options": options.as_dict() if options is not None else None,
+        "target": target,
     }
-    limit = float(np.abs(out).max()) or 1.0
-    # a magnitude is never negative: the Sobel magnitude layer's look, not a diverging one
-    look = ({"colormap": "magma", "contrast_limits": (0, limit)} if model == "gradient_pair"
-            else {"colormap": "PiYG", "contrast_limits": (-limit, limit)})  # fmt: skip
+    look = learned_look(model, target, out, theme=str(getattr(viewer, "theme", "dark")))
     layer = put_layer(viewer, "image", input_name, "learned", out, params, **look)
     return layer, f"{layer.name}: {input_name} filtered with the learned kernel."
 
@@ -171,46 +223,75 @@ def save_kernel(path, kernel, bias=None, *, input_name: str | None = None,
     if kernel is None:
         return NO_KERNEL
     path = Path(path)
-    if path.suffix == ".txt":
-        written = []
-        for out in range(kernel.shape[0]):
-            one = path if kernel.shape[0] == 1 else path.with_name(f"{path.stem}_{out}.txt")
-            one.write_text(fiji_kernel_text(kernel[out, 0]))
-            written.append(one.name)
-        return f"Saved for Fiji's Convolve: {', '.join(written)}."
-    last = history[-1] if history else None
-    metadata = {
-        "input": input_name,
-        "target": target,
-        "options": options.__dict__ if options is not None else None,
-        "steps": last.step if last else None,
-        "loss": last.loss if last else None,
-        "val_loss": last.val_loss if last else None,
-        "error": last.error if last else None,
-    }
-    saved = save(path, kernel, bias=bias, metadata=metadata)
+    try:
+        if path.suffix == ".txt":
+            texts = {  # every text first: a NaN kernel writes no file at all
+                (path if kernel.shape[0] == 1 else path.with_name(f"{path.stem}_{out}.txt")):
+                fiji_kernel_text(kernel[out, 0]) for out in range(kernel.shape[0])
+            }  # fmt: skip
+            for one, text in texts.items():
+                one.write_text(text)
+            return f"Saved for Fiji's Convolve: {', '.join(one.name for one in texts)}."
+        saved = save(path, kernel, bias=bias, metadata=_metadata(input_name, target, options,
+                                                                  history))  # fmt: skip
+    except (OSError, ValueError) as exc:
+        return f"Cannot save {path.name}: {exc}"
     return f"Saved the kernel to {saved} (and its metadata beside it)."
 
 
-def load_kernel(path):
-    """``(kernel, bias, options, message)`` from a saved kernel; kernel None when unreadable.
+def _metadata(input_name, target, options, history) -> dict:
+    last = history[-1] if history else None
+    finite = last is not None and math.isfinite(last.loss)
+    return {
+        "input": input_name,
+        "target": target,
+        "options": options.as_dict() if options is not None else None,
+        "steps": last.step if last else None,
+        "status": last.status if last else None,
+        "loss": last.loss if finite else None,
+        "val_loss": last.val_loss if last else None,
+        "error": last.error if last else None,
+    }
 
+
+def load_kernel(path):
+    """``(kernel, bias, options, target, message)`` from a saved kernel.
+
+    kernel is None, and the message says why, for any file that cannot be used.
     ``options`` are the training options saved with the kernel (its model decides
-    how Apply uses it), or None.
+    how Apply uses it), or None; ``target`` the target label it was trained on.
     """
+    from ...training.apply import APPLIED_MODELS
     from ...training.kernel_io import load_kernel as load
 
+    name = Path(path).name
     try:
         kernel, bias, metadata = load(path)
     except (OSError, ValueError) as exc:
-        return None, None, None, f"Cannot load {Path(path).name}: {exc}"
+        return None, None, None, None, f"Cannot load {name}: {exc}"
+    saved = metadata.get("options")
     try:
-        options = TrainingOptions(**metadata["options"])
-    except (KeyError, TypeError, ValueError):  # no options saved, or not ours
+        options = TrainingOptions(**saved) if isinstance(saved, dict) else None
+    except (TypeError, ValueError):  # options of another version, or not ours
         options = None
-    made = f", learned on {metadata['input']}" if metadata.get("input") else ""
+    model = options.model if options is not None else "linear"
+    problem = None
+    if kernel.shape[1] != 1:
+        problem = (
+            f"its kernel takes {kernel.shape[1]} input channels; the dock applies kernels "
+            "to one-channel images, (C_out, 1, k, k)."
+        )
+    elif model not in APPLIED_MODELS:
+        problem = f"it holds the first layer of a {model}, which is more than its kernels."
+    elif model == "gradient_pair" and kernel.shape[0] != 2:
+        problem = f"a gradient pair has two kernels, this file {kernel.shape[0]}."
+    if problem is not None:
+        return None, None, None, None, f"Cannot load {name}: {problem}"
+    target = metadata.get("target") if isinstance(metadata.get("target"), str) else None
+    source = metadata.get("input")
+    made = f", learned on {source}" if isinstance(source, str) and source else ""
     size = f"{kernel.shape[-1]} × {kernel.shape[-1]}"
-    return kernel, bias, options, f"Loaded a {size} kernel from {Path(path).name}{made}."
+    return kernel, bias, options, target, f"Loaded a {size} kernel from {name}{made}."
 
 
 def export_loss_csv(path, history) -> str:
@@ -219,20 +300,37 @@ def export_loss_csv(path, history) -> str:
 
     if not history:
         return "Nothing to export yet: start a training run first."
-    save_history_csv(path, history)
+    try:
+        save_history_csv(path, history)
+    except OSError as exc:
+        return f"Cannot save {Path(path).name}: {exc}"
     return f"Saved the loss history to {path}."
 
 
-def step_message(step) -> str | None:
-    """What the dock says about a reported step: how the run ended, or None while it runs."""
+def step_message(step, options: TrainingOptions | None = None) -> str | None:
+    """What the dock says about a reported step: how the run ended, or None while it runs.
+
+    A run that ended far from the optimum gets its verdict (how far, the likely
+    cause, the change to try) after the first sentence.
+    """
+    from ...training.verdict import verdict
+
     if step.status == "converged":
+        what = "closed-form optimum" if step.error is None or step.alignment is None else "optimum"
         return (
-            f"Converged after {step.step} steps ({step.elapsed:.2f} s): the loss is within "
-            "the tolerance of the closed-form optimum."
+            f"Converged at step {step.step} ({step.elapsed:.2f} s): the loss is within "
+            f"the tolerance of the {what}."
         )
+    if step.status == "diverged":
+        return step.message
     if step.status == "finished":
-        return f"Finished {step.step} steps in {step.elapsed:.2f} s."
-    return None
+        said = f"Finished {step.step} steps in {step.elapsed:.2f} s."
+    elif step.status == "plateau":
+        said = step.message or f"Stopped on a plateau at step {step.step}."
+    else:
+        return None
+    lesson = verdict(step, options) if options is not None else None
+    return f"{said}\n{lesson}" if lesson else said
 
 
 # --------------------------------------------------------------------------- workers
@@ -242,7 +340,7 @@ def training_steps(inputs, targets, options: TrainingOptions, held_out=None):
     """The training worker's generator: the steps of :func:`fit_kernel`, no widget, no layer."""
     from ...training import fit_kernel
 
-    yield from fit_kernel(inputs, targets, held_out, **options.__dict__)
+    yield from fit_kernel(inputs, targets, held_out, **options.as_dict())
 
 
 def warm_up() -> None:

@@ -14,6 +14,8 @@ from qtpy.QtWidgets import (
 
 from ...training.options import (
     DEFAULT_LEARNING_RATES,
+    DEFAULT_OPTIMISERS,
+    MAX_KERNEL_SIZE,
     NORMALISATIONS,
     OPTIMISERS,
     TrainingOptions,
@@ -22,7 +24,8 @@ from ..common import settings as _settings
 
 #: Options the panel shows and remembers (the rest keep their defaults).
 SHOWN = ("model", "kernel_size", "bias", "optimiser", "learning_rate", "steps", "batch_size",
-         "validation_fraction", "normalisation", "seed", "layers", "channels")  # fmt: skip
+         "validation_fraction", "normalisation", "seed", "layers", "channels",
+         "patience")  # fmt: skip
 MODEL_LABELS = {"linear": "linear", "gradient_pair": "gradient pair", "cnn": "small cnn"}
 
 
@@ -37,10 +40,12 @@ class TrainingOptionsPanel(QWidget):
             self._model_combo.addItem(label, name)
         self._layers_spin = QSpinBox(minimum=2, maximum=6, value=2)
         self._channels_spin = QSpinBox(minimum=1, maximum=64, value=8)
-        self._kernel_spin = QSpinBox(minimum=1, maximum=15, singleStep=2, value=3)
+        self._kernel_spin = QSpinBox(minimum=1, maximum=MAX_KERNEL_SIZE, singleStep=2, value=3)
         self._bias_check = QCheckBox("bias")
         self._optimiser_combo = QComboBox()
-        self._optimiser_combo.addItems(OPTIMISERS)
+        self._optimiser_combo.addItem("auto", None)  # the model's default: LBFGS for the pair
+        for name in OPTIMISERS:
+            self._optimiser_combo.addItem(name, name)
         self._rate_spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=100.0)
         self._steps_spin = QSpinBox(minimum=1, maximum=1_000_000, value=1000, singleStep=100)
         self._batch_spin = QSpinBox(minimum=0, maximum=100_000)
@@ -49,15 +54,19 @@ class TrainingOptionsPanel(QWidget):
         self._normalisation_combo = QComboBox()
         self._normalisation_combo.addItems(NORMALISATIONS)
         self._seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self._patience_spin = QSpinBox(minimum=0, maximum=1_000_000, value=100, singleStep=50,
+                                       suffix=" steps")  # fmt: skip
+        self._patience_spin.setSpecialValueText("never")
         controls = dict(zip(SHOWN, (
             self._model_combo, self._kernel_spin, self._bias_check, self._optimiser_combo,
             self._rate_spin, self._steps_spin, self._batch_spin, self._validation_spin,
             self._normalisation_combo, self._seed_spin, self._layers_spin, self._channels_spin,
+            self._patience_spin,
         ), strict=True))  # fmt: skip
         labels = {"kernel_size": "kernel", "bias": "", "learning_rate": "learning rate",
                   "batch_size": "batch", "validation_fraction": "validation",
                   "normalisation": "normalise", "layers": "cnn layers",
-                  "channels": "cnn channels"}  # fmt: skip
+                  "channels": "cnn channels", "patience": "plateau stop"}  # fmt: skip
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for index, (name, control) in enumerate(controls.items()):
@@ -65,8 +74,7 @@ class TrainingOptionsPanel(QWidget):
             row, column = divmod(index, 2)
             layout.addWidget(QLabel(labels.get(name, name)), row, 2 * column)
             layout.addWidget(control, row, 2 * column + 1)
-        self._optimiser_combo.currentTextChanged.connect(self._on_optimiser_changed)
-        self._on_optimiser_changed(self._optimiser_combo.currentText())
+        self._optimiser_combo.currentIndexChanged.connect(self._on_optimiser_changed)
         self._model_combo.currentIndexChanged.connect(self._on_model_changed)
         self._on_model_changed()
 
@@ -78,13 +86,14 @@ class TrainingOptionsPanel(QWidget):
             channels=self._channels_spin.value(),
             kernel_size=self._kernel_spin.value(),
             bias=self._bias_check.isChecked(),
-            optimiser=self._optimiser_combo.currentText(),
+            optimiser=self._optimiser_combo.currentData(),
             learning_rate=self._rate_spin.value() or None,
             steps=self._steps_spin.value(),
             batch_size=self._batch_spin.value() or None,
             validation_fraction=self._validation_spin.value() / 100,
             normalisation=self._normalisation_combo.currentText(),
             seed=self._seed_spin.value(),
+            patience=self._patience_spin.value(),
             **fixed,
         )
 
@@ -96,13 +105,16 @@ class TrainingOptionsPanel(QWidget):
             "channels": self._channels_spin.setValue,
             "kernel_size": self._kernel_spin.setValue,
             "bias": self._bias_check.setChecked,
-            "optimiser": self._optimiser_combo.setCurrentText,
+            "optimiser": lambda v: self._optimiser_combo.setCurrentIndex(
+                self._optimiser_combo.findData(v) if v else 0
+            ),
             "learning_rate": lambda v: self._rate_spin.setValue(v or 0.0),
             "steps": self._steps_spin.setValue,
             "batch_size": lambda v: self._batch_spin.setValue(v or 0),
             "validation_fraction": lambda v: self._validation_spin.setValue(round(v * 100)),
             "normalisation": self._normalisation_combo.setCurrentText,
             "seed": self._seed_spin.setValue,
+            "patience": self._patience_spin.setValue,
         }
         for name, value in values.items():
             if name not in setters:
@@ -113,27 +125,40 @@ class TrainingOptionsPanel(QWidget):
         options = self.options()
         for name in SHOWN:
             value = getattr(options, name)
+            if name == "optimiser":  # "auto" stays auto: the model picks it
+                value = self._optimiser_combo.currentData()
             settings.setValue(name, "" if value is None else value)
 
     def restore(self, settings) -> None:
         defaults = TrainingOptions()
+        optional = ("learning_rate", "batch_size", "optimiser")
         values = {
             name: _settings.read(settings, name, getattr(defaults, name))
             for name in SHOWN
-            if name not in ("learning_rate", "batch_size")
+            if name not in optional
         }
         rate, batch = settings.value("learning_rate", ""), settings.value("batch_size", "")
+        optimiser = settings.value("optimiser", "")
         try:
             values["learning_rate"] = float(rate) if rate not in ("", None) else None
             values["batch_size"] = int(batch) if batch not in ("", None) else None
+            values["optimiser"] = optimiser if optimiser in OPTIMISERS else None
             self.set_options(**values)
         except (TypeError, ValueError):
-            self.set_options(**{name: getattr(defaults, name) for name in SHOWN})
+            kept = (name for name in SHOWN if name not in optional)
+            self.set_options(**{name: getattr(defaults, name) for name in kept})
+            self.set_options(optimiser=None, learning_rate=None, batch_size=None)
 
     def _on_model_changed(self, *_) -> None:
-        cnn = self._model_combo.currentData() == "cnn"
-        self._layers_spin.setEnabled(cnn)
-        self._channels_spin.setEnabled(cnn)
+        model = self._model_combo.currentData()
+        self._layers_spin.setEnabled(model == "cnn")
+        self._channels_spin.setEnabled(model == "cnn")
+        self._optimiser_combo.setItemText(0, f"auto ({DEFAULT_OPTIMISERS[model]})")
+        self._on_optimiser_changed()
 
-    def _on_optimiser_changed(self, name: str) -> None:
+    def _on_optimiser_changed(self, *_) -> None:
+        name = (
+            self._optimiser_combo.currentData()
+            or DEFAULT_OPTIMISERS[self._model_combo.currentData()]
+        )
         self._rate_spin.setSpecialValueText(f"auto ({DEFAULT_LEARNING_RATES[name]:g})")

@@ -2,37 +2,51 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy.QtCore import QRectF, Qt
+from qtpy.QtCore import QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QPainter
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..common.plots import style_plot, theme_colors, themed_plot
+from .axes import LossAxis, StepAxis
 
+#: The height the loss view asks for (the plot, its legend line).
+PLOT_HEIGHT = 240
 #: Kernels up to this size show their numbers in the cells.
 NUMBERED_UP_TO = 5
 
 
 class LossView(QWidget):
-    """Training and validation loss against the step (log y), and the closed-form optimum."""
+    """Training and validation loss against the step (log y), and the closed-form optimum.
+
+    The legend is a line of text above the plot (never over the curves) naming
+    only what is drawn. A run that diverged is drawn up to its explosion, with a
+    line at the step it stopped that gives the largest stable rate.
+    """
 
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
-        self.plot = themed_plot(viewer, x_label="step", y_label="loss (MSE, normalised)")
-        self.plot.getPlotItem().setLogMode(x=False, y=True)
+        self.plot = themed_plot(viewer)
+        item = self.plot.getPlotItem()
+        item.setAxisItems({"bottom": StepAxis("bottom"), "left": LossAxis("left")})
+        item.setLabel("bottom", "step")
+        self.set_units(normalised=True)
+        if item.legend is not None:  # the legend is the line of text above the plot
+            item.legend.hide()
+        item.setLogMode(x=False, y=True)
         self.plot.setMinimumHeight(200)
-        self.train_curve = self.plot.plot(pen=pg.mkPen("#56B4E9", width=2), name="training")
+        self._colors = theme_colors(viewer)
+        self.train_curve = self.plot.plot(pen=pg.mkPen(CURVE_COLORS["training"], width=2))
         # no symbols: a scatter item re-lays out every point on every update
         self.val_curve = self.plot.plot(
-            pen=pg.mkPen("#E69F00", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
-            name="validation",
+            pen=pg.mkPen(CURVE_COLORS["validation"], width=2, style=Qt.PenStyle.DashLine)
         )
         self.test_curve = self.plot.plot(
-            pen=pg.mkPen("#CC79A7", width=2, style=pg.QtCore.Qt.PenStyle.DotLine),
-            name="held-out layers",
+            pen=pg.mkPen(CURVE_COLORS["held-out layers"], width=2, style=Qt.PenStyle.DotLine)
         )
         for curve in (self.train_curve, self.val_curve, self.test_curve):
             curve.setDownsampling(auto=True, method="peak")
@@ -40,44 +54,76 @@ class LossView(QWidget):
         self.optimum_line = pg.InfiniteLine(angle=0)
         self.optimum_line.hide()
         self.plot.addItem(self.optimum_line)
-        self._optimum_sample = pg.PlotDataItem()  # the legend's sample of the line
-        self.plot.getPlotItem().legend.addItem(self._optimum_sample, "closed-form optimum")
+        self.stop_line = pg.InfiniteLine(angle=90)  # where a diverged run stopped
+        self.stop_line.hide()
+        self.plot.addItem(self.stop_line)
+        # the legend: what is drawn, and the optimum. The dock places it above the plot
+        # (a wrapping label inside this view would make the view ask for the plot's
+        # full 480 px height-for-width, pushing the kernel out of sight)
         self.note = QLabel(wordWrap=True)
+        self.note.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        layout.addWidget(self.note)
-        self.restyle(theme_colors(viewer))
+        self.restyle(self._colors)
         self.clear()
 
     def restyle(self, colors: dict[str, str]) -> None:
         """Colour the plot and the optimum line from napari's theme ``colors``."""
+        self._colors = colors
         style_plot(self.plot, colors)
-        pen = pg.mkPen(colors["text"], width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
+        pen = pg.mkPen(colors["text"], width=1, style=Qt.PenStyle.DotLine)
         self.optimum_line.setPen(pen)
-        self._optimum_sample.setPen(pen)
+        self.stop_line.setPen(pg.mkPen(DIVERGED_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        if hasattr(self, "_steps"):
+            self._update_legend()
 
-    def clear(self) -> None:
+    def sizeHint(self) -> QSize:
+        # a plot asks for 480 px; less leaves the kernel in view without scrolling,
+        # and the layout's stretch still gives the plot any height to spare
+        hint = super().sizeHint()
+        return QSize(hint.width(), min(hint.height(), PLOT_HEIGHT))
+
+    def set_units(self, normalised: bool) -> None:
+        """Label the loss axis with the units of the run: normalised, or the images' own."""
+        units = "MSE, normalised units" if normalised else "MSE, raw values"
+        colors = getattr(self, "_colors", None)
+        self.plot.getPlotItem().setLabel(
+            "left", f"loss ({units})", **({"color": colors["text"]} if colors else {})
+        )
+
+    def clear(self, steps: int | None = None) -> None:
+        """Empty the plot; ``steps``: the run about to start, to frame its x axis."""
         self._steps: list[int] = []
         self._losses: list[float] = []
         self._val_steps: list[int] = []
         self._val_losses: list[float] = []
         self._test_steps: list[int] = []
         self._test_losses: list[float] = []
+        self._optimum: float | None = None
+        self._diverged: str | None = None
         self.train_curve.setData([], [])
         self.val_curve.setData([], [])
         self.test_curve.setData([], [])
         self.optimum_line.hide()
-        self.note.setText("")
+        self.stop_line.hide()
+        item = self.plot.getPlotItem()
+        # an empty plot still reads as steps and losses: whole steps, a few decades
+        item.setXRange(0, max(1, min(steps or 10, 10)), padding=0.02)
+        item.setYRange(-3, 1, padding=0)
+        item.enableAutoRange()
+        self._update_legend()
 
     def add(self, report) -> None:
         """Append one reported step (its whole trace) and redraw with ``setData``."""
-        self._steps.extend(report.trace_steps)
-        self._losses.extend(report.trace_losses)
-        if report.val_loss is not None:
+        for step, loss in zip(report.trace_steps, report.trace_losses, strict=True):
+            if math.isfinite(loss):  # a NaN/inf loss cannot be drawn on a log axis
+                self._steps.append(step)
+                self._losses.append(loss)
+        if report.val_loss is not None and math.isfinite(report.val_loss):
             self._val_steps.append(report.step)
             self._val_losses.append(report.val_loss)
-        if report.test_loss is not None:
+        if report.test_loss is not None and math.isfinite(report.test_loss):
             self._test_steps.append(report.step)
             self._test_losses.append(report.test_loss)
         # log axes cannot show 0: an exact fit is drawn at the floor of float64 precision
@@ -87,13 +133,50 @@ class LossView(QWidget):
         self.val_curve.setData(self._val_steps, np.maximum(self._val_losses, floor))
         optimum = report.optimum_loss
         if optimum is not None and self._losses:
+            self._optimum = optimum
             if optimum > 1e-12 * self._losses[0]:
                 self.optimum_line.setValue(math.log10(optimum))
                 self.optimum_line.show()
-                self.note.setText(f"closed-form optimum: {optimum:.3g}")
             else:
                 self.optimum_line.hide()
-                self.note.setText("closed-form optimum: 0 (a kernel can fit the target exactly)")
+        if report.status == "diverged":
+            self._show_divergence(report)
+        self._update_legend()
+
+    def _show_divergence(self, report) -> None:
+        rate = f"rate {report.learning_rate:g}"
+        if report.stable_rate is not None:
+            rate += f" > largest stable ≈ {report.stable_rate:.2g}"
+        self._diverged = f"diverged at step {report.step}: {rate}"
+        self.stop_line.setValue(report.step)
+        self.stop_line.show()
+
+    def legend(self) -> list[str]:
+        """The names of what is drawn (a line needs two points), in the legend's order."""
+        names = [name for name, data in (("training", self._steps),
+                 ("validation", self._val_steps), ("held-out layers", self._test_steps))
+                 if len(data) >= 2]  # fmt: skip
+        if self.optimum_line.isVisible():
+            names.append("optimum")
+        if self._diverged is not None:
+            names.append("diverged")
+        return names
+
+    def _update_legend(self) -> None:
+        text_color = self._colors["text"]
+        parts = []
+        for name in self.legend():
+            if name == "optimum":
+                parts.append(_legend_entry("┈┈", text_color, f"optimum {self._optimum:.3g}"))
+            elif name == "diverged":
+                parts.append(_legend_entry("╎", DIVERGED_COLOR, self._diverged))
+            else:
+                parts.append(_legend_entry(GLYPHS[name], CURVE_COLORS[name], name))
+        if self._optimum is not None and self._steps and not self.optimum_line.isVisible():
+            # 0 has no place on a log axis: said, not drawn
+            parts.append(html.escape("(optimum 0: an exact fit exists)"))
+        self.note.setText("&nbsp;&nbsp; ".join(parts))
+        self.note.setVisible(bool(parts))
 
     def data(self) -> dict[str, np.ndarray]:
         """What the curves show (for tests and export)."""
@@ -107,6 +190,16 @@ class LossView(QWidget):
             "test_steps": _array(test.xData),
             "test_loss": _array(test.yData),
         }
+
+
+#: The curves' colours (Okabe-Ito, colour-blind safe) and their legend glyphs.
+CURVE_COLORS = {"training": "#56B4E9", "validation": "#E69F00", "held-out layers": "#CC79A7"}
+GLYPHS = {"training": "━━", "validation": "╍╍", "held-out layers": "┅┅"}
+DIVERGED_COLOR = "#D55E00"
+
+
+def _legend_entry(glyph: str, color: str, text: str) -> str:
+    return f'<span style="color:{color}"><b>{glyph}</b></span>&nbsp;{html.escape(text)}'
 
 
 class KernelView(QWidget):
@@ -129,6 +222,7 @@ class KernelView(QWidget):
         layout.addWidget(self.errors)
         self.learned: np.ndarray | None = None
         self.reference: np.ndarray | None = None
+        self._measured: dict[str, tuple[int, float]] = {}
 
     def restyle(self, colors: dict[str, str]) -> None:
         """Draw the titles in napari's theme text colour."""
@@ -137,6 +231,7 @@ class KernelView(QWidget):
 
     def clear(self) -> None:
         self.learned = self.reference = None
+        self._measured: dict[str, tuple[int, float]] = {}
         self.errors.setText("")
         self.canvas.update()
 
@@ -145,7 +240,12 @@ class KernelView(QWidget):
         """Draw ``(C_out, C_in, k, k)`` kernels (first input channel) and ``step``'s numbers."""
         self.learned, self.reference = learned, reference
         self.canvas.update()
-        self.errors.setText(_describe(error, step))
+        # the held-out numbers are measured every few steps: the last ones stay shown
+        for name in ("magnitude_error", "test_loss"):
+            value = getattr(step, name, None)
+            if value is not None:
+                self._measured[name] = (step.step, value)
+        self.errors.setText(_describe(error, step, self._measured))
 
     def panels(self) -> list[tuple[str, np.ndarray]]:
         """``(title, kernels)`` of each column shown."""
@@ -157,7 +257,7 @@ class KernelView(QWidget):
         return shown
 
 
-def _describe(error, step) -> str:
+def _describe(error, step, measured: dict | None = None) -> str:
     lines = []
     alignment = getattr(step, "alignment", None)
     if alignment is not None:
@@ -176,10 +276,18 @@ def _describe(error, step) -> str:
             f"relative {error['relative']:.2e} · cosine {error['cosine']:.6f}"
         )
     numbers = []
-    if getattr(step, "magnitude_error", None) is not None:
-        numbers.append(f"magnitude error {step.magnitude_error:.2e} (relative RMS)")
-    if getattr(step, "test_loss", None) is not None:
-        numbers.append(f"held-out loss {step.test_loss:.3g}")
+    measured = measured or {}
+    current = getattr(step, "step", None)
+
+    def when(name: str) -> str:
+        at = measured[name][0]
+        return "" if at == current else f" at step {at}"
+
+    if "magnitude_error" in measured:
+        value = measured["magnitude_error"][1]
+        numbers.append(f"magnitude error {value:.2e} (relative RMS){when('magnitude_error')}")
+    if "test_loss" in measured:
+        numbers.append(f"held-out loss {measured['test_loss'][1]:.3g}{when('test_loss')}")
     if numbers:
         lines.append(" · ".join(numbers))
     return "\n".join(lines)
@@ -224,8 +332,44 @@ class _KernelCanvas(QWidget):
             r, g, b = self._view._lookup[index]
             painter.fillRect(rect, QColor(int(r), int(g), int(b)))
             if k <= NUMBERED_UP_TO and cell >= 24:
-                painter.setPen(QColor("black"))
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{value:.2f}")
+                painter.setPen(QColor(contrasting_text(r, g, b)))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, cell_text(value))
+
+
+def cell_text(value: float) -> str:
+    """A kernel value in at most five characters, so it fits its cell.
+
+    Examples
+    --------
+    >>> cell_text(-2.0), cell_text(0.004), cell_text(543.3), cell_text(-5492.2), cell_text(54921.0)
+    ('-2.00', '0.00', '543', '-5492', '5e+04')
+    """
+    size = abs(value)
+    if size < 100:
+        return f"{value:.2f}"
+    if size < 1e4:
+        return f"{value:.0f}"
+    return f"{value:.0e}"
+
+
+def contrasting_text(r: int, g: int, b: int) -> str:
+    """Black or white, whichever reads better on the colour ``(r, g, b)`` (0–255).
+
+    By relative luminance (WCAG): the darker cells of PiYG's ends take white.
+
+    Examples
+    --------
+    >>> contrasting_text(142, 1, 82), contrasting_text(247, 247, 247)
+    ('white', 'black')
+    """
+
+    def linear(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    # the contrast with black, (L + 0.05) / 0.05, beats white's, 1.05 / (L + 0.05), above ~0.18
+    return "black" if luminance > 0.179 else "white"
 
 
 def _diverging_lookup() -> np.ndarray:

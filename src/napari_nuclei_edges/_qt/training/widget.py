@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 import napari.viewer
 import numpy as np
@@ -25,11 +25,11 @@ from ..common.layers import fill_image_combo
 from ..common.layout import scrolling_layout, section
 from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
-from ..common.progress import ProgressBar
 from ..common.workers import start_worker
 from . import actions
 from .actions import SOBEL_TARGETS
 from .options_panel import TrainingOptionsPanel
+from .progress import TrainingProgressWidget
 from .views import KernelView, LossView
 
 #: Seconds between the steps the worker sends to the dock (the views redraw on each):
@@ -56,8 +56,8 @@ class KernelTrainingWidget(QWidget):
         self._options: TrainingOptions | None = None
         self.history: list[TrainingStep] = []
         self.bias: np.ndarray | None = None  # of the kernel shown
-        self._started = 0.0
         self._stop_reason = ""
+        self._target_kind: str | None = None  # the Sobel kind the kernel shown imitates
         self._make_controls(viewer)
         self._lay_out()
         self._restore_settings()
@@ -79,7 +79,8 @@ class KernelTrainingWidget(QWidget):
         self._target_combo = QComboBox()
         self._target_combo.setToolTip(
             "What the kernel should produce from each image: a Sobel filter of it, or "
-            "another image layer of the same shape (learn any linear filter from pairs)."
+            "another image layer (learn any linear filter from pairs), one target per image, "
+            "of the image's size or of the valid size (no padding: k − 1 pixels smaller)."
         )
         self._options_panel = TrainingOptionsPanel()
 
@@ -87,8 +88,8 @@ class KernelTrainingWidget(QWidget):
         self._pause_button = QPushButton("Pause")
         self._stop_button = QPushButton("Stop")
         self._reset_button = QPushButton("Reset")
-        self._progress_bar = ProgressBar()
-        self._rate_label = QLabel()
+        self._progress = TrainingProgressWidget()
+        self._progress_bar, self._rate_label = self._progress.bar, self._progress.rate
         self._loss_view = LossView(viewer)
         self._kernel_view = KernelView(viewer)
         self._apply_button = QPushButton("Apply kernel")
@@ -107,9 +108,6 @@ class KernelTrainingWidget(QWidget):
         for button in (self._start_button, self._pause_button, self._stop_button,
                        self._reset_button):  # fmt: skip
             buttons.addWidget(button)
-        progress = QHBoxLayout()
-        progress.addWidget(self._progress_bar, 1)
-        progress.addWidget(self._rate_label)
         files = QGridLayout()
         for index, button in enumerate((self._apply_button, self._save_button,
                                         self._load_button, self._csv_button)):  # fmt: skip
@@ -124,11 +122,14 @@ class KernelTrainingWidget(QWidget):
         layout.addLayout(form)
         layout.addWidget(options)
         layout.addLayout(buttons)
-        layout.addLayout(progress)
-        layout.addWidget(self._loss_view, 2)
-        layout.addWidget(self._kernel_view, 1)
-        layout.addLayout(files)
+        layout.addWidget(self._progress)
+        # how the run ended, and its lesson, where the eye is after Start: above the plot
         layout.addWidget(self._status_label)
+        layout.addWidget(self._loss_view.note)  # the plot's legend, above its data
+        # the kernel is half the lesson: it shares the height with the plot
+        layout.addWidget(self._loss_view, 3)
+        layout.addWidget(self._kernel_view, 2)
+        layout.addLayout(files)
 
     def _connect(self) -> None:
         self._start_button.clicked.connect(self.start)
@@ -184,14 +185,16 @@ class KernelTrainingWidget(QWidget):
         self._save_settings()
         try:
             options = self.options()
-            inputs, targets, held_out, note = self._training_data()
+            inputs, targets, held_out, note = self._training_data(options)
         except (ValueError, TypeError) as exc:
             return self._say(str(exc))
         self.reset()
+        self._loss_view.clear(options.steps)
+        self._loss_view.set_units(normalised=options.normalisation != "none")
         self._input_name, self._options = self.input_name, options
-        self._progress_bar.setRange(0, options.steps)
+        self._target_kind = SOBEL_TARGETS.get(self.target)
+        self._progress.begin(options.steps)
         self._stop_reason = ""
-        self._started = time.perf_counter()
         worker = start_worker(
             actions.training_steps, inputs, targets, options, held_out, start=False,
             on_yielded=self._on_step, on_failure=self._on_error,
@@ -228,16 +231,20 @@ class KernelTrainingWidget(QWidget):
         self.bias = None
         self._loss_view.clear()
         self._kernel_view.clear()
-        self._progress_bar.setValue(0)
-        self._rate_label.setText("")
+        self._progress.clear()
         self._say("")
         self._update_buttons()
 
     def apply_kernel(self):
         """Filter the input layer with the current kernel into ``<input>_learned``."""
+        problem = self._apply_problem()
+        if problem is not None:
+            self._say(problem)
+            return None
         layer, message = actions.apply_kernel(
-            self._viewer, self.input_name, self.kernel, self.bias, self._options
-        )
+            self._viewer, self.input_name, self.kernel, self.bias, self._options,
+            target=self._target_kind,
+        )  # fmt: skip
         self._say(message)
         return layer
 
@@ -249,11 +256,12 @@ class KernelTrainingWidget(QWidget):
         ))  # fmt: skip
 
     def load_kernel(self, path) -> None:
-        """Show a saved kernel in the dock, ready to apply."""
-        kernel, bias, options, message = actions.load_kernel(path)
+        """Show a saved kernel in the dock, ready to apply (or say why the file cannot be)."""
+        kernel, bias, options, target, message = actions.load_kernel(path)
         if kernel is not None:
             self.reset()
             self.bias, self._options = bias, options
+            self._target_kind = SOBEL_TARGETS.get(target)
             self._kernel_view.show_kernels(kernel, None)
             self._update_buttons()
         self._say(message)
@@ -268,13 +276,12 @@ class KernelTrainingWidget(QWidget):
         self.bias = step.bias
         self._loss_view.add(step)
         self._kernel_view.show_kernels(step.weight, step.reference, step.error, step)
-        self._progress_bar.setValue(step.step)
-        seconds = time.perf_counter() - self._started
-        if seconds > 0:
-            self._rate_label.setText(f"{step.step / seconds:,.0f} it/s")
-        message = actions.step_message(step)
+        self._progress.show_step(step)
+        message = actions.step_message(step, self._options)
         if message is not None:
             self._say(message)
+        if step.status != "running":
+            self._update_buttons()
 
     def _on_paused(self) -> None:
         step = self.history[-1].step if self.history else 0
@@ -293,7 +300,9 @@ class KernelTrainingWidget(QWidget):
         if self._stop_reason:
             self._say(self._stop_reason)
         elif self.history and self.history[-1].status == "running":
-            self._say(f"Stopped at step {self.history[-1].step}.")
+            step = self.history[-1].step
+            self._say(f"Stopped at step {step}.")
+            self._progress.stopped(step)
         self._update_buttons(running=False)
 
     # ------------------------------------------------------------------ internals
@@ -307,10 +316,13 @@ class KernelTrainingWidget(QWidget):
         """
         self._warm_worker = start_worker(actions.warm_up, on_failure=lambda message: None)
 
-    def _training_data(self):
+    def _training_data(self, options: TrainingOptions | None = None):
+        options = self.options() if options is None else options
+        layers = options.layers if options.model == "cnn" else 1
         return actions.training_data(
             self._viewer, self.input_name, self.target, SOBEL_TARGETS,
             held_out=self._held_out_check.isChecked(),
+            radius=(options.kernel_size // 2) * layers,
         )  # fmt: skip
 
     def _target_labels(self) -> list[str]:
@@ -322,8 +334,12 @@ class KernelTrainingWidget(QWidget):
         ask = QFileDialog.getSaveFileName if saving else QFileDialog.getOpenFileName
         path, _ = ask(self, title, name.format(input=self.input_name), kinds)
         act = {"save": self.save_kernel, "load": self.load_kernel, "csv": self.export_loss_csv}
-        if path:
+        if not path:
+            return
+        try:
             act[button](path)
+        except Exception as exc:  # a file the checks did not foresee: a sentence, no traceback
+            self._say(f"Cannot {button} {Path(path).name}: {type(exc).__name__}: {exc}")
 
     def _on_pause_clicked(self) -> None:
         if self._worker is not None and self._worker.is_paused:
@@ -338,10 +354,20 @@ class KernelTrainingWidget(QWidget):
         self._pause_button.setEnabled(running)
         self._pause_button.setText("Resume" if paused else "Pause")
         self._stop_button.setEnabled(running)
-        has_kernel = self._kernel_view.learned is not None
-        for button in (self._apply_button, self._save_button):
-            button.setEnabled(has_kernel)
+        self._save_button.setEnabled(self._kernel_view.learned is not None)
+        problem = self._apply_problem()
+        self._apply_button.setEnabled(problem is None)
+        self._apply_button.setToolTip(
+            problem or "Make <input>_learned: the input filtered by the kernel."
+        )
         self._csv_button.setEnabled(bool(self.history))
+
+    def _apply_problem(self) -> str | None:
+        """Why Apply has nothing sensible to do now (None: it has)."""
+        status = self.history[-1].status if self.history else None
+        return actions.apply_problem(
+            self._viewer, self.input_name, self.kernel, self._options, status
+        )
 
     def _on_layers_changed(self, event=None) -> None:
         target = self._target_combo.currentText()
@@ -350,6 +376,7 @@ class KernelTrainingWidget(QWidget):
         self._target_combo.addItems([*SOBEL_TARGETS, *(f"layer: {n}" for n in names)])
         if target in self._target_labels():
             self._target_combo.setCurrentText(target)
+        self._update_buttons()
 
     def _on_layer_removed(self, event) -> None:
         if self.is_running and event.value.name == self._input_name:
