@@ -267,13 +267,13 @@ def _classify_dock():
 
 
 def classify(out: Path) -> Path:
-    """The stage classifier mid-run: CNN + measurements, curves against the baseline, confusion."""
+    """The stage classifier mid-run: a small CNN climbing towards the measurements' baseline."""
     import time
 
     from qtpy.QtWidgets import QApplication
 
     viewer, widget = _classify_dock()
-    widget.set_options(model="cnn+features", channels=8, epochs=60, patience=0)
+    widget.set_options(model="cnn", channels=8, epochs=60, patience=0)
     widget.options_section.collapse(animate=False)  # the curves and the confusion in view
     worker = widget.start()
     deadline = time.monotonic() + 240

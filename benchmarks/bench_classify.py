@@ -1,0 +1,125 @@
+"""Stage classification on the reference data: cross-validation, measurement, prediction.
+
+Prints:
+
+1. 5-fold stratified cross-validation of each model (mean ± std accuracy, macro F1,
+   seconds per fold) and the confusion matrix of the dock's default model;
+2. the time to measure the 250 reference images;
+3. prediction speed (images/s) on a lazy dask stack of 80 × 80 images, block by block.
+
+Run ``python -m benchmarks.bench_classify`` (full: 100,000 images to predict) or
+``--quick`` (2 folds, few epochs, 5,000 images) to check it runs. 2 threads, CPU.
+The synthetic set stands in when the reference file is absent (stated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from benchmarks._timing import limit_threads
+
+MODELS = (
+    ("features", {}),
+    ("cnn", {}),
+    ("cnn+features", {}),
+)
+
+
+def _data():
+    try:
+        from tests.conftest import REFERENCE_DATA
+
+        from napari_nuclei_edges.data import load_dataset
+
+        return load_dataset(REFERENCE_DATA), "reference"
+    except (ImportError, FileNotFoundError):
+        from napari_nuclei_edges.data import synthetic_nuclei
+
+        return synthetic_nuclei(), "synthetic (reference file absent)"
+
+
+def cross_validation_table(data, folds: int, extra: dict) -> dict:
+    from napari_nuclei_edges.classification import ClassifierOptions, cross_validate
+
+    default = ClassifierOptions().model
+    results = {}
+    print(f"\n{folds}-fold stratified cross-validation (dock default: {default})")
+    print(f"{'model':<16}{'accuracy':>16}{'macro F1':>16}{'s/fold':>10}")
+    for name, options in MODELS:
+        cv = cross_validate(data, folds=folds, model=name, **options, **extra)
+        results[name] = cv
+        f1 = cv.macro_f1
+        print(f"{name:<16}{cv.mean_accuracy:>9.3f} ± {cv.std_accuracy:.3f}"
+              f"{f1.mean():>9.3f} ± {f1.std():.3f}{cv.seconds_per_fold:>10.2f}")  # fmt: skip
+    cv = results[default]
+    names = cv.class_names
+    print(f"\nConfusion matrix of '{default}' (rows: true class, columns: predicted), summed "
+          "over the folds")  # fmt: skip
+    print(" " * 14 + "".join(f"{n[:12]:>13}" for n in names))
+    for name, row in zip(names, cv.confusion, strict=True):
+        print(f"{name[:13]:<14}" + "".join(f"{v:>13d}" for v in row))
+    return results
+
+
+def measure_time(data) -> float:
+    import numpy as np
+
+    from napari_nuclei_edges.classification import measure
+
+    stack = np.concatenate(list(data.values()))
+    measure(stack[:10])  # warm-up: imports
+    start = time.perf_counter()
+    measure(stack)
+    seconds = time.perf_counter() - start
+    print(f"\nmeasure: {len(stack)} images in {seconds:.3f} s")
+    return seconds
+
+
+def predict_speed(data, n_images: int, block: int) -> None:
+    import dask.array as da
+    import numpy as np
+
+    from napari_nuclei_edges.classification import fit_classifier, iter_predict
+
+    stack = np.concatenate(list(data.values()))
+    # a lazy stack: each block is made on demand from the reference images
+    lazy = da.from_array(stack, chunks=(block, *stack.shape[1:]))
+    repeats = -(-n_images // len(stack))
+    lazy = da.concatenate([lazy] * repeats)[:n_images].rechunk((block, *stack.shape[1:]))
+    print(f"\npredict on a lazy stack of {n_images:,} {stack.shape[1]} × {stack.shape[2]} "
+          f"images, blocks of {block}")  # fmt: skip
+    for name in ("features", "cnn", "cnn+features"):
+        *_, last = fit_classifier(data, model=name, epochs=2)
+        start = time.perf_counter()
+        done = 0
+        for part in iter_predict(last.model, lazy, block_size=block):
+            done = part.stop
+        seconds = time.perf_counter() - start
+        print(f"{name:<16}{done / seconds:>10,.0f} images/s  ({seconds:.1f} s)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run to check it works")
+    args = parser.parse_args(argv if argv is not None else [])
+    limit_threads(2)
+    import torch
+
+    torch.set_num_threads(2)
+    data, source = _data()
+    print(f"Stage classification benchmark on the {source} data, torch threads: 2")
+    if args.quick:
+        cross_validation_table(data, folds=2, extra={"epochs": 3})
+        measure_time(data)
+        predict_speed(data, 2_000, 1024)
+    else:
+        cross_validation_table(data, folds=5, extra={})
+        measure_time(data)
+        predict_speed(data, 100_000, 2048)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

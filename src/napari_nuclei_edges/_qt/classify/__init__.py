@@ -1,0 +1,1 @@
+"""The "Classify the stage" dock."""

@@ -1,0 +1,148 @@
+"""What the classifier dock does with layers: gather classes, show saliency and predictions.
+
+No widget code: these take the viewer and names, and return layers and sentences.
+The worker generators here call only pure functions (no layer, no widget).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...data import CLASS_NAMES
+from ..common.layers import layer_data, layer_problem, user_image_layers
+from ..common.outputs import output_metadata, owned_output, put_layer
+from ..common.plots import layer_color
+
+#: Saliency is computed for whole layers up to this many images (else the shown one only).
+SALIENCY_WHOLE_LAYER = 1000
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The feature model's validation accuracy on the run's split (sent before epoch 1)."""
+
+    accuracy: float
+
+
+def default_class_layers(viewer) -> list[str]:
+    """Image layers named by a class (all of them), else every user image layer."""
+    names = [layer.name for layer in user_image_layers(viewer)]
+    named = [name for name in names if name in CLASS_NAMES]
+    return named if len(named) >= 2 else names
+
+
+def class_images(viewer, names) -> dict[str, np.ndarray]:
+    """The image stacks of the chosen class layers (one class per layer), checked."""
+    if len(names) < 2:
+        raise ValueError(
+            "Tick at least two image layers, one per stage: a classifier needs two classes."
+        )
+    images = {}
+    for name in names:
+        if name not in viewer.layers:
+            raise ValueError(f"{name} is no longer a layer: tick the class layers again.")
+        layer = viewer.layers[name]
+        problem = layer_problem(layer, "classifying", max_ndim=3)
+        if problem:
+            raise ValueError(problem)
+        data = np.asarray(layer_data(layer))
+        images[name] = data[None] if data.ndim == 2 else data
+    return images
+
+
+def training_steps(images_by_class, options, baseline: bool):
+    """The worker: the baseline (for a CNN), then every step of ``fit_classifier``."""
+    from ...classification import baseline_accuracy, fit_classifier
+
+    values = options.to_dict()
+    values["features"] = options.features
+    if baseline and options.model != "features":
+        yield Baseline(baseline_accuracy(images_by_class, **values))
+    yield from fit_classifier(images_by_class, **values)
+
+
+def cross_validation_folds(images_by_class, options, folds: int = 5):
+    """The worker of the cross-validation button: one Fold as each finishes."""
+    from ...classification import iter_cross_validation
+
+    values = options.to_dict()
+    values["features"] = options.features
+    yield from iter_cross_validation(images_by_class, folds, **values)
+
+
+def predict_blocks(model, data, block_size: int = 1024):
+    """The worker of Predict: the blocks of ``iter_predict`` (a lazy stack block by block)."""
+    from ...classification import iter_predict
+
+    yield from iter_predict(model, data, block_size)
+
+
+def saliency_of(model, layer_name: str, data, index: int) -> tuple[np.ndarray, str]:
+    """Gradient × input maps for a layer (the whole stack when small, else image ``index``)."""
+    stack = data[None] if data.ndim == 2 else data
+    maps = np.zeros(stack.shape, np.float32)
+    if len(stack) <= SALIENCY_WHOLE_LAYER:
+        maps[:] = np.abs(model.saliency(np.asarray(stack)))
+        note = f"for every image of {layer_name}"
+    else:
+        maps[index] = np.abs(model.saliency(np.asarray(stack[index])))
+        note = f"for image {index} of {layer_name}"
+    return (maps[0] if data.ndim == 2 else maps), note
+
+
+def put_saliency(viewer, layer_name: str, maps: np.ndarray, model_name: str):
+    """The ``<layer>_saliency`` layer over its image: bright where the class score is sensitive."""
+    high = float(np.percentile(maps[maps > 0], 99.5)) if (maps > 0).any() else 1.0
+    return put_layer(
+        viewer, "image", layer_name, "saliency", maps,
+        {"method": "gradient × input", "model": model_name},
+        colormap="inferno", blending="additive", opacity=0.8, contrast_limits=(0.0, high),
+    )  # fmt: skip
+
+
+def put_predictions(viewer, layer_name: str, predictions, ndim: int):
+    """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text."""
+    from napari.layers import Points
+
+    from ..._plugin.grid import insert_after_source
+
+    n = len(predictions.labels)
+    if ndim == 3:
+        coords = np.column_stack([np.arange(n), predictions.positions])
+    else:
+        coords = predictions.positions[:1]
+    features = {
+        "stage": np.asarray(predictions.labels, dtype=str),
+        "probability": predictions.confidence.astype(float),
+    }
+    for i, name in enumerate(predictions.class_names):
+        features[f"p_{name}"] = predictions.probabilities[:, i].astype(float)
+    colors = {name: layer_color(name, i) for i, name in enumerate(predictions.class_names)}
+    face = [colors[str(label)] for label in predictions.labels]
+    text = {"string": "{stage} {probability:.0%}", "color": "white", "size": 10,
+            "translation": [-10, 0] if ndim == 2 else [0, -10, 0]}  # fmt: skip
+    metadata = output_metadata(layer_name, "stage", {"classes": list(predictions.class_names)})
+    layer = owned_output(viewer, layer_name, "stage")
+    if layer is not None and isinstance(layer, Points):
+        layer.data = coords
+        layer.features = features
+        layer.face_color = face
+        layer.text = text
+        layer.metadata.update(metadata)
+        return layer
+    layer = Points(
+        coords, features=features, face_color=face, border_color="white", size=8,
+        text=text, name=f"{layer_name}_stage", metadata=metadata, out_of_slice_display=False,
+    )  # fmt: skip
+    insert_after_source(viewer, layer, layer_name)
+    return layer
+
+
+def prediction_scores(predictions, true_name: str) -> str:
+    """A sentence of how well the predictions match a known class (a layer named by one)."""
+    if true_name not in predictions.class_names:
+        return ""
+    right = float(np.mean(np.asarray(predictions.labels) == true_name))
+    return f" {right:.0%} predicted as {true_name}."

@@ -1,0 +1,116 @@
+"""The classifier dock's file buttons: save / load the model, export history and predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtWidgets import QFileDialog, QGridLayout, QPushButton
+
+
+class FileActions:
+    """Save model…, Load model…, Export history CSV…, Export predictions CSV… for a dock."""
+
+    def __init__(self, dock) -> None:
+        self._dock = dock
+        self.save_button = QPushButton("Save model…")
+        self.save_button.setToolTip(
+            "Write the model as .pt (weights only) + .json (options, classes, normalisation)."
+        )
+        self.load_button = QPushButton("Load model…")
+        self.load_button.setToolTip("Read a model saved here; it never runs code from the file.")
+        self.history_button = QPushButton("Export history CSV…")
+        self.history_button.setToolTip("Loss, accuracy and macro F1 of every epoch.")
+        self.predictions_button = QPushButton("Export predictions CSV…")
+        self.predictions_button.setToolTip("Each image's class and probabilities.")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.load_button.clicked.connect(self._on_load_clicked)
+        self.history_button.clicked.connect(self._on_history_clicked)
+        self.predictions_button.clicked.connect(self._on_predictions_clicked)
+
+    def layout(self) -> QGridLayout:
+        grid = QGridLayout()
+        buttons = (self.save_button, self.load_button, self.history_button,
+                   self.predictions_button)  # fmt: skip
+        for index, button in enumerate(buttons):
+            grid.addWidget(button, *divmod(index, 2))
+        return grid
+
+    def update_buttons(self) -> None:
+        dock = self._dock
+        self.save_button.setEnabled(dock.model is not None)
+        self.history_button.setEnabled(bool(dock.history))
+        self.predictions_button.setEnabled(getattr(dock, "predictions", None) is not None)
+
+    # ------------------------------------------------------------------ actions (scriptable)
+
+    def save_model(self, path) -> str:
+        from ...classification.model_io import save_classifier
+
+        try:
+            saved = save_classifier(path, self._dock.model)
+        except (OSError, ValueError) as exc:
+            return self._dock._say(f"Could not save the model: {exc}")
+        self._dock._say(f"Saved the model to {saved.name} and {saved.with_suffix('.json').name}.")
+        return str(saved)
+
+    def load_model(self, path):
+        from ...classification.model_io import load_classifier
+
+        try:
+            model = load_classifier(path)
+        except ValueError as exc:
+            return self._dock._say(str(exc))
+        self._dock.reset()
+        self._dock.state.model = model
+        self._dock.set_options(**model.options.to_dict())
+        self._dock._filters.show_filters(model.first_filters())
+        self._dock._update_buttons()
+        names = ", ".join(model.class_names)
+        self._dock._say(f"Loaded a {model.options.model} model of {names}: Predict applies it.")
+        return model
+
+    def export_history(self, path) -> None:
+        from ...classification.model_io import history_csv
+
+        self._write(path, history_csv(self._dock.history), "the training history")
+
+    def export_predictions(self, path) -> None:
+        from ...classification.batch_steps import prediction_table
+        from ...classification.model_io import table_csv
+
+        table = prediction_table(self._dock.predictions)
+        self._write(path, table_csv(table), "the predictions")
+
+    def _write(self, path, text: str, what: str) -> None:
+        try:
+            Path(path).write_text(text)
+        except OSError as exc:
+            return self._dock._say(f"Could not write {what}: {exc}")
+        self._dock._say(f"Wrote {what} to {Path(path).name}.")
+
+    # ------------------------------------------------------------------ dialogs
+
+    def _ask(self, saving: bool, title: str, name: str, kinds: str) -> str:
+        ask = QFileDialog.getSaveFileName if saving else QFileDialog.getOpenFileName
+        path, _ = ask(self._dock, title, name, kinds)
+        return path
+
+    def _on_save_clicked(self) -> None:
+        path = self._ask(True, "Save the model", "stage_classifier.pt", "Model (*.pt)")
+        if path:
+            self.save_model(path)
+
+    def _on_load_clicked(self) -> None:
+        path = self._ask(False, "Load a model", "", "Model (*.pt *.json)")
+        if path:
+            self.load_model(path)
+
+    def _on_history_clicked(self) -> None:
+        path = self._ask(True, "Export the training history", "history.csv", "CSV (*.csv)")
+        if path:
+            self.export_history(path)
+
+    def _on_predictions_clicked(self) -> None:
+        path = self._ask(True, "Export the predictions", "predictions.csv", "CSV (*.csv)")
+        if path:
+            self.export_predictions(path)

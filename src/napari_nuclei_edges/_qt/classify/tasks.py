@@ -1,0 +1,138 @@
+"""What the classifier dock does with a model: cross-validate, explain, augment, predict.
+
+A mixin of :class:`~.widget.StageClassifierWidget` (its buttons call these); the
+work runs in workers over pure functions, the results go to layers and sentences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..common.outputs import put_layer
+from ..common.workers import start_worker
+from . import actions
+
+
+class ModelTasks:
+    """Cross-validate, Show augmentation, Saliency map and Predict of the classifier dock."""
+
+    def cross_validate(self):
+        """5-fold stratified cross-validation in a worker (the button); a sentence at the end."""
+        try:
+            options = self.options()
+            images = actions.class_images(self._viewer, self.class_layers)
+        except (ValueError, TypeError) as exc:
+            return self._say(str(exc))
+        folds = []
+
+        def on_fold(fold) -> None:
+            folds.append(fold)
+            self._task_progress.advance(fold.fold)
+            self._say(f"Fold {fold.fold}/{fold.folds}: accuracy {fold.accuracy:.0%}.")
+
+        def on_finished() -> None:
+            self._task_progress.end()
+            self._update_buttons()
+            if folds:
+                self._confusion.set_classes(list(images))
+                self._confusion.show_matrix(sum(f.confusion for f in folds))
+                acc = np.array([f.accuracy for f in folds])
+                f1 = np.mean([f.macro_f1 for f in folds])
+                seconds = np.mean([f.seconds for f in folds])
+                self._say(f"{options.model}, {len(folds)} folds: accuracy {acc.mean():.1%} ± "
+                          f"{acc.std():.1%}, macro F1 {f1:.2f}, {seconds:.1f} s per fold "
+                          "(confusion summed over the folds).")  # fmt: skip
+
+        self._task_progress.begin(5, "cross-validation fold")
+        self._task = start_worker(
+            actions.cross_validation_folds, images, options, on_yielded=on_fold,
+            on_failure=self._on_error, on_finished=on_finished, owner=self,
+        )  # fmt: skip
+        self._update_buttons()
+        return self._task
+
+    def show_augmentation(self):
+        """Add ``<layer>_augmented``: the shown image as the CNN's augmentation draws it."""
+        from ...classification import augmentation_examples
+
+        name = self.image_name
+        if name not in self._viewer.layers:
+            return self._say("Choose an image layer first.")
+        data = self._viewer.layers[name].data
+        index = int(self._viewer.dims.current_step[0]) if data.ndim == 3 else 0
+        try:
+            options = self.options()
+            image = np.asarray(data[min(index, len(data) - 1)] if data.ndim == 3 else data)
+            examples = augmentation_examples(image, 8, **options.to_dict())
+        except (ValueError, TypeError) as exc:
+            return self._say(str(exc))
+        out = put_layer(
+            self._viewer, "image", name, "augmented", examples,
+            {"image": index, "augment": options.augment, "shift": options.shift,
+             "jitter": options.jitter},
+            colormap="gray",
+        )  # fmt: skip
+        self._say(f"{out.name}: image {index} and 7 augmented copies (slide through them).")
+        return out
+
+    def saliency(self):
+        """Add ``<layer>_saliency`` for the chosen image layer (the Saliency map button)."""
+        name = self.image_name
+        if self.model is None or name not in self._viewer.layers:
+            return self._say("Train or load a model, and choose an image layer, first.")
+        layer = self._viewer.layers[name]
+        data = np.asarray(layer.data)
+        index = int(self._viewer.dims.current_step[0]) if data.ndim == 3 else 0
+        try:
+            maps, note = actions.saliency_of(self.model, name, data, min(index, len(data) - 1))
+        except ValueError as exc:
+            return self._say(str(exc))
+        if not maps.any():
+            return self._say(
+                "The model's saliency is 0 everywhere: it does not read the pixels (the "
+                "CNN + measurements model kept its measurement-only start). Train longer."
+            )
+        out = actions.put_saliency(self._viewer, name, maps, self.model.options.model)
+        self._say(f"{out.name}: |gradient × input| {note}. Bright where the network looks.")
+        return out
+
+    def predict(self):
+        """Classify every image of the chosen layer into ``<layer>_stage`` (in a worker)."""
+        from ...classification.options import Predictions
+
+        name = self.image_name
+        if self.model is None or name not in self._viewer.layers:
+            return self._say("Train or load a model, and choose an image layer, first.")
+        layer = self._viewer.layers[name]
+        data, blocks = layer.data, []
+        n = data.shape[0] if data.ndim == 3 else 1
+
+        def on_block(block) -> None:
+            blocks.append(block)
+            self._task_progress.advance(block.stop)
+
+        def on_finished() -> None:
+            self._task_progress.end()
+            self._update_buttons()
+            if not blocks or blocks[-1].stop < n or name not in self._viewer.layers:
+                return
+            probabilities = np.concatenate([b.probabilities for b in blocks])
+            names = np.asarray(self.model.class_names, dtype=object)
+            self.predictions = Predictions(
+                names[probabilities.argmax(1)], probabilities, tuple(self.model.class_names),
+                np.concatenate([b.positions for b in blocks]),
+            )  # fmt: skip
+            out = actions.put_predictions(self._viewer, name, self.predictions, data.ndim)
+            counts = ", ".join(f"{c} {int(np.sum(self.predictions.labels == c))}"
+                               for c in self.model.class_names)  # fmt: skip
+            self._say(f"{out.name}: {counts}." + actions.prediction_scores(self.predictions, name))
+            self.files.update_buttons()
+
+        self._task_progress.begin(n, f"predicting {name}")
+        self._task = start_worker(
+            actions.predict_blocks, self.model, data, on_yielded=on_block,
+            on_failure=self._on_error, on_finished=on_finished, owner=self,
+            progress={"total": 0, "desc": f"Classifying {name}"},
+        )  # fmt: skip
+        self._update_buttons()
+        return self._task

@@ -1,0 +1,226 @@
+"""The classifier dock's live views: curves, confusion heat map, filters, misclassified images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtGui import QColor, QIcon, QImage, QPixmap
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..common.plots import style_plot, theme_colors, themed_plot
+
+#: Okabe-Ito: training solid blue, validation dashed orange (colour-blind safe).
+TRAIN_COLOR, VAL_COLOR = "#56B4E9", "#E69F00"
+
+
+def gray_pixmap(image: np.ndarray, size: int) -> QPixmap:
+    """A grey-scale pixmap of a 2D array (its own min–max range), ``size`` pixels wide."""
+    image = np.asarray(image, np.float64)
+    low, high = np.nanmin(image), np.nanmax(image)
+    scaled = np.zeros(image.shape, np.uint8)
+    if high > low:
+        scaled = np.ascontiguousarray(((image - low) / (high - low) * 255).astype(np.uint8))
+    h, w = scaled.shape
+    qimage = QImage(scaled.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(qimage).scaledToWidth(size, Qt.TransformationMode.FastTransformation)
+
+
+class CurvesView(QWidget):
+    """Loss and accuracy against the epoch, training and validation; baseline and chance lines."""
+
+    def __init__(self, viewer, parent=None):
+        super().__init__(parent)
+        self.loss_plot = themed_plot(viewer, x_label="epoch", y_label="loss (cross-entropy)")
+        self.accuracy_plot = themed_plot(viewer, x_label="epoch", y_label="accuracy")
+        self.accuracy_plot.setYRange(0, 1)
+        self.accuracy_plot.getPlotItem().setXLink(self.loss_plot.getPlotItem())
+        self.curves = {}
+        for plot, what in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
+            plot.setFixedHeight(190)  # both plots and the confusion fit one screen
+            plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)  # no "×0.001"
+            self.curves[f"train_{what}"] = plot.plot(
+                pen=pg.mkPen(TRAIN_COLOR, width=2), name="training"
+            )
+            self.curves[f"val_{what}"] = plot.plot(
+                pen=pg.mkPen(VAL_COLOR, width=2, style=Qt.PenStyle.DashLine), name="validation"
+            )
+        legend = self.accuracy_plot.getPlotItem().legend
+        if legend is not None:  # the loss plot's legend names the same two colours
+            legend.hide()
+        self.baseline_line = pg.InfiniteLine(
+            angle=0, label="baseline", labelOpts={"position": 0.3, "anchors": [(0.5, 0), (0.5, 0)]}
+        )
+        self.chance_line = pg.InfiniteLine(
+            angle=0, label="chance", labelOpts={"position": 0.8, "anchors": [(0.5, 0), (0.5, 0)]}
+        )
+        for line in (self.baseline_line, self.chance_line):
+            line.hide()
+            self.accuracy_plot.addItem(line)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.accuracy_plot)
+        self.restyle(theme_colors(viewer))
+        self.clear()
+
+    def restyle(self, colors: dict[str, str]) -> None:
+        for plot in (self.loss_plot, self.accuracy_plot):
+            style_plot(plot, colors)
+        self.chance_line.setPen(pg.mkPen(colors["text"], width=1, style=Qt.PenStyle.DotLine))
+        self.baseline_line.setPen(pg.mkPen("#009E73", width=1.5, style=Qt.PenStyle.DashDotLine))
+        for line in (self.baseline_line, self.chance_line):
+            line.label.setColor(colors["text"])
+
+    def clear(self) -> None:
+        self._data = {name: [] for name in ("epoch", *self.curves)}
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.baseline_line.hide()
+
+    def set_chance(self, n_classes: int) -> None:
+        self.chance_line.show()  # first: a hidden label ignores a new text
+        self.chance_line.setValue(1 / max(n_classes, 1))
+        self.chance_line.label.setFormat(f"chance {1 / max(n_classes, 1):.0%}")
+
+    def set_baseline(self, accuracy: float | None) -> None:
+        if accuracy is None:
+            self.baseline_line.hide()
+            return
+        self.baseline_line.show()  # first: a hidden label ignores a new text
+        self.baseline_line.setValue(accuracy)
+        self.baseline_line.label.setFormat(f"measurements {accuracy:.0%}")
+
+    def add(self, step) -> None:
+        data = self._data
+        data["epoch"].append(step.epoch)
+        data["train_loss"].append(step.loss)
+        data["val_loss"].append(step.val_loss)
+        data["train_accuracy"].append(step.accuracy)
+        data["val_accuracy"].append(step.val_accuracy)
+        for name, curve in self.curves.items():
+            curve.setData(data["epoch"], data[name])
+
+    def series(self, name: str) -> list[float]:
+        """The values drawn by curve ``name`` (``train_loss``, ``val_accuracy``, …)."""
+        return list(self._data[name])
+
+
+class ConfusionView(QTableWidget):
+    """The validation confusion matrix as a heat map: rows true class, columns predicted."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setToolTip(
+            "Validation images by true class (rows) and predicted class (columns): the "
+            "diagonal is right, the rest shows which stages are confused."
+        )
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.matrix: np.ndarray | None = None
+
+    def set_classes(self, names) -> None:
+        short = [name[:6] for name in names]
+        self.setRowCount(len(names))
+        self.setColumnCount(len(names))
+        self.setHorizontalHeaderLabels(short)
+        self.setVerticalHeaderLabels([f"{name} (true)" for name in names])
+        for row in range(len(names)):
+            for column in range(len(names)):
+                item = QTableWidgetItem("")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.setItem(row, column, item)
+        self.setFixedHeight(self.horizontalHeader().height() + 26 * len(names) + 4)
+        for row in range(len(names)):
+            self.setRowHeight(row, 26)
+
+    def show_matrix(self, confusion: np.ndarray) -> None:
+        self.matrix = np.asarray(confusion)
+        totals = np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
+        share = self.matrix / totals
+        for (row, column), count in np.ndenumerate(self.matrix):
+            item = self.item(row, column)
+            if item is None:
+                continue
+            item.setText(str(int(count)))
+            right = row == column
+            base = QColor("#009E73") if right else QColor("#D55E00")
+            base.setAlphaF(float(0.15 + 0.85 * share[row, column]) if count else 0.0)
+            item.setBackground(base)
+
+
+class FiltersView(QLabel):
+    """The first convolution's kernels as a gallery of small grey tiles."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setToolTip(
+            "The first layer's 3 × 3 filters (bright: positive weights): the features the "
+            "network learns to look for, edges and blobs — or the background."
+        )
+        self.filters: np.ndarray | None = None
+
+    def show_filters(self, filters: np.ndarray | None) -> None:
+        self.filters = filters
+        if filters is None:
+            self.setText("The feature model has no filters: it reads the measurements.")
+            return
+        n = len(filters)
+        columns = min(n, 16)
+        rows = -(-n // columns)
+        k = filters.shape[-1]
+        mosaic = np.full((rows * (k + 1) - 1, columns * (k + 1) - 1), np.nan)
+        for i, kernel in enumerate(filters):
+            r, c = divmod(i, columns)
+            span = np.abs(kernel).max() or 1.0
+            mosaic[r * (k + 1) : r * (k + 1) + k, c * (k + 1) : c * (k + 1) + k] = kernel / span
+        mosaic = np.nan_to_num(mosaic, nan=0.0)
+        self.setPixmap(gray_pixmap(mosaic, min(44 * columns, 380)))
+
+
+class ThumbnailsView(QListWidget):
+    """Misclassified validation images; a click sends (layer, index) to jump to it."""
+
+    chosen = Signal(str, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(QSize(56, 56))
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setWrapping(True)
+        self.setFixedHeight(96)
+        self.setToolTip(
+            "Validation images the model gets wrong (true → predicted); click one to show "
+            "it in its layer."
+        )
+        self.itemClicked.connect(self._on_item_clicked)
+
+    def show_items(self, items) -> None:
+        """``items``: (layer name, index, image, true name, predicted name) tuples."""
+        self.setUpdatesEnabled(False)
+        self.clear()
+        for layer, index, image, true, predicted in items:
+            item = QListWidgetItem(QIcon(gray_pixmap(image, 56)), f"{true[:5]}→{predicted[:5]}")
+            item.setData(Qt.ItemDataRole.UserRole, (layer, int(index)))
+            item.setToolTip(f"{layer} image {index}: {true}, predicted {predicted}")
+            self.addItem(item)
+        self.setUpdatesEnabled(True)
+
+    def _on_item_clicked(self, item) -> None:
+        layer, index = item.data(Qt.ItemDataRole.UserRole)
+        self.chosen.emit(layer, index)

@@ -1,0 +1,106 @@
+"""The networks: logistic regression on measurements, a small CNN, and the two joined.
+
+torch only; no Qt, no napari.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class StageNet(nn.Module):
+    """A classifier over images and/or measurements.
+
+    With ``layers`` > 0: blocks of 3 × 3 convolution, batch normalisation, ReLU and
+    2 × 2 max pooling (channels doubling per block), then the average over the
+    image (so any image size works), dropout, and one linear layer. Measurements
+    (``n_features`` > 0) join the pooled image features before that last layer;
+    without a CNN the model is multinomial logistic regression.
+    """
+
+    def __init__(self, n_classes: int, *, layers: int, channels: int, n_features: int,
+                 dropout: float) -> None:  # fmt: skip
+        super().__init__()
+        blocks, c_in, width = [], 1, 0
+        for i in range(layers):
+            width = min(channels * 2**i, 128)
+            blocks += [
+                nn.Conv2d(c_in, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2, ceil_mode=True),
+            ]
+            c_in = width
+        self.features = nn.Sequential(*blocks)
+        self.n_image_features = width if layers else 0
+        self.n_features = n_features
+        self.dropout = dropout if layers else 0.0
+        #: Draws the dropout masks while training (a seeded run never touches torch's global RNG).
+        self.generator: torch.Generator | None = None
+        self.head = nn.Linear(self.n_image_features + n_features, n_classes)
+
+    @property
+    def uses_images(self) -> bool:
+        return self.n_image_features > 0
+
+    def forward(self, images: torch.Tensor | None, features: torch.Tensor | None):
+        parts = []
+        if self.uses_images:
+            pooled = self.features(images).mean(dim=(-2, -1))
+            parts.append(self._drop(pooled))
+        if self.n_features:
+            parts.append(features)
+        return self.head(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
+
+    def _drop(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and self.dropout):
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.dropout
+        return x * keep / (1 - self.dropout)
+
+    def first_filters(self):
+        """The first convolution's kernels (C, 3, 3), or None without a CNN."""
+        if not self.uses_images:
+            return None
+        return self.features[0].weight.detach()[:, 0]
+
+
+def build(n_classes: int, opts, n_features: int, seed: int) -> StageNet:
+    """The network for ``opts``, its weights drawn from ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return StageNet(
+            n_classes,
+            layers=opts.layers if opts.uses_images else 0,
+            channels=opts.channels,
+            n_features=n_features if opts.uses_features else 0,
+            dropout=opts.dropout,
+        )
+
+
+def augment(x: torch.Tensor, opts, generator: torch.Generator) -> torch.Tensor:
+    """Random flips and 90° turns per image, optional shifts and intensity jitter."""
+    n = len(x)
+    if opts.augment:
+        turns = torch.randint(0, 4, (n,), generator=generator)
+        flips = torch.randint(0, 2, (n,), generator=generator).bool()
+        x = torch.where(flips[:, None, None, None], x.flip(-1), x)
+        if x.shape[-1] == x.shape[-2]:
+            out = x.clone()
+            for k in range(1, 4):
+                chosen = turns == k
+                if chosen.any():
+                    out[chosen] = torch.rot90(x[chosen], k, dims=(-2, -1))
+            x = out
+    if opts.shift:
+        s = opts.shift
+        padded = nn.functional.pad(x, (s, s, s, s), mode="replicate")
+        dy = torch.randint(0, 2 * s + 1, (n,), generator=generator)
+        dx = torch.randint(0, 2 * s + 1, (n,), generator=generator)
+        h, w = x.shape[-2:]
+        x = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+    if opts.jitter:
+        scale = 1 + opts.jitter * (2 * torch.rand((n, 1, 1, 1), generator=generator) - 1)
+        x = x * scale
+    return x

@@ -1,0 +1,164 @@
+"""The "Classify the stage" dock, opened from the Plugins menu and driven like a user."""
+
+import numpy as np
+import pytest
+
+from napari_nuclei_edges.data import CLASS_NAMES
+
+DOCK = "Classify the stage"
+TINY_CNN = {"model": "cnn", "layers": 2, "channels": 4, "epochs": 3, "batch_size": 8}
+
+
+def _train(qtbot, dock, **options):
+    dock.set_options(**options)
+    worker = dock.start()
+    assert worker is not None, dock._status_label.text()
+    qtbot.waitUntil(lambda: not dock.is_running, timeout=120_000)
+    return dock.history
+
+
+def test_defaults_to_the_class_layers_and_trains_the_feature_model(open_dock, close_dock, qtbot):
+    dock = open_dock(DOCK)
+    assert dock.class_layers == list(CLASS_NAMES)  # the truths are Labels: not offered
+    assert dock.options().model == "features"
+    history = _train(qtbot, dock, epochs=5, patience=0)
+    assert [s.epoch for s in history] == [1, 2, 3, 4, 5]
+    assert dock._curves.series("val_accuracy") == [s.val_accuracy for s in history]
+    assert dock._curves.series("train_loss") == [s.loss for s in history]
+    assert dock._curves.chance_line.value() == pytest.approx(0.2)
+    assert not dock._curves.baseline_line.isVisible()  # the features model is the baseline
+    np.testing.assert_array_equal(dock._confusion.matrix, history[-1].confusion)
+    assert dock._confusion.item(0, 0).text() == str(history[-1].confusion[0, 0])
+    assert "Epoch 5/5" in dock._status_label.text()
+    assert dock._filters.filters is None and "no filters" in dock._filters.text()
+    close_dock(dock)
+
+
+def test_cnn_shows_baseline_filters_saliency_and_predictions(
+    open_dock, close_dock, qtbot, viewer, tmp_path
+):
+    dock = open_dock(DOCK)
+    history = _train(qtbot, dock, **TINY_CNN)
+    assert len(history) == 3
+    assert dock._curves.baseline_line.isVisible()
+    assert dock._curves.baseline_line.value() == pytest.approx(dock.state.baseline)
+    assert dock._filters.filters.shape == (4, 3, 3)
+    wrong = dock.state.misclassified()
+    assert dock._thumbnails.count() == len(wrong)
+
+    dock.image_name = "metaphase"
+    saliency = dock.saliency()
+    assert saliency.name == "metaphase_saliency"
+    assert saliency.data.shape == viewer.layers["metaphase"].data.shape
+    assert saliency.data.max() > 0
+
+    dock.predict()
+    qtbot.waitUntil(lambda: "metaphase_stage" in viewer.layers, timeout=60_000)
+    points = viewer.layers["metaphase_stage"]
+    assert len(points.data) == 6
+    assert points.data[:, 0].tolist() == list(range(6))  # one point per image, in its slice
+    assert set(points.features["stage"]) <= set(CLASS_NAMES)
+    assert np.all((points.features["probability"] > 0) & (points.features["probability"] <= 1))
+    assert "predicted as metaphase" in dock._status_label.text()
+
+    csv = tmp_path / "predictions.csv"
+    dock.files.export_predictions(csv)
+    lines = csv.read_text().splitlines()
+    assert lines[0].startswith("image,predicted_class,confidence,p_interphase")
+    assert len(lines) == 7
+
+    saved = dock.files.save_model(tmp_path / "stage.pt")
+    dock.reset()
+    assert dock.model is None
+    loaded = dock.files.load_model(saved)
+    assert loaded.class_names == tuple(CLASS_NAMES)
+    assert dock.options().model == "cnn" and dock.options().channels == 4
+    history_csv = tmp_path / "history.csv"
+    dock.files.export_history(history_csv)  # after the reset: only the header
+    assert history_csv.read_text().splitlines() == [
+        "epoch,loss,val_loss,accuracy,val_accuracy,macro_f1,elapsed_s"
+    ]
+    close_dock(dock)
+
+
+def test_a_foreign_model_file_and_a_single_class_get_sentences(open_dock, close_dock, tmp_path):
+    dock = open_dock(DOCK)
+    (tmp_path / "x.json").write_text("[1, 2]")
+    (tmp_path / "x.pt").write_bytes(b"\0")
+    assert dock.files.load_model(tmp_path / "x.pt") is None
+    assert "not written by this plugin" in dock._status_label.text()
+    dock.class_layers = ["metaphase"]
+    assert dock.start() is None
+    assert "at least two image layers" in dock._status_label.text()
+    close_dock(dock)
+
+
+def test_closing_the_dock_mid_run_stops_training(open_dock, close_dock, qtbot):
+    dock = open_dock(DOCK)
+    dock.set_options(**{**TINY_CNN, "epochs": 500, "patience": 0})
+    worker = dock.start()
+    qtbot.waitUntil(lambda: len(dock.history) >= 1, timeout=60_000)
+    close_dock(dock)
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=30_000)
+    assert len(dock.history) < 500
+
+
+def test_removing_a_class_layer_mid_run_stops_with_a_sentence(open_dock, qtbot, viewer):
+    dock = open_dock(DOCK)
+    dock.set_options(**{**TINY_CNN, "epochs": 500, "patience": 0})
+    dock.start()
+    qtbot.waitUntil(lambda: len(dock.history) >= 1, timeout=60_000)
+    viewer.layers.remove("anaphase")
+    qtbot.waitUntil(lambda: not dock.is_running, timeout=30_000)
+    assert "anaphase was removed" in dock._status_label.text()
+    assert dock.model is not None  # nothing lost: the model so far is kept
+    assert "anaphase" not in dock.class_layers
+
+
+def test_clicking_a_misclassified_thumbnail_shows_that_image(open_dock, qtbot, viewer):
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, epochs=1, patience=0)
+    dock._on_thumbnail_chosen("apoptosis", 4)
+    assert viewer.layers.selection.active.name == "apoptosis"
+    assert viewer.dims.current_step[0] == 4
+    assert viewer.layers["apoptosis"].visible and not viewer.layers["metaphase"].visible
+
+
+def test_measure_puts_labels_with_features_and_a_sortable_table(
+    open_dock, close_dock, qtbot, viewer, tmp_path
+):
+    dock = open_dock(DOCK)
+    dock.image_name = "interphase"
+    dock.measurements.measure()
+    qtbot.waitUntil(lambda: "interphase_nuclei" in viewer.layers, timeout=30_000)
+    labels = viewer.layers["interphase_nuclei"]
+    table = dock.measurements.table
+    assert labels.data.shape == viewer.layers["interphase"].data.shape
+    assert labels.features["area"].tolist() == table["area"].tolist()
+    assert labels.features["index"].tolist() == np.unique(labels.data[labels.data > 0]).tolist()
+    view = dock.measurements.view
+    assert view.rowCount() == len(table["area"])
+    area = [h.text() for h in map(view.horizontalHeaderItem, range(view.columnCount()))].index(
+        "area"
+    )
+    view.sortItems(area)
+    shown = [float(view.item(row, area).text()) for row in range(view.rowCount())]
+    assert shown == sorted(shown)
+    csv = tmp_path / "m.csv"
+    dock.measurements.export(csv)
+    assert csv.read_text().splitlines()[0].startswith("index,image,label,area")
+    close_dock(dock)
+
+
+def test_show_augmentation_adds_the_image_and_its_augmented_copies(open_dock, viewer):
+    dock = open_dock(DOCK)
+    dock.image_name = "anaphase"
+    viewer.dims.set_current_step(0, 2)
+    dock.set_options(model="cnn", augment=True, shift=0, jitter=0.0)
+    out = dock.show_augmentation()
+    assert out.name == "anaphase_augmented" and out.data.shape == (8, 80, 80)
+    # flips and 90° turns keep every pixel value: each copy holds the same values
+    first = np.sort(out.data[0].ravel())
+    for copy in out.data[1:]:
+        np.testing.assert_allclose(np.sort(copy.ravel()), first)
+    assert out.metadata["napari_nuclei_edges"]["image"] == 2

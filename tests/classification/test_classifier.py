@@ -1,0 +1,201 @@
+"""fit_classifier, cross_validate, predict, save/load: behaviour and bad input."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from napari_nuclei_edges.classification import (
+    ClassifierDiverged,
+    ClassifierOptions,
+    cross_validate,
+    fit_classifier,
+    load_classifier,
+    predict,
+    save_classifier,
+)
+from napari_nuclei_edges.classification._data import stratified_folds, stratified_split
+from napari_nuclei_edges.classification.model_io import history_csv, table_csv
+from napari_nuclei_edges.data import synthetic_nuclei
+
+TINY_CNN = {"model": "cnn", "layers": 2, "channels": 4, "epochs": 3, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_nuclei(n_per_class=10, size=40)
+
+
+def test_feature_model_learns_the_synthetic_stages(data):
+    steps = list(fit_classifier(data, model="features", epochs=20, patience=0))
+    last = steps[-1]
+    assert [s.epoch for s in steps] == list(range(1, 21))
+    assert last.status == "finished"
+    assert last.loss < steps[0].loss
+    assert last.accuracy > 0.6  # 5 classes: chance is 0.2
+    assert last.confusion.shape == (5, 5)
+    assert last.confusion.sum() == len(last.val_index) == 10  # 20 % of each class
+    assert last.class_names == tuple(data)
+    assert 0 <= last.macro_f1 <= 1 and last.f1.shape == last.precision.shape == (5,)
+
+
+def test_steps_report_validation_predictions_matching_the_confusion(data):
+    last = list(fit_classifier(data, epochs=3))[-1]
+    targets = np.repeat(np.arange(5), 10)
+    true = targets[last.val_index]
+    assert (np.diag(last.confusion).sum()) == (last.val_predicted == true).sum()
+    assert last.val_accuracy == pytest.approx((last.val_predicted == true).mean())
+
+
+def test_cnn_is_deterministic_for_a_seed_on_the_cpu(data):
+    first = [s.loss for s in fit_classifier(data, **TINY_CNN, seed=3)]
+    second = [s.loss for s in fit_classifier(data, **TINY_CNN, seed=3)]
+    other = [s.loss for s in fit_classifier(data, **TINY_CNN, seed=4)]
+    assert first == second
+    assert first != other
+
+
+@pytest.mark.parametrize("model", ["cnn", "cnn+features"])
+def test_cnn_models_train_and_predict(data, model):
+    last = list(fit_classifier(data, **{**TINY_CNN, "model": model}))[-1]
+    result = predict(last.model, data["metaphase"][:4])
+    assert result.probabilities.shape == (4, 5)
+    np.testing.assert_allclose(result.probabilities.sum(1), 1, rtol=1e-5)
+    assert set(result.labels) <= set(data)
+    filters = last.model.first_filters()
+    assert filters.shape == (4, 3, 3)
+    saliency = last.model.saliency(data["metaphase"][0])
+    assert saliency.shape == (40, 40)
+    if model == "cnn":
+        assert np.abs(saliency).sum() > 0
+
+
+def test_cnn_with_measurements_starts_from_the_measurement_model(data):
+    joined = list(fit_classifier(data, **{**TINY_CNN, "model": "cnn+features"}))
+    alone = list(fit_classifier(data, **TINY_CNN))
+    features = list(fit_classifier(data, model="features", patience=0))[-1]
+    # epoch 0 is logistic regression on the measurements: the first epoch starts trained
+    assert joined[0].loss < 0.5 * alone[0].loss
+    assert joined[-1].val_accuracy >= features.val_accuracy - 0.1
+
+
+def test_feature_model_has_no_saliency_but_says_why(data):
+    last = list(fit_classifier(data, epochs=2))[-1]
+    assert last.model.first_filters() is None
+    with pytest.raises(ValueError, match="measurements, not pixels"):
+        last.model.saliency(data["metaphase"][0])
+
+
+def test_early_stopping_keeps_the_best_epoch(data):
+    steps = list(fit_classifier(data, model="features", epochs=200, patience=2,
+                                learning_rate=1.0))  # fmt: skip
+    last = steps[-1]
+    assert last.status == "stopped early"
+    assert last.epoch - last.best_epoch == 2
+    best = steps[last.best_epoch - 1]
+    assert best.val_loss == min(s.val_loss for s in steps)
+    assert last.val_accuracy == best.val_accuracy
+
+
+def test_predict_matches_the_validation_accuracy_and_reads_lazy_stacks(data):
+    da = pytest.importorskip("dask.array")
+    last = list(fit_classifier(data, epochs=10, patience=0))[-1]
+    stack = np.concatenate(list(data.values()))
+    eager = predict(last.model, stack)
+    lazy = predict(last.model, da.from_array(stack, chunks=(7, 40, 40)), block_size=7)
+    np.testing.assert_allclose(lazy.probabilities, eager.probabilities, rtol=1e-5)
+    targets = np.repeat(np.arange(5), 10)
+    assert (eager.indices[last.val_index] == last.val_predicted).all()
+    assert (eager.indices == targets).mean() > 0.5
+    assert eager.positions.shape == (50, 2)
+
+
+def test_cross_validate_reports_every_fold(data):
+    cv = cross_validate(data, folds=5, epochs=5)
+    assert cv.accuracy.shape == cv.macro_f1.shape == cv.seconds.shape == (5,)
+    assert cv.confusion.sum() == 50  # every image held out exactly once
+    assert cv.confusion.sum(1).tolist() == [10] * 5
+    assert 0 <= cv.mean_accuracy <= 1 and cv.std_accuracy >= 0
+
+
+def test_splits_are_stratified():
+    targets = np.repeat([0, 1, 2], [10, 5, 20])
+    train, val = stratified_split(targets, 0.2, seed=0)
+    assert np.bincount(targets[val]).tolist() == [2, 1, 4]
+    assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 35
+    folds = stratified_folds(targets, 5, seed=0)
+    for k in range(5):
+        assert np.bincount(targets[folds == k], minlength=3).tolist() == [2, 1, 4]
+
+
+def test_save_and_load_give_the_same_predictions(data, tmp_path):
+    last = list(fit_classifier(data, **{**TINY_CNN, "model": "cnn+features"}))[-1]
+    saved = save_classifier(tmp_path / "stage", last.model)
+    assert saved.suffix == ".pt" and (tmp_path / "stage.json").exists()
+    loaded = load_classifier(tmp_path / "stage.json")
+    assert loaded.options == last.model.options
+    before = predict(last.model, data["anaphase"]).probabilities
+    np.testing.assert_allclose(predict(loaded, data["anaphase"]).probabilities, before, rtol=1e-5)
+
+
+def test_a_foreign_file_gets_a_sentence(tmp_path):
+    (tmp_path / "other.json").write_text('{"hello": 1}')
+    (tmp_path / "other.pt").write_bytes(b"not torch")
+    with pytest.raises(ValueError, match="not written by this plugin"):
+        load_classifier(tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="is not a saved classifier"):
+        load_classifier(tmp_path / "missing.pt")
+
+
+def test_damaged_weights_get_a_sentence(data, tmp_path):
+    last = list(fit_classifier(data, epochs=2))[-1]
+    save_classifier(tmp_path / "stage", last.model)
+    (tmp_path / "stage.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="does not hold this classifier's weights"):
+        load_classifier(tmp_path / "stage.pt")
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda d: {"only": d["metaphase"]}, "at least two classes"),
+        (
+            lambda d: {**d, "metaphase": d["metaphase"][:2]},
+            r"at least 3 images.*'metaphase' \(2\)",
+        ),
+        (lambda d: {**d, "anaphase": d["anaphase"][:, :30, :30]}, "differ in size"),
+        (lambda d: {**d, "anaphase": np.zeros((10, 40, 40, 3))}, "RGB"),
+        (lambda d: {**d, "anaphase": np.full((10, 40, 40), np.nan)}, "NaN"),
+    ],
+)
+def test_bad_input_gets_a_sentence(data, change, words):
+    with pytest.raises(ValueError, match=words):
+        next(fit_classifier(change(data)))
+
+
+def test_a_divergent_learning_rate_gets_a_sentence(data):
+    with pytest.raises(ClassifierDiverged, match="too large"):
+        list(fit_classifier(data, **{**TINY_CNN, "epochs": 10}, optimiser="sgd",
+                            learning_rate=1e6))  # fmt: skip
+
+
+def test_options_check_values_and_carry_help():
+    with pytest.raises(ValueError, match="model must be one of"):
+        ClassifierOptions(model="forest")
+    for field in dataclasses.fields(ClassifierOptions):
+        assert ClassifierOptions.help(field.name).endswith(".")
+
+
+def test_history_and_tables_export_as_csv(data):
+    steps = list(fit_classifier(data, epochs=3))
+    lines = history_csv(steps).splitlines()
+    assert lines[0].startswith("epoch,loss,val_loss") and len(lines) == 4
+    text = table_csv({"image": np.array([0]), "class": np.array(["metaphase"])})
+    assert text.splitlines() == ["image,class", "0,metaphase"]
+
+
+def test_reference_default_model_separates_the_stages(reference_path):
+    from napari_nuclei_edges.data import load_dataset
+
+    last = list(fit_classifier(load_dataset(reference_path)))[-1]
+    assert last.val_accuracy > 0.6  # chance: 0.2; the cross-validated figure is a benchmark
