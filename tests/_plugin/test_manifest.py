@@ -56,6 +56,7 @@ def test_docks_are_in_napari_layer_menus():
         "napari-nuclei-edges.sobel_widget",
         "napari-nuclei-edges.training_widget",
     ]
+    assert menus["napari/layers/classify"] == ["napari-nuclei-edges.classify_widget"]
     widget_commands = {widget.command for widget in manifest.contributions.widgets}
     assert {c for items in menus.values() for c in items} == widget_commands
 

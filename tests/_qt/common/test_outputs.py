@@ -253,11 +253,14 @@ def dock(shown_viewer, qtbot, foreign_context):
     return viewer, widget, guarded
 
 
-def _guarded(dock):
-    """The viewer and the dock, once the dock is known to guard the canvas."""
+def _guarded(dock, *, preview: bool = True):
+    """The viewer and the dock, once the dock is known to guard the canvas; its live
+    preview switched on, as a user does, unless ``preview`` is False."""
     viewer, widget, guarded = dock
     if not guarded:
         pytest.fail(UNGUARDED)
+    if preview:
+        widget._preview_check.click()
     return viewer, widget
 
 
@@ -278,7 +281,7 @@ def test_threshold_dock_guards_the_canvas(dock):
 
 @pytest.mark.parametrize("previews", [False, True])
 def test_clear_and_add_with_the_dock_open(dock, qtbot, previews):
-    viewer, widget = _guarded(dock)
+    viewer, widget = _guarded(dock, preview=previews)
     if previews:
         widget.threshold = 80.0
         _masks_follow(viewer, widget, qtbot, ["c0", "c1"])
@@ -289,6 +292,8 @@ def test_clear_and_add_with_the_dock_open(dock, qtbot, previews):
     qtbot.wait(800)  # the dock relays out, the canvas resizes and draws again
     assert [layer.name for layer in viewer.layers] == ["big"]
     assert _shot(viewer, qtbot).shape[-1] == 4
+    if not previews:
+        widget._preview_check.click()
     widget.threshold = 2000.0
     _masks_follow(viewer, widget, qtbot, ["big"])
     _shows_its_data(viewer, viewer.layers["big_mask"], qtbot)
@@ -296,6 +301,7 @@ def test_clear_and_add_with_the_dock_open(dock, qtbot, previews):
 
 def test_removing_the_source_while_a_preview_is_pending(dock, qtbot):
     viewer, widget, _ = dock  # passes with or without the guard
+    widget._preview_check.click()  # the live preview on, as a user switches it
     widget.threshold = 60.0
     _masks_follow(viewer, widget, qtbot, ["c0", "c1"])
     widget._last_preview = time.perf_counter()  # as if a preview were just drawn
@@ -315,6 +321,7 @@ def test_removing_the_source_while_a_preview_is_pending(dock, qtbot):
 
 def test_replacing_data_with_another_shape_or_dtype(dock, qtbot):
     viewer, widget, _ = dock  # passes with or without the guard
+    widget._preview_check.click()  # the live preview on, as a user switches it
     widget.threshold = 80.0
     _masks_follow(viewer, widget, qtbot, ["c0", "c1"])
     viewer.layers["c0"].data = (np.random.default_rng(7).random((2, 64, 40)) * 300).astype(
@@ -332,6 +339,7 @@ def test_replacing_data_with_another_shape_or_dtype(dock, qtbot):
 
 def test_undo_of_a_paint_on_a_preview(dock, qtbot):
     viewer, widget, _ = dock  # passes with or without the guard
+    widget._preview_check.click()  # the live preview on, as a user switches it
     widget.threshold = 80.0
     _masks_follow(viewer, widget, qtbot, ["c0"])
     mask = viewer.layers["c0_mask"]
@@ -352,6 +360,7 @@ def test_undo_of_a_paint_on_a_preview(dock, qtbot):
 
 def test_switching_2d_3d_and_back(dock, qtbot, monkeypatch):
     viewer, widget, _ = dock  # passes with or without the guard
+    widget._preview_check.click()  # the live preview on, as a user switches it
     widget.threshold = 80.0
     _masks_follow(viewer, widget, qtbot, ["c0", "c1"])
     mask = viewer.layers["c0_mask"]
