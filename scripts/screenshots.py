@@ -88,6 +88,7 @@ def _dock_alone(layers: dict, name: str, path: Path, *, truth: bool = False) -> 
     widget._statistics_section.expand(animate=False)
     widget._preview_check.click()
     widget._try_all_button.click()
+    _wait(widget._methods_worker)  # the methods are compared in a worker
     _wait(widget.apply())
     _settle(viewer, 40)
     content = widget.findChild(QWidget, "dock_content")

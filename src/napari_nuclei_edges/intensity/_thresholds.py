@@ -105,7 +105,43 @@ def auto_threshold(
             return float(counts @ histograms.centers / counts.sum())
         values = np.concatenate([finite_values(a).ravel() for a in pixels.values()])
         return float(np.mean(values))  # in its own dtype, as scikit-image takes it
+    if method == "minimum":
+        return _threshold_minimum(counts, histograms.centers)
     try:
         return float(getattr(filters, f"threshold_{method}")(hist=hist))
     except RuntimeError as exc:  # threshold_minimum: no two maxima
         raise ValueError(f"the {method} method found no threshold here: {exc}") from exc
+
+
+def _threshold_minimum(counts: np.ndarray, centers: np.ndarray, max_num_iter: int = 10_000):
+    """scikit-image's ``threshold_minimum`` on a histogram, with the same result.
+
+    scikit-image finds the local maxima of the smoothed histogram in a Python
+    loop over the bins, at each of up to 10,000 smoothings: minutes on a 16-bit
+    image's 65,536 bins. The same rule over numpy's steps takes a few seconds.
+    """
+    from scipy import ndimage
+
+    smooth = counts.astype(np.float32, copy=False)
+    for counter in range(max_num_iter):  # noqa: B007 (read after the loop, as skimage does)
+        smooth = ndimage.uniform_filter1d(smooth, 3)
+        maxima = _local_maxima(smooth)
+        if len(maxima) < 3:
+            break
+    if len(maxima) != 2 or counter == max_num_iter - 1:
+        raise ValueError(
+            "the minimum method found no threshold here: the histogram does not smooth "
+            "into two peaks. Choose another method."
+        )
+    return float(centers[maxima[0] + np.argmin(smooth[maxima[0] : maxima[1] + 1])])
+
+
+def _local_maxima(values: np.ndarray) -> np.ndarray:
+    """Where ``values`` starts to fall after rising (plateaus included), as scikit-image
+    counts the maxima: a fall is a maximum when the last change before it was a rise,
+    or when nothing changed before it."""
+    steps = np.sign(np.diff(values))
+    moves = np.flatnonzero(steps)
+    signs = steps[moves]
+    before = np.concatenate(([1.0], signs[:-1]))
+    return moves[(signs < 0) & (before > 0)]

@@ -15,7 +15,7 @@ from ..intensity import THRESHOLD_METHODS, auto_threshold
 from . import threshold_mask
 from .scores import pixel_scores
 
-__all__ = ["MethodComparison", "compare_methods", "outline"]
+__all__ = ["MethodComparison", "compare_methods", "gallery", "outline"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,33 @@ def outline(image: np.ndarray, mask: np.ndarray, color=(255, 220, 0)) -> np.ndar
     rgb = np.repeat((grey * 255).astype(np.uint8)[..., None], 3, axis=2)
     rgb[find_boundaries(np.asarray(mask, bool), mode="inner")] = color
     return rgb
+
+
+def gallery(
+    rows: list[MethodComparison], planes: Mapping[str, np.ndarray], polarity: str = "bright"
+) -> tuple[dict[tuple[str, str], np.ndarray], dict[tuple[str, str], str]]:
+    """Thumbnails by ``(method, class)`` of one image per class, each with its method's mask
+    outlined, and a sentence for each (threshold, share above, Dice).
+
+    Examples
+    --------
+    >>> image = np.zeros((8, 8), np.uint8); image[2:6, 2:6] = 200
+    >>> rows = compare_methods({"a": image}, methods=("otsu",))
+    >>> thumbnails, tips = gallery(rows, {"a": image})
+    >>> thumbnails["otsu", "a"].shape, tips["otsu", "a"]
+    ((8, 8, 3), "otsu on a: t = 0, 25.0% of the layer's pixels above")
+    """
+    thumbnails, tips = {}, {}
+    for row in rows:
+        if row.threshold is None:
+            continue
+        for name, plane in planes.items():
+            mask = threshold_mask(plane, row.threshold, polarity=polarity).view(bool)
+            thumbnails[row.method, name] = outline(plane, mask)
+            dice = f", Dice {row.dice[name]:.2f}" if name in row.dice else ""
+            share = f"{100 * row.above[name]:.1f}%" if name in row.above else "?"
+            tips[row.method, name] = (
+                f"{row.method} on {name}: t = {row.threshold:.5g}, "
+                f"{share} of the layer's pixels above{dice}"
+            )
+    return thumbnails, tips

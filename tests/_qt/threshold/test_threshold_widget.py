@@ -92,7 +92,7 @@ def test_method_computes_and_applies(viewer, widget, qtbot):
 
 
 def test_try_all_methods_and_pick_one(viewer, widget, qtbot):
-    widget._try_all_button.click()
+    _try_all(widget, qtbot)
     table = widget._methods_table
     assert [table.item(r, 0).text() for r in range(table.rowCount())] == list(THRESHOLD_METHODS)
     pooled = {n: viewer.layers[n].data for n in CLASS_NAMES}
@@ -100,6 +100,13 @@ def test_try_all_methods_and_pick_one(viewer, widget, qtbot):
     assert yen == pytest.approx(auto_threshold(pooled, "yen"), rel=1e-3)
     _click_cell(qtbot, table, THRESHOLD_METHODS.index("yen"), 0)
     assert widget.method == "yen" and widget.threshold == pytest.approx(yen, rel=1e-3)
+
+
+def _try_all(widget, qtbot):
+    """Click *Try all methods*: it works in a worker, the button waits for it."""
+    widget._try_all_button.click()
+    assert not widget._try_all_button.isEnabled()
+    qtbot.waitUntil(widget._try_all_button.isEnabled, timeout=60_000)
 
 
 def _click_cell(qtbot, table, row, column):
@@ -316,7 +323,7 @@ def test_every_number_is_visible_at_the_docks_natural_width(viewer, widget, qtbo
     widget._statistics_section.expand(animate=False)
     panel = widget._segmentation_panel
     panel.options_section.expand(animate=False)
-    widget._try_all_button.click()
+    _try_all(widget, qtbot)
     worker = widget.apply()
     with qtbot.waitSignal(worker.finished, timeout=20000):
         pass
@@ -354,7 +361,7 @@ def test_try_all_shows_dice_per_class_and_a_gallery(viewer, widget, qtbot):
 
     from napari_nuclei_edges.segmentation.scores import pixel_scores
 
-    widget._try_all_button.click()
+    _try_all(widget, qtbot)
     table = widget._methods_table
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
     assert headers == ["method", "t", "inter.", "prome.", "metap.", "anaph.", "apopt.", "Dice"]

@@ -62,7 +62,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._settings = settings
         self._histograms: ClassHistograms | None = None
         self._stacks: dict = {}  # what the histograms counted (a sample of a lazy layer)
-        self._worker = self._exact_worker = None
+        self._worker = self._exact_worker = self._methods_worker = None
         self._stop_requested = False
         self._last_preview = 0.0
         self._opening = True  # opening the dock shows; it does not make layers
@@ -384,10 +384,13 @@ class HistogramThresholdWidget(ThresholdControls):
             show_warning(f"{method}: {exc}")
             return None
 
-    def _on_try_all_clicked(self) -> None:
-        """Every method side by side: threshold, share above and Dice per layer, a gallery."""
-        from ...segmentation import threshold_mask
-        from ...segmentation.compare import compare_methods, outline
+    def _on_try_all_clicked(self):
+        """Every method side by side: threshold, share above and Dice per layer, a gallery.
+
+        In a worker: some methods iterate (``minimum`` smooths a 16-bit image's
+        65,536-bin histogram up to 10,000 times). Returns the started worker.
+        """
+        from ...segmentation.compare import compare_methods, gallery
 
         layers = [layer for layer in self.selected_layers if not layer_problem(layer, PURPOSE)]
         if not layers:
@@ -401,26 +404,29 @@ class HistogramThresholdWidget(ThresholdControls):
             if truth is not None and truth.data.shape == stack.shape:
                 truths[name] = np.asarray(truth.data)
         polarity = self.state.polarity
-        rows = compare_methods(stacks, truths, polarity=polarity)
-        self._methods_panel.show_rows(rows)
         planes = {layer.name: current_plane(self._viewer, layer) for layer in layers}
-        thumbnails, tips = {}, {}
-        for row in rows:
-            for name, plane in planes.items():
-                if row.threshold is None:
-                    continue
-                mask = threshold_mask(plane, row.threshold, polarity=polarity).view(bool)
-                thumbnails[row.method, name] = outline(plane, mask)
-                dice = f", Dice {row.dice[name]:.2f}" if name in row.dice else ""
-                tips[row.method, name] = (
-                    f"{row.method} on {name}: t = {row.threshold:.5g}, "
-                    f"{100 * row.above[name]:.1f}% of the layer's pixels above{dice}"
-                )
-        self._methods_panel.show_gallery(thumbnails, tips)
-        missing = [row.method for row in rows if row.threshold is None]
-        if missing:
-            self._say(" ".join(f"{row.method}: {row.problem}" for row in rows
-                               if row.threshold is None))  # fmt: skip
+
+        def compare():
+            rows = compare_methods(stacks, truths, polarity=polarity)
+            return rows, *gallery(rows, planes, polarity)
+
+        def on_compared(result) -> None:
+            rows, thumbnails, tips = result
+            self._methods_panel.show_rows(rows)
+            self._methods_panel.show_gallery(thumbnails, tips)
+            problems = [f"{row.method}: {row.problem}" for row in rows if row.threshold is None]
+            self._say(" ".join(problems))
+
+        if self._methods_worker is not None:
+            self._methods_worker.quit()
+        self._try_all_button.setEnabled(False)
+        self._say("Trying every method…")
+        self._methods_worker = start_worker(
+            compare, on_returned=on_compared,
+            on_failure=lambda message: self._say(f"Trying the methods failed: {message}"),
+            on_finished=lambda: self._try_all_button.setEnabled(True), owner=self,
+        )  # fmt: skip
+        return self._methods_worker
 
     # ------------------------------------------------------------------ preview
 
@@ -496,7 +502,7 @@ class HistogramThresholdWidget(ThresholdControls):
     def _detach(self) -> None:
         """Stop the workers and every viewer or layer event: the dock was closed or hidden."""
         self._preview_timer.stop()
-        for worker in (self._worker, self._exact_worker):
+        for worker in (self._worker, self._exact_worker, self._methods_worker):
             if worker is not None:
                 worker.quit()
         for emitter in self._layer_events():
