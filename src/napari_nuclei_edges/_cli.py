@@ -78,6 +78,13 @@ def launch(path: str | os.PathLike | None = None, viewer=None, *, layers=None):
         viewer.layers.selection.active = images[-1]
     dock_course(viewer)
     fit_to_screen(viewer)
+    from qtpy.QtCore import QTimer
+
+    from ._plugin.memory import freeze_startup_objects
+
+    viewer.reset_view()
+    QTimer.singleShot(0, viewer.reset_view)  # the canvas's final size, with the docks in
+    QTimer.singleShot(0, freeze_startup_objects)  # once the window is up
     return viewer
 
 
@@ -129,15 +136,14 @@ def fit_to_screen(viewer, screen_size: tuple[int, int] | None = None) -> tuple[i
 
 
 def show_classes_side_by_side(viewer) -> None:
-    """napari's grid view, one class per cell, each ground truth over its class.
+    """One class per column, each ground truth over its class, outputs beneath it.
 
     The sample puts every ``<class>_truth`` right after its class, so each class
-    and the layers named after it share a cell (see ``_viewer.arrange_grid``).
+    and the layers named after it share a column (see ``_plugin.grid.tile_layers``).
     """
-    from ._plugin.grid import arrange_grid
+    from ._plugin.grid import tile_layers
 
-    arrange_grid(viewer, enable=True)
-    viewer.reset_view()
+    tile_layers(viewer)
 
 
 def _display_problem() -> str | None:
@@ -236,8 +242,11 @@ def batch_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="napari-nuclei-edges batch",
         description=(
-            "Compute Sobel outputs, threshold masks and labels for every image of INPUT into "
-            "the zarr store OUTPUT, on dask (local threads, or a dask.distributed scheduler). "
+            "Compute Sobel outputs, threshold masks, labels, measurements of the centre "
+            "nucleus and a saved classifier's predictions for every image of INPUT into "
+            "the zarr store OUTPUT, on dask (local threads, or a dask.distributed scheduler); "
+            "measurements and predictions also as OUTPUT/measurements.csv and "
+            "OUTPUT/predictions.csv, one row per image, rewritten at the end of each run. "
             "Re-running on the same OUTPUT processes only the new and changed images; a bad "
             "image is named with its reason and skipped. Exit status: 0 every image done, "
             "1 some skipped, 2 nothing done (a sentence says why)."
@@ -257,7 +266,16 @@ def batch_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--steps",
         default="sobel",
-        help="comma-separated: sobel, threshold, labels (default: sobel)",
+        help="comma-separated: sobel, threshold, labels, measure (area, axes, intensity, … of "
+        "each image's centre nucleus; NaN where there is none), classify (class, confidence "
+        "and one probability per class, by --model) (default: sobel)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="for classify: a classifier saved by the Classify the stage dock or "
+        "save_classifier (its .pt or .json; loaded without running code); a store resumed "
+        "with another model is refused",
     )
     parser.add_argument(
         "--threshold",
@@ -308,6 +326,7 @@ def batch_main(argv: Sequence[str]) -> int:
             gone=args.gone,
             scheduler=args.scheduler,
             progress=not args.quiet,
+            model=args.model,
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"napari-nuclei-edges batch: {exc}", file=sys.stderr)

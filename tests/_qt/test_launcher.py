@@ -10,19 +10,19 @@ def test_launcher_opens_dataset_with_five_layers(make_napari_viewer, qtbot, tmp_
     stacks = {n: np.full((4, 16, 16), 10 * i, np.uint8) for i, n in enumerate(CLASS_NAMES)}
     np.savez(path, **stacks)
     viewer = launch(path, viewer=make_napari_viewer())
-    assert [layer.name for layer in viewer.layers] == list(CLASS_NAMES)
-    assert all(isinstance(layer, Image) for layer in viewer.layers)
-    for layer in viewer.layers:
+    assert [layer.name for layer in viewer.layers] == [*CLASS_NAMES, "tile names"]
+    for layer in viewer.layers[:5]:
+        assert isinstance(layer, Image)
         np.testing.assert_array_equal(layer.data, stacks[layer.name])
         assert layer.metadata["source_path"] == str(path.resolve())
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
-    assert grid.enabled and grid.stride == 1
+    columns = [float(layer.translate[-1]) for layer in viewer.layers if layer.name in CLASS_NAMES]
+    assert columns == sorted(columns) and len(set(columns)) == 5  # side by side
 
 
 def test_launcher_opens_reference_data(make_napari_viewer, qtbot, reference_path):
     viewer = launch(reference_path, viewer=make_napari_viewer())
-    assert [layer.name for layer in viewer.layers] == list(CLASS_NAMES)
-    assert {layer.data.shape for layer in viewer.layers} == {(50, 80, 80)}
+    assert [layer.name for layer in viewer.layers][:5] == list(CLASS_NAMES)
+    assert {layer.data.shape for layer in viewer.layers[:5]} == {(50, 80, 80)}
 
 
 def test_launcher_without_path_loads_sample_and_docks(make_napari_viewer, qtbot):
@@ -32,9 +32,10 @@ def test_launcher_without_path_loads_sample_and_docks(make_napari_viewer, qtbot)
     assert images == list(CLASS_NAMES)
     assert [layer.name for layer in labels] == [f"{n}_truth" for n in CLASS_NAMES]
     assert not any(layer.visible for layer in labels)
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
-    assert grid.enabled
-    assert grid.stride == 2  # each truth shares its class's cell
+    for name in CLASS_NAMES:  # each truth on its class, each class in its own place
+        truth, image = viewer.layers[f"{name}_truth"], viewer.layers[name]
+        assert list(truth.translate) == list(image.translate)
+    assert list(viewer.layers["tile names"].features["name"]) == list(CLASS_NAMES)
     docked = set(viewer.window.dock_widgets)
     for name in plugin_widget_names():
         assert any(name in title for title in docked), (name, docked)

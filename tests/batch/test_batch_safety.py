@@ -75,7 +75,11 @@ def test_an_earlier_versions_store_is_refused_not_guessed(images, tmp_path, h, c
         ("--threshold", "inf", "--threshold must be a finite number or one of"),
         ("--threshold", "-inf", "--threshold must be a finite number or one of"),
         ("--threshold", "high", "--threshold must be a finite number or one of"),
-        ("--steps", "blur", "--steps must be some of sobel, threshold, labels, not blur."),
+        (
+            "--steps",
+            "blur",
+            "--steps must be some of sobel, threshold, labels, measure, classify, not blur.",
+        ),
         ("--rule", "local", "--rule must be one of per_image, global, not 'local'."),
         ("--gone", "forget", "--gone must be one of keep, remove, not 'forget'."),
         ("--size", "80", "--size must be HEIGHTxWIDTH in pixels"),

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from napari_nuclei_edges.classification import fit_classifier, predict
+from napari_nuclei_edges.classification import fit_classifier, measure, predict
 from napari_nuclei_edges.classification.batch_steps import (
     classify_block,
     join_tables,
@@ -34,3 +34,39 @@ def test_without_a_model_only_measurements_and_prediction_table_columns():
     rows = prediction_table(predict(last.model, data["apoptosis"]), start=5)
     assert list(rows)[:3] == ["image", "predicted_class", "confidence"]
     assert rows["image"].tolist() == [5, 6, 7]
+
+
+def test_block_tables_keep_the_good_images_of_a_block_with_bad_ones():
+    from napari_nuclei_edges.classification.batch_steps import block_tables
+    from napari_nuclei_edges.classification.measurements import FEATURES
+
+    data = synthetic_nuclei(n_per_class=4, size=40)
+    *_, last = fit_classifier(data, model="features", epochs=5)
+    block = np.concatenate(list(data.values()))[:8].astype(np.float32)
+    block[2] = 3.0  # constant: no nucleus, NaN measurements, not a problem
+    block[5, 0, 0] = np.nan  # refused by measure: named, its rows placeholders
+    found = block_tables(block, model=last.model)
+    assert list(found.problems) == [5] and "NaN pixels" in found.problems[5]
+    assert list(found.measurements) == ["label", *FEATURES]
+    assert np.isnan(found.measurements["area"][[2, 5]]).all()
+    assert found.measurements["label"][2] == 0 and found.measurements["object_count"][2] == 0
+    good = [0, 1, 3, 4, 6, 7]
+    alone = measure(block[good])
+    np.testing.assert_allclose(found.measurements["area"][good], alone["area"])
+    whole = predict(last.model, block[good])
+    assert found.predictions["class"][good].tolist() == whole.indices.tolist()
+    np.testing.assert_allclose(found.predictions["probabilities"][good], whole.probabilities,
+                               rtol=1e-5)  # fmt: skip
+    assert found.predictions["class"][5] == -1 and np.isnan(found.predictions["confidence"][5])
+
+
+def test_block_tables_of_a_cnn_without_measurements():
+    from napari_nuclei_edges.classification.batch_steps import block_tables
+
+    data = synthetic_nuclei(n_per_class=3, size=40)
+    *_, last = fit_classifier(data, model="cnn", epochs=1, layers=1, channels=4)
+    block = data["metaphase"]
+    found = block_tables(block, measurements=False, model=last.model)
+    assert found.measurements is None and found.problems == {}
+    np.testing.assert_allclose(found.predictions["probabilities"],
+                               predict(last.model, block).probabilities, rtol=1e-5)  # fmt: skip

@@ -1,11 +1,40 @@
-"""Arranging layers in the viewer (napari, no Qt): each class with its outputs in one grid cell."""
+"""Where the plugin puts layers (napari, no Qt): each class in a column, its outputs beneath it.
+
+The launcher lays the class layers side by side with ``translate``, one column
+("tile") per class; an output image goes to the next free tile beneath its
+source, and an overlay (labels, points, arrows, an additive image) onto its
+source's tile. A "tile names" Points layer writes each tile's layer name above it.
+
+napari's own grid is not used, for two reasons measured on this project:
+
+- it puts ``stride`` consecutive layers in a cell, so once one class has more
+  outputs than another every layer gets a cell of its own: the ground truth
+  apart from its image, the arrows over black;
+- every insert re-parents every layer's visual into new view boxes, which
+  recompiles every shader: 0.3–1 s per new layer with a software renderer.
+
+A tile is only a translate, so a new layer costs what napari's insert costs,
+and the layers keep their own pixel coordinates (napari's status bar shows the
+active layer's data coordinates).
+"""
 
 from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+#: ``layer.metadata`` key of a tiled layer: ``{"origin": [y, x], "column": c, "row": r}``.
+TILE_KEY = "napari_nuclei_edges_tile"
+#: The Points layer that names the tiles.
+TITLES = "tile names"
+#: Space between tiles, as a share of the largest image.
+GAP = 0.12
 
 
 def layer_groups(viewer) -> list[list[str]]:
     """Layer names grouped as a source followed by the layers named ``<source>_…``."""
-    return _groups([layer.name for layer in viewer.layers])
+    return _groups([layer.name for layer in viewer.layers if layer.name != TITLES])
 
 
 def _groups(names: list[str]) -> list[list[str]]:
@@ -30,58 +59,247 @@ def position_after_source(viewer, source_name: str) -> int:
     return position
 
 
-def insert_after_source(viewer, layer, source_name: str) -> None:
-    """Insert ``layer`` at the end of its source's group, so the grid keeps them together.
+def is_overlay(layer) -> bool:
+    """Whether an output is seen over its source (labels, points, arrows, an additive
+    image) rather than in a tile of its own (an image)."""
+    return type(layer).__name__ != "Image" or layer.blending == "additive"
 
-    napari rebuilds its grid (a view and camera per cell: a quarter of a second
-    with a dozen cells) on every insert, move, and change of the grid's stride or
-    shape. So the grid the insert needs is set first without its events, and the
-    insert's own rebuild draws it: one rebuild per new layer, not two or three.
+
+def tile_layers(viewer) -> None:
+    """Lay the viewer's layers out in tiles: each group's source in a column, from left to
+    right in layer order, its output images beneath it, its overlays on it.
+
+    Names each tile with a "tile names" Points layer, and fits the view.
+    """
+    layers = {layer.name: layer for layer in viewer.layers}
+    groups = layer_groups(viewer)
+    step = _step([layers[name] for group in groups for name in group])
+    for column, group in enumerate(groups):
+        source = layers[group[0]]
+        origin = (0.0, column * step[1])
+        _place(source, origin, column, 0)
+        row = 0
+        for name in group[1:]:
+            layer = layers[name]
+            _match_world(layer, source)
+            if is_overlay(layer):
+                _place(layer, origin, column, row=0)
+            else:
+                row += 1
+                _place(layer, (row * step[0], origin[1]), column, row)
+    _keeper(viewer).refresh()
+    viewer.reset_view()
+
+
+def insert_after_source(viewer, layer, source_name: str) -> None:
+    """Insert ``layer`` at the end of its source's group, where its source is seen.
+
+    It takes its source's scale and translate (an overlay lies on its source);
+    when the source is tiled, an output image goes to the first free tile beneath it,
+    named once it is visible (a layer inserted hidden and shown a turn later splits
+    napari's work in two).
     """
     position = position_after_source(viewer, source_name)
-    names = [each.name for each in viewer.layers]
-    names.insert(position, layer.name)
-    grid = _grid(viewer)
-    if grid.enabled:
-        stride, shape = _arrangement(names)
-        with grid.events.stride.blocker(), grid.events.shape.blocker():
-            _set(grid, stride, shape)
+    source = _find(viewer, source_name)
+    tile = source.metadata.get(TILE_KEY) if source is not None else None
+    if source is not None:
+        _match_world(layer, source)
+    if tile is not None:
+        if is_overlay(layer):
+            _place(layer, tile["origin"], tile["column"], 0)
+        else:
+            row = _free_row(viewer, tile["column"])
+            step = _step([each for each in viewer.layers if TILE_KEY in each.metadata] + [layer])
+            origin = (tile["origin"][0] + row * step[0], tile["origin"][1])
+            _place(layer, origin, tile["column"], row)
     viewer.layers.insert(position, layer)
-    arrange_grid(viewer)  # already as it should be: nothing changes, nothing rebuilt
+    if tile is not None:
+        keeper = _keeper(viewer)
+        keeper.follow(layer)
+        if layer.visible:
+            keeper.refresh()
 
 
-def arrange_grid(viewer, *, enable: bool = False) -> None:
-    """Use napari's grid with one source and its outputs per cell when the groups allow.
+def update_titles(viewer) -> None:
+    """Write each visible tile's layer name above it (the "tile names" layer, made once),
+    and fit the view when a new row of tiles appears below it."""
+    _keeper(viewer).refresh()
 
-    The stride is the group size when every group has the same size (hidden layers
-    keep their place in the grid); otherwise each layer gets its own cell.
-    """
-    grid = _grid(viewer)
-    if not (enable or grid.enabled):
+
+def _keeper(viewer) -> _TileKeeper:
+    layers = _unwrap(viewer.layers)
+    keeper = _KEEPERS.get(layers)
+    if keeper is None:
+        keeper = _KEEPERS[layers] = _TileKeeper(layers, viewer)
+    return keeper
+
+
+class _TileKeeper:
+    """The tile names of one viewer, kept in step with removals, renames, visibility and
+    the theme (held weakly: it lives as long as the layer list)."""
+
+    def __init__(self, layers, viewer):
+        self._layers = weakref.ref(layers)
+        try:
+            self._viewer = weakref.ref(_unwrap(viewer))
+        except TypeError:  # no weak reference to it: no fitting of the view
+            self._viewer = lambda: None
+        self._bottom: int | None = None  # the lowest row of visible tiles named so far
+        self._colour = "white"
+        layers.events.removed.connect(self.on_removed)
+        viewer.events.theme.connect(self.on_theme)
+        self.on_theme()
+        for layer in layers:
+            if TILE_KEY in layer.metadata:
+                self.follow(layer)
+
+    def follow(self, layer) -> None:
+        for event in (layer.events.name, layer.events.visible):
+            event.disconnect(self.on_changed)  # no duplicates
+            event.connect(self.on_changed)
+
+    def on_removed(self, event) -> None:
+        if event.value.name != TITLES:
+            self.refresh()
+
+    def on_changed(self, event=None) -> None:
+        self.refresh()
+
+    def on_theme(self, event=None) -> None:
+        from napari.utils.theme import get_theme
+
+        viewer = self._viewer()
+        try:
+            self._colour = get_theme(viewer.theme).text.as_hex() if viewer else "white"
+        except (KeyError, ValueError, AttributeError):  # a theme napari does not know
+            self._colour = "white"
+        titles = self._titles()
+        if titles is not None:
+            titles.text = self._text()
+
+    def _titles(self):
+        layers = self._layers()
+        return None if layers is None else next(
+            (layer for layer in layers if layer.name == TITLES), None
+        )  # fmt: skip
+
+    def _text(self) -> dict:
+        return {"string": "{name}", "color": self._colour, "size": 9, "anchor": "lower_left"}
+
+    def refresh(self) -> None:
+        layers = self._layers()
+        if layers is None:
+            return
+        tiles = [
+            layer
+            for layer in layers
+            if TILE_KEY in layer.metadata
+            and layer.visible
+            and not is_overlay(layer)
+            and layer.name != TITLES
+        ]
+        if not tiles:
+            return
+        step = _step(tiles)
+        coords = np.array([_origin_world(layer) for layer in tiles], dtype=float)
+        coords[:, 0] -= 0.07 * step[0]  # just above the tile
+        names = np.array([layer.name for layer in tiles], dtype=object)
+        titles = self._titles()
+        if titles is None:
+            from napari.layers import Points
+
+            titles = Points(
+                coords, name=TITLES, features={"name": names}, size=0.0, opacity=1.0,
+                face_color="transparent", border_color="transparent", border_width=0,
+                text=self._text(),
+            )  # fmt: skip
+            titles.editable = False
+            layers.append(titles)
+        else:
+            same = titles.data.shape == coords.shape and np.array_equal(titles.data, coords)
+            if not (same and list(titles.features["name"]) == list(names)):
+                titles.data = coords
+                titles.features = {"name": names}
+                titles.text = self._text()
+        bottom = max(layer.metadata[TILE_KEY]["row"] for layer in tiles)
+        if self._bottom is not None and bottom > self._bottom:
+            viewer = self._viewer()
+            if viewer is not None:
+                viewer.reset_view()  # the new row would be below the window
+        self._bottom = max(bottom, self._bottom or 0)
+
+
+_KEEPERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+# ----------------------------------------------------------------------------- internals
+
+
+def _unwrap(layers):
+    """The layer list itself: a dock's proxy viewer hands out proxies (no weak references)."""
+    return getattr(layers, "__wrapped__", layers)
+
+
+def _find(viewer, name: str):
+    for layer in viewer.layers:
+        if layer.name == name:
+            return layer
+    return None
+
+
+def _plane(layer) -> np.ndarray:
+    """The displayed plane's extent in world units (rows, columns)."""
+    shape = np.asarray(layer.data.shape[-3:-1] if getattr(layer, "rgb", False)
+                       else layer.data.shape[-2:], dtype=float)  # fmt: skip
+    return shape * np.asarray(layer.scale[-2:], dtype=float)
+
+
+def _step(layers) -> tuple[float, float]:
+    planes = [_plane(layer) for layer in layers if type(layer).__name__ == "Image"]
+    size = np.max(planes, axis=0) if planes else np.array([1.0, 1.0])
+    gap = GAP * float(size.max())
+    return float(size[0] + gap), float(size[1] + gap)
+
+
+def _match_world(layer, source) -> None:
+    """The source's scale and translate on the output's trailing dimensions."""
+    n = min(layer.ndim, source.ndim)
+    if n == 0:
         return
-    stride, shape = _arrangement([layer.name for layer in viewer.layers])
-    if grid.stride != stride and tuple(grid.shape) != shape:
-        with grid.events.stride.blocker():  # both change: one rebuild, on the shape
-            grid.stride = stride
-    _set(grid, stride, shape)
-    if not grid.enabled:
-        grid.enabled = True
+    scale = np.array(layer.scale, dtype=float)
+    translate = np.array(layer.translate, dtype=float)
+    scale[-n:] = np.asarray(source.scale, dtype=float)[-n:]
+    translate[-n:] = np.asarray(source.translate, dtype=float)[-n:]
+    layer.scale = scale
+    layer.translate = translate
 
 
-def _grid(viewer):
-    return getattr(viewer.canvas, "grid", None) or viewer.grid  # napari < 0.9: viewer.grid
+def _place(layer, origin, column: int, row: int) -> None:
+    translate = np.array(layer.translate, dtype=float)
+    translate[-2:] = origin
+    layer.translate = translate
+    layer.metadata[TILE_KEY] = {"origin": [float(v) for v in origin], "column": column,
+                                "row": row}  # fmt: skip
 
 
-def _arrangement(names: list[str]) -> tuple[int, tuple[int, int]]:
-    sizes = {len(group) for group in _groups(names)}
-    stride = sizes.pop() if len(sizes) == 1 else 1
-    cells = -(-len(names) // stride) if names else 0
-    return stride, ((1, -1) if cells <= 5 else (-1, -1))
+def _origin_world(layer) -> tuple[float, float]:
+    return tuple(float(v) for v in np.asarray(layer.translate, dtype=float)[-2:])
 
 
-def _set(grid, stride: int, shape: tuple[int, int]) -> None:
-    """Change only what differs: each change rebuilds napari's grid."""
-    if grid.stride != stride:
-        grid.stride = stride
-    if tuple(grid.shape) != shape:
-        grid.shape = shape
+def _rows(viewer) -> list[int]:
+    return [layer.metadata[TILE_KEY]["row"] for layer in viewer.layers
+            if TILE_KEY in layer.metadata]  # fmt: skip
+
+
+def _free_row(viewer, column: int) -> int:
+    taken = {
+        layer.metadata[TILE_KEY]["row"]
+        for layer in viewer.layers
+        if TILE_KEY in layer.metadata
+        and layer.metadata[TILE_KEY]["column"] == column
+        and not is_overlay(layer)
+    }
+    row = 1
+    while row in taken:
+        row += 1
+    return row

@@ -3,11 +3,13 @@
 ``run_batch(INPUT, OUTPUT)`` applies the plugin's own compute functions
 (:func:`~napari_nuclei_edges.gradients.sobel`,
 :func:`~napari_nuclei_edges.segmentation.segment`,
-:func:`~napari_nuclei_edges.segmentation.segment_nuclei`) to every 2D image of
-INPUT, in dask tasks on dask's local threads or on a ``dask.distributed``
-scheduler. OUTPUT is a zarr group with one array per output, one image per
-chunk, and in its attributes the parameters and each slot's image name and
-identity.
+:func:`~napari_nuclei_edges.segmentation.segment_nuclei`,
+:func:`~napari_nuclei_edges.classification.measure`, a saved classifier) to
+every 2D image of INPUT, in dask tasks on dask's local threads or on a
+``dask.distributed`` scheduler. OUTPUT is a zarr group with one array per
+output, one image per chunk (a table column: one value per image, ``_tables``),
+and in its attributes the parameters and each slot's image name and identity;
+the tables are also written as CSV files inside it at the end of each run.
 
 Safe with a user's files and changing inputs:
 
@@ -29,12 +31,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import _store, _tasks
+from . import _store, _tables, _tasks
 from ._params import GONE, RULES, STEPS, Parameters, compare, parameters
 from ._plan import Plan, make_plan
 from ._runner import _Runner
@@ -65,6 +67,7 @@ class BatchResult:
     threshold: float | None = None
     threshold_kept: bool = False  # the store's threshold, computed by its first run
     seconds: float = 0.0
+    tables: dict[Path, int] = field(default_factory=dict)  # CSV written -> its rows
 
     def summary(self) -> str:
         lines = []
@@ -87,6 +90,8 @@ class BatchResult:
                 parts.append(f"threshold {self.threshold:g}{kept}")
             lines.append(("" if self.resumed else f"{self.out}: ") + ", ".join(parts)
                          + f" in {self.seconds:.1f} s.")  # fmt: skip
+        lines += [f"{path}: {_count(rows, 'image')}, one row each." for path, rows in
+                  self.tables.items()]  # fmt: skip
         if self.failed:
             lines.append(f"{_count(len(self.failed), 'image')} skipped:")
             lines += [f"  {name}: {why}" for name, why in self.failed.items()]
@@ -109,6 +114,7 @@ def run_batch(
     gone: str = "keep",
     scheduler: str | None = None,
     progress: bool = True,
+    model=None,
 ) -> BatchResult:
     """Compute the chosen outputs for every image of ``source`` into the zarr store ``out``.
 
@@ -121,8 +127,12 @@ def run_batch(
         command made (resumed: only new and changed images are processed).
     steps : sequence of str
         Any of ``"sobel"`` (Gx, Gy, magnitude, direction), ``"threshold"``
-        (``mask = x > t``, one ``t`` for all images) and ``"labels"``
-        (:func:`segment_nuclei`).
+        (``mask = x > t``, one ``t`` for all images), ``"labels"``
+        (:func:`segment_nuclei`), ``"measure"`` (the centre nucleus of each
+        image, :func:`~napari_nuclei_edges.classification.measure`: one array per
+        column under ``measurements/``, NaN without a nucleus, and
+        ``measurements.csv``) and ``"classify"`` (``model``'s class, confidence
+        and probabilities under ``predictions/``, and ``predictions.csv``).
     threshold : str or float
         A method of :data:`~napari_nuclei_edges.intensity.THRESHOLD_METHODS`
         or a finite value.
@@ -140,6 +150,11 @@ def run_batch(
         default: dask's local threads.
     progress : bool
         Print progress lines to stderr.
+    model : str or Path, optional
+        For ``classify``: a classifier saved by
+        :func:`~napari_nuclei_edges.classification.save_classifier` (its ``.pt`` or
+        ``.json``), loaded without executing code; a store resumed with another
+        model is refused.
 
     Returns
     -------
@@ -153,13 +168,29 @@ def run_batch(
         With one line naming the parameter or the file, before anything is
         written: a bad parameter, an ``--out`` that is not new nor this
         command's, a store made with other parameters, an input without one
-        usable image.
+        usable image, a model that is not a saved classifier or not for these
+        images' size.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from napari_nuclei_edges.data import synthetic_nuclei
+    >>> folder = tempfile.mkdtemp()
+    >>> np.savez(f"{folder}/in.npz", **synthetic_nuclei(n_per_class=2))
+    >>> result = run_batch(f"{folder}/in.npz", f"{folder}/out.zarr", steps="measure",
+    ...                    progress=False)
+    >>> result.processed, [path.name for path in result.tables]
+    (10, ['measurements.csv'])
     """
     from .. import __version__
 
     start = time.perf_counter()
     images = ImageSource(source)
-    params = parameters(images.path, steps, threshold, rule, padding, size, gone)
+    params = parameters(images.path, steps, threshold, rule, padding, size, gone, model)
+    classifier = None
+    if params.model is not None:  # loaded (safely) and identified before anything else
+        classifier, identity = _tables.load_model(params.model)
+        params = replace(params, model_identity=identity)
     out = Path(out).expanduser().absolute()
     if out == images.path or images.path in out.parents:
         raise ValueError(f"--out {out} is inside the input {images.path}; give a path outside it.")
@@ -169,6 +200,9 @@ def run_batch(
     runner = _Runner(scheduler, progress)
     job = {"source": str(images.path), "out": str(out), "run": uuid.uuid4().hex}
     plan, ranges = _survey(images, stored, params, runner, job, out)
+    problem = classifier and _tables.model_problem(classifier, plan.shape)
+    if problem:
+        raise ValueError(f"--model {params.model}: {problem}")
     result = BatchResult(out, resumed=stored is not None, new=plan.new, changed=plan.changed,
                          gone=plan.gone, gone_removed=params.gone == "remove" and bool(plan.gone),
                          failed={n: s["reason"] for n, s in plan.skipped.items()})  # fmt: skip
@@ -182,18 +216,26 @@ def run_batch(
         "images": plan.slots, "skipped": plan.skipped,
     }  # fmt: skip
     outputs = _outputs(params, plan.shape)
+    class_names = list(classifier.class_names) if classifier else []
+    tables = _tables.table_outputs(params.steps, class_names)
     result.unchanged, result.already_done = plan.unchanged, plan.unchanged - plan.pending
     if stored is not None and not (plan.process or plan.reset or plan.clear):
         if record != stored:  # images marked gone, or an .npz touched but the same
-            _store.write_record(_store.open_for_writing(out, stored, outputs), record)
+            _store.write_record(_store.open_for_writing(out, stored, outputs, tables), record)
+        if tables:  # the CSV of the store as it is (the input's images, gone ones left out)
+            result.tables = _tables.write_csvs(out, record, params.steps)
         result.seconds = time.perf_counter() - start
         return result  # nothing to compute
-    root = _store.open_for_writing(out, record, outputs)
-    _store.reset(root, outputs, plan.reset, plan.clear)
+    root = _store.open_for_writing(out, record, outputs, tables)
+    _store.reset(root, {**outputs, **tables}, plan.reset, plan.clear)
     _store.write_record(root, record)
     job.update(steps=params.steps, padding=params.padding, threshold=params.threshold,
                rule=params.rule, threshold_value=result.threshold, shape=plan.shape,
-               dtype=plan.dtype)  # fmt: skip
+               dtype=plan.dtype, model=params.model, model_identity=params.model_identity,
+               class_names=class_names, scheduler=scheduler,
+               arrays=[*outputs, *tables, "done"])  # fmt: skip
+    if classifier is not None:  # local threads use the model loaded here
+        _tasks.hand_model(job, classifier)
     tasks = _tasks_of(images, plan.process, plan.shape)
     statuses = [
         status for task in runner.map(_tasks.process, job, tasks, "images") for status in task
@@ -204,6 +246,8 @@ def run_batch(
             result.processed += 1
         else:
             result.failed[names[index]] = status
+    if tables:  # rewritten whole from the store: a resumed run's CSV lists every image
+        result.tables = _tables.write_csvs(out, record, params.steps)
     result.seconds = time.perf_counter() - start
     return result
 

@@ -14,11 +14,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-STEPS = ("sobel", "threshold", "labels")
+STEPS = ("sobel", "threshold", "labels", "measure", "classify")
 RULES = ("per_image", "global")
 GONE = ("keep", "remove")
 #: The parameters a store records and a resumed run must repeat, in the order they are compared.
-COMPARED = ("source", "steps", "threshold", "rule", "padding")
+COMPARED = ("source", "steps", "threshold", "rule", "padding", "model")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class Parameters:
 
     ``threshold``: a method name or a finite number, None when no step uses it;
     ``rule``: how the ``labels`` step thresholds with a method, None otherwise
-    (a number is one threshold for every image); ``padding``: None without Sobel.
+    (a number is one threshold for every image); ``padding``: None without Sobel;
+    ``model``: the classifier's path for ``classify`` (None otherwise) and
+    ``model_identity`` a hash of its files, which is what a resumed run compares.
     """
 
     source: str
@@ -37,6 +39,8 @@ class Parameters:
     padding: str | None
     size: tuple[int, int] | None
     gone: str
+    model: str | None = None
+    model_identity: str | None = None
 
     @property
     def pooled_threshold(self) -> bool:
@@ -47,10 +51,12 @@ class Parameters:
 
     def record(self) -> dict:
         return {"source": self.source, "steps": list(self.steps), "threshold": self.threshold,
-                "rule": self.rule, "padding": self.padding}  # fmt: skip
+                "rule": self.rule, "padding": self.padding, "model": self.model,
+                "model_identity": self.model_identity}  # fmt: skip
 
 
-def parameters(source: Path, steps, threshold, rule, padding, size, gone) -> Parameters:
+def parameters(source: Path, steps, threshold, rule, padding, size, gone,
+               model=None) -> Parameters:  # fmt: skip
     """Every parameter checked and normalised; ValueError naming the first bad one, in one line."""
     if isinstance(steps, str):
         steps = steps.split(",")
@@ -76,7 +82,15 @@ def parameters(source: Path, steps, threshold, rule, padding, size, gone) -> Par
         padding = None
     if gone not in GONE:
         raise ValueError(f"--gone must be one of {', '.join(GONE)}, not {gone!r}.")
-    return Parameters(str(source), steps, value, rule, padding, _size(size), gone)
+    if "classify" in steps and (model is None or not str(model).strip()):
+        raise ValueError("--steps classify needs --model PATH: a classifier saved by the "
+                         "Classify the stage dock or save_classifier.")  # fmt: skip
+    if model is not None and "classify" not in steps:
+        raise ValueError("--model is read only by the classify step; add classify to "
+                         "--steps, or leave --model out.")  # fmt: skip
+    if model is not None:
+        model = str(Path(model).expanduser().absolute())
+    return Parameters(str(source), steps, value, rule, padding, _size(size), gone, model)
 
 
 def _threshold(threshold) -> str | float:
@@ -117,8 +131,19 @@ def compare(stored: dict, params: Parameters, out) -> None:
             old = tuple(old)
         if isinstance(new, list):
             new = tuple(new)
+        if key == "model":  # the same files wherever they are now, not the same path
+            old, new = stored.get("model_identity"), params.model_identity
         if old == new:
             continue
+        if key == "model":
+            was = stored.get("model")  # both runs classify: the steps were compared first
+            same_path = Path(was) == Path(params.model)
+            raise ValueError(
+                f"{out} was made with --model {was}"
+                + (", which has changed since" if same_path else f", not {params.model}")
+                + "; predictions of two models would be mixed: give the store's model, or a "
+                "new --out to start again."
+            )
         if key == "source":
             raise ValueError(f"{out} was made from {old}, not {new}; give that INPUT, or a new "
                              "--out to start again.")  # fmt: skip

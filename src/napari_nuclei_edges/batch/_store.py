@@ -86,10 +86,13 @@ def done_flags(out: Path, slots: int) -> np.ndarray:
     return flags
 
 
-def open_for_writing(out: Path, record: dict | None, outputs: dict[str, tuple]):
+def open_for_writing(out: Path, record: dict | None, outputs: dict[str, tuple],
+                     tables: dict[str, tuple] | None = None):  # fmt: skip
     """The store's group, created with ``record`` when new; arrays made or grown to fit.
 
-    ``outputs``: array name -> (dtype, shape of one image).
+    ``outputs``: array name -> (dtype, shape of one image); ``tables``: array name
+    -> (dtype, fill value, attributes) of a column with one value per slot
+    (``_tables``: many slots per chunk, written under a lock).
     """
     import zarr
 
@@ -110,6 +113,15 @@ def open_for_writing(out: Path, record: dict | None, outputs: dict[str, tuple]):
         compressors = None if dtype == "float32" else "auto"
         root.create_array(name, shape=(slots, *shape), chunks=(1, *shape), dtype=dtype,
                           fill_value=0, compressors=compressors)  # fmt: skip
+    from ._tables import TABLE_CHUNK
+
+    for name, (dtype, fill, attributes) in (tables or {}).items():
+        if name in root:
+            if root[name].shape[0] < slots:
+                root[name].resize((slots,))
+            continue
+        root.create_array(name, shape=(slots,), chunks=(TABLE_CHUNK,), dtype=dtype,
+                          fill_value=fill, attributes=attributes)  # fmt: skip
     return root
 
 
@@ -118,13 +130,23 @@ def write_record(root, record: dict) -> None:
 
 
 def reset(root, outputs, reset_slots, clear_slots) -> None:
-    """Done flags down first, then the outputs of removed images cleared."""
+    """Done flags down first, then the outputs of removed images cleared (to the fill value)."""
     if "done" not in root:
         return
+    done = root["done"]
+    flags = done[:]  # one read: a new slot is down already, and most slots are new or down
     for slot in sorted(reset_slots):
-        if slot < root["done"].shape[0]:
-            root["done"][slot] = 0
-    for slot in sorted(clear_slots):
-        for name in outputs:
-            if name in root and slot < root[name].shape[0]:
-                root[name][slot] = 0  # all fill value: zarr drops the chunk
+        if slot < flags.size and flags[slot]:
+            done[slot] = 0
+    for name in outputs:
+        if name not in root:
+            continue
+        array = root[name]
+        slots = np.array([slot for slot in sorted(clear_slots) if slot < array.shape[0]], int)
+        if not slots.size:
+            continue
+        if array.ndim == 1:  # a table column: many slots per chunk, each chunk written once
+            array.oindex[slots] = array.fill_value
+        else:
+            for slot in slots:
+                array[slot] = array.fill_value  # all fill value: zarr drops the image's chunk

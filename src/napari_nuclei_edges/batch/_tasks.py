@@ -11,6 +11,8 @@ numpy, zarr; no Qt, no napari.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..data import finite_values
@@ -82,6 +84,7 @@ def process(job: dict, items: list) -> list[tuple[int, str]]:
 def _compute_and_write(job: dict, root: dict, block: list) -> list[tuple[int, str]]:
     statuses, results = [], {}
     steps = job["steps"]
+    labels = None
     if "labels" in steps:
         from ..segmentation import segment_nuclei
 
@@ -99,6 +102,13 @@ def _compute_and_write(job: dict, root: dict, block: list) -> list[tuple[int, st
         block = kept
         if not block:
             return statuses
+    columns = {}
+    if "measure" in steps or "classify" in steps:
+        block, labels, columns, refused = _tables_of(job, block, labels)
+        statuses += refused
+        if not block:
+            return statuses
+    if labels is not None:
         results["labels"] = np.stack(labels)
     stack = np.stack([image for _, image in block])
     try:
@@ -120,6 +130,14 @@ def _compute_and_write(job: dict, root: dict, block: list) -> list[tuple[int, st
         else:
             for row, slot in enumerate(slots):
                 root[name][slot] = values[row]
+    if columns:
+        # many slots share a chunk of a column: one task at a time reads and rewrites it
+        with _table_lock(job):
+            for name, values in columns.items():
+                if together:
+                    root[name][slots[0] : slots[-1] + 1] = values
+                else:
+                    root[name].oindex[np.asarray(slots)] = values
     if together:  # only after every output of these images
         root["done"][slots[0] : slots[-1] + 1] = 1
     else:
@@ -128,8 +146,64 @@ def _compute_and_write(job: dict, root: dict, block: list) -> list[tuple[int, st
     return statuses + [(item[0], "done") for item, _ in block]
 
 
+def _tables_of(job: dict, block: list, labels):
+    """Measurements and predictions of the block; the images they refuse left out, named."""
+    from ..classification.batch_steps import block_tables
+    from ._tables import block_columns
+
+    steps = job["steps"]
+    model = _model(job) if "classify" in steps else None
+    stack = np.stack([image for _, image in block])
+    found = block_tables(stack, measurements="measure" in steps, model=model)
+    refused = [(block[row][0][0], f"{'measure' if model is None else 'classify'}: {why}")
+               for row, why in sorted(found.problems.items())]  # fmt: skip
+    keep = np.array([row not in found.problems for row in range(len(block))], bool)
+    found_columns = block_columns(found, steps, job.get("class_names"))
+    columns = {name: np.asarray(values)[keep] for name, values in found_columns.items()}
+    block = [entry for entry, kept in zip(block, keep, strict=True) if kept]
+    if labels is not None:
+        labels = [plane for plane, kept in zip(labels, keep, strict=True) if kept]
+    return block, labels, columns, refused
+
+
+_TABLE_LOCK = threading.Lock()
+
+
+def _table_lock(job: dict):
+    """A lock every task of the run shares: threads of one process, or a cluster's workers."""
+    if job.get("scheduler"):
+        from distributed import Lock
+
+        return Lock(f"napari-nuclei-edges tables {job['out']}")
+    return _TABLE_LOCK
+
+
 _SOURCES: dict[tuple, ImageSource] = {}
 _OUTPUTS: dict[tuple, dict] = {}
+_MODELS: dict[tuple, object] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def hand_model(job: dict, model) -> None:
+    """The main process's loaded model, for the tasks of this run on its threads."""
+    with _MODEL_LOCK:
+        _MODELS.clear()
+        _MODELS[(job["model"], job["run"])] = model
+
+
+def _model(job: dict):
+    """The run's classifier, loaded once per process (the main process hands its own in)."""
+    key = (job["model"], job["run"])
+    with _MODEL_LOCK:
+        if key not in _MODELS:
+            from ._tables import load_model
+
+            model, identity = load_model(job["model"])
+            if identity != job["model_identity"]:
+                raise ValueError(f"--model {job['model']} changed during the run; run again.")
+            _MODELS.clear()
+            _MODELS[key] = model
+        return _MODELS[key]
 
 
 def _reader(job: dict) -> ImageSource:
@@ -149,5 +223,6 @@ def _opened(job: dict) -> dict:
 
         _OUTPUTS.clear()
         group = zarr.open_group(job["out"], mode="r+")
-        _OUTPUTS[key] = {name: group[name] for name in group.array_keys()}
+        # by name, not listed: the store's folder also holds the CSV tables
+        _OUTPUTS[key] = {name: group[name] for name in job["arrays"]}
     return _OUTPUTS[key]

@@ -43,7 +43,7 @@ from ..common import settings as _settings
 from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
 from ..common.layout import scrolling_layout
 from ..common.lifetime import DockLife
-from ..common.outputs import put_layer
+from ..common.outputs import owned_output, put_layer
 from ..common.progress import RunProgressWidget
 from ..common.workers import Failure, failures_as_values, start_worker
 from .parts import _compute, _kernels_view, canvas_theme, displayed_plane
@@ -238,6 +238,7 @@ class SobelWidget(QWidget):
         self._stopped = True
         if self._worker is not None:
             self._worker.quit()
+        self._show_inserted()
         self._pending.clear()
         self._show_timer.stop()
         self._set_idle()
@@ -297,21 +298,43 @@ class SobelWidget(QWidget):
         self._on_show_tick()  # the first at once: the click answers in the same frame
 
     def _on_show_tick(self) -> None:
-        """Put the next output into the viewer; the timer brings the next after a frame."""
+        """Put the next output into the viewer; the timer brings the next after a frame.
+
+        A new layer comes in two turns: inserted hidden (napari's insert, the layer
+        controls), then shown (its first slice and draw, which compiles its shader):
+        each turn is one of the two halves of the pause a visible insert makes.
+        """
         if not self._pending:
             self._show_timer.stop()
             self._set_idle()
             return
         name, meta, label, kind, what, make, kwargs = self._pending.pop(0)
-        if name in self._viewer.layers:
-            layer = put_layer(self._viewer, kind, name, what, make(), meta, **kwargs)
-            layer.name_overlay.visible = True  # which output a grid cell shows
-        self._shown += 1
-        self._progress.advance(self._shown, f"{name}: {label} shown,")
+        if kind == "show":
+            layer = owned_output(self._viewer, name, what)
+            if layer is not None:
+                layer.visible = True
+            self._shown += 1
+            self._progress.advance(self._shown, f"{name}: {label} shown,")
+        elif name in self._viewer.layers:
+            new = owned_output(self._viewer, name, what) is None
+            hidden = {**kwargs, "visible": False} if new else kwargs
+            put_layer(self._viewer, kind, name, what, make(), meta, **hidden)
+            if new:
+                self._pending.insert(0, (name, meta, label, "show", what, None, {}))
+            else:
+                self._shown += 1
+                self._progress.advance(self._shown, f"{name}: {label} shown,")
         if self._pending:
             self._show_timer.start()
         else:
             self._set_idle()
+
+    def _show_inserted(self) -> None:
+        """Show the layers inserted hidden (to be shown next turn): none is left hidden."""
+        for name, _, _, kind, what, *_ in self._pending:
+            layer = owned_output(self._viewer, name, what) if kind == "show" else None
+            if layer is not None:
+                layer.visible = True
 
     def _on_show(self, arrays: Gradients) -> bool:
         """Whether any layer's data is one of ``arrays`` (or a view of one)."""
@@ -387,6 +410,7 @@ class SobelWidget(QWidget):
     def _detach(self) -> None:
         if self._worker is not None:
             self._worker.quit()
+        self._show_inserted()
         self._pending.clear()
         self._show_timer.stop()
         self._set_idle()

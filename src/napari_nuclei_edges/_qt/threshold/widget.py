@@ -61,6 +61,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._viewer = viewer
         self._settings = settings
         self._histograms: ClassHistograms | None = None
+        self._counted: tuple | None = None  # the layers (and data) the histograms counted
         self._stacks: dict = {}  # what the histograms counted (a sample of a lazy layer)
         self._worker = self._exact_worker = self._methods_worker = None
         self._stop_requested = False
@@ -281,7 +282,15 @@ class HistogramThresholdWidget(ThresholdControls):
         self._segmentation_panel.set_truth_choices(truths)
         with self.state.events.layers.blocked():
             self.state.offer(self._offered())
-        self._on_selection_changed()
+        if self._counted_key() == self._counted:
+            # another dock's output came or went: the histograms' layers are the same
+            # ones, and counting them again would stall napari at each new layer
+            self._show_selection()
+        else:
+            self._on_selection_changed()
+
+    def _counted_key(self) -> tuple:
+        return tuple((layer.name, id(layer.data)) for layer in self.selected_layers)
 
     def _show_selection(self) -> None:
         self._layer_list.blockSignals(True)
@@ -308,6 +317,7 @@ class HistogramThresholdWidget(ThresholdControls):
     def _recompute(self, *_) -> None:
         """Histograms, statistics and plot of the selected layers; a method follows them."""
         stacks, notes = {}, []
+        self._counted = self._counted_key()
         for layer in self.selected_layers:
             problem = layer_problem(layer, PURPOSE)
             if problem:

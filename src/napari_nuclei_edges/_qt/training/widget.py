@@ -314,7 +314,11 @@ class KernelTrainingWidget(QWidget):
         second), and first calls set up kernels; paid here, Start responds at once
         and the first run does not hold the GIL in long stretches.
         """
-        self._warm_worker = start_worker(actions.warm_up, on_failure=lambda message: None)
+        from ..._plugin.memory import keep_frozen
+
+        self._warm_worker = start_worker(
+            actions.warm_up, on_failure=lambda message: None, on_finished=keep_frozen
+        )
 
     def _training_data(self, options: TrainingOptions | None = None):
         options = self.options() if options is None else options

@@ -1,0 +1,98 @@
+"""Where the plugin puts layers: each class in a column, its outputs beneath, overlays on it."""
+
+import numpy as np
+import pytest
+from napari.components import ViewerModel
+from napari.layers import Image, Labels, Vectors
+
+from napari_nuclei_edges._plugin.grid import (
+    TILE_KEY,
+    TITLES,
+    insert_after_source,
+    is_overlay,
+    tile_layers,
+)
+
+
+@pytest.fixture
+def viewer():
+    viewer = ViewerModel()
+    for i, name in enumerate(("interphase", "metaphase")):
+        viewer.add_image(np.full((3, 80, 80), i, np.uint8), name=name)
+        viewer.add_labels(np.zeros((3, 80, 80), np.uint8), name=f"{name}_truth")
+    tile_layers(viewer)
+    return viewer
+
+
+def _yx(layer):
+    return tuple(np.asarray(layer.translate)[-2:])
+
+
+def test_classes_side_by_side_each_truth_on_its_class(viewer):
+    first, second = viewer.layers["interphase"], viewer.layers["metaphase"]
+    assert _yx(first) == (0, 0)
+    assert _yx(second)[0] == 0 and _yx(second)[1] > 80  # beside, with a gap
+    assert _yx(viewer.layers["metaphase_truth"]) == _yx(second)
+    titles = viewer.layers[TITLES]
+    assert list(titles.features["name"]) == ["interphase", "metaphase"]
+    # each name just above its tile
+    assert np.all(titles.data[:, 0] < 0) and list(titles.data[:, 1]) == [0, _yx(second)[1]]
+    assert not viewer.canvas.grid.enabled  # napari's grid splits a truth from its image
+
+
+def test_output_images_go_beneath_their_source_overlays_onto_it(viewer):
+    source = viewer.layers["metaphase"]
+    made = []
+    for what in ("sobel_gx", "sobel_gy"):
+        layer = Image(np.zeros((3, 80, 80), np.float32), name=f"metaphase_{what}")
+        insert_after_source(viewer, layer, "metaphase")
+        made.append(layer)
+    arrows = Vectors(np.zeros((1, 2, 3)), name="metaphase_sobel_vectors")
+    insert_after_source(viewer, arrows, "metaphase")
+    x = _yx(source)[1]
+    rows = [_yx(layer)[0] for layer in made]
+    assert [_yx(layer)[1] for layer in made] == [x, x]  # the source's column
+    assert 80 < rows[0] < rows[1] and rows[1] - rows[0] == pytest.approx(rows[0])
+    assert _yx(arrows) == _yx(source) and is_overlay(arrows)  # the arrows over the image
+    names = [layer.name for layer in viewer.layers]
+    assert names.index("metaphase_sobel_vectors") < names.index(TITLES)  # names stay on top
+    assert list(viewer.layers[TITLES].features["name"]) == [
+        "interphase", "metaphase", "metaphase_sobel_gx", "metaphase_sobel_gy"
+    ]  # fmt: skip
+    assert made[0].metadata[TILE_KEY]["row"] == 1
+
+
+def test_hidden_outputs_are_named_once_shown_and_names_follow_renames_and_removals(viewer):
+    layer = Image(np.zeros((3, 80, 80)), name="metaphase_sobel_gx", visible=False)
+    insert_after_source(viewer, layer, "metaphase")
+    titles = viewer.layers[TITLES]
+    assert "metaphase_sobel_gx" not in list(titles.features["name"])
+    layer.visible = True
+    assert "metaphase_sobel_gx" in list(titles.features["name"])
+    layer.name = "edges"
+    assert "edges" in list(titles.features["name"])
+    viewer.layers.remove(layer)
+    assert list(titles.features["name"]) == ["interphase", "metaphase"]
+
+
+def test_a_removed_output_frees_its_tile_for_the_next(viewer):
+    gx = Image(np.zeros((3, 80, 80)), name="metaphase_sobel_gx")
+    gy = Image(np.zeros((3, 80, 80)), name="metaphase_sobel_gy")
+    insert_after_source(viewer, gx, "metaphase")
+    insert_after_source(viewer, gy, "metaphase")
+    first = _yx(gx)
+    viewer.layers.remove(gx)
+    again = Image(np.zeros((3, 80, 80)), name="metaphase_sobel_magnitude")
+    insert_after_source(viewer, again, "metaphase")
+    assert _yx(again) == first
+
+
+def test_outputs_take_their_source_scale_and_overlays_its_translate():
+    viewer = ViewerModel()
+    source = viewer.add_image(np.zeros((40, 60)), scale=(0.5, 0.25), translate=(3, 4))
+    mask = Labels(np.zeros((40, 60), np.uint8), name=f"{source.name}_mask")
+    insert_after_source(viewer, mask, source.name)  # a viewer the launcher did not tile
+    np.testing.assert_allclose(mask.scale, (0.5, 0.25))
+    np.testing.assert_allclose(mask.translate, (3, 4))
+    assert TITLES not in viewer.layers  # nothing tiled, nothing named
+    assert all(TILE_KEY not in layer.metadata for layer in viewer.layers)
