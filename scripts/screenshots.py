@@ -152,17 +152,22 @@ def edges(out: Path) -> Path:
     widget._kernels_check.setChecked(True)
     widget.run()
     _settle_until(lambda: not widget.busy)  # the layers appear one per frame
-    for layer in viewer.layers:
-        # one class and what was made from it, side by side
-        layer.visible = layer.name == "metaphase" or layer.name.startswith("metaphase_sobel")
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
-    grid.stride, grid.shape = 1, (2, 3)
-    viewer.reset_view()
+    # the launcher's view: each class in a column, metaphase's outputs beneath it
     _settle(viewer)
     path = out / "edges.png"
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()
     return path
+
+
+def _only(viewer, *names: str) -> None:
+    """Show only the named layers (and their tiles' names), fitted to the window."""
+    from napari_nuclei_edges._plugin.grid import TITLES
+
+    shown = [layer for layer in viewer.layers if layer.name in names]
+    for layer in viewer.layers:
+        layer.visible = layer.name in names or layer.name == TITLES
+    viewer.reset_view(layers=shown)
 
 
 def _training_dock():
@@ -189,11 +194,7 @@ def training(out: Path) -> Path:
         time.sleep(0.005)
     widget.pause()
     _settle(viewer)
-    for layer in viewer.layers:
-        layer.visible = layer.name == "metaphase"
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
-    grid.enabled = False
-    viewer.reset_view()
+    _only(viewer, "metaphase")
     _settle(viewer)
     path = out / "training.png"
     viewer.screenshot(str(path), canvas_only=False)
@@ -212,11 +213,7 @@ def magnitude(out: Path) -> Path:
     widget._held_out_check.setChecked(True)
     _wait(widget.start(), timeout=300)
     layer = widget.apply_kernel()
-    for each in viewer.layers:
-        each.visible = each.name in ("metaphase", layer.name)
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
-    grid.stride, grid.shape = 1, (1, 2)
-    viewer.reset_view()
+    _only(viewer, "metaphase", layer.name)  # the learned output in its tile beneath
     _settle(viewer)
     path = out / "magnitude.png"
     viewer.screenshot(str(path), canvas_only=False)
@@ -231,11 +228,7 @@ def _training_run(options: dict, path: Path, target: str = "Sobel Gx") -> Path:
     widget.target = target
     widget.set_options(**options)
     _wait(widget.start(), timeout=120)
-    for layer in viewer.layers:
-        layer.visible = layer.name == "metaphase"
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
-    grid.enabled = False
-    viewer.reset_view()
+    _only(viewer, "metaphase")
     _settle(viewer)
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()
@@ -294,11 +287,22 @@ def classify(out: Path) -> Path:
 
 def saliency(out: Path) -> Path:
     """A CNN's saliency (|gradient × input|) over metaphase: does it look at the nucleus?"""
+    return _saliency_shot(out / "saliency.png", "gradient × input")
+
+
+def gradcam(out: Path) -> Path:
+    """The same CNN's Grad-CAM over metaphase: the regions its last features fire on."""
+    return _saliency_shot(out / "gradcam.png", "Grad-CAM")
+
+
+def _saliency_shot(path: Path, method: str) -> Path:
     viewer, widget = _classify_dock()
     widget.set_options(model="cnn", channels=8, epochs=20, patience=0)
     _wait(widget.start(), timeout=600)
     widget.image_name = "metaphase"
-    layer = widget.saliency()
+    widget.saliency_method = method
+    _wait(widget.saliency(), timeout=120)  # computed in a worker
+    layer = viewer.layers["metaphase_saliency"]
     for each in viewer.layers:
         each.visible = each.name in ("metaphase", layer.name)
     grid = getattr(viewer.canvas, "grid", None) or viewer.grid
@@ -306,7 +310,6 @@ def saliency(out: Path) -> Path:
     viewer.dims.set_point(0, 3)
     viewer.reset_view()
     _settle(viewer)
-    path = out / "saliency.png"
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()
     return path
@@ -371,6 +374,7 @@ SHOTS = {
     "training-far": training_far,
     "classify": classify,
     "saliency": saliency,
+    "gradcam": gradcam,
 }
 
 

@@ -30,6 +30,8 @@ TILE_KEY = "napari_nuclei_edges_tile"
 TITLES = "tile names"
 #: Space between tiles, as a share of the largest image.
 GAP = 0.12
+#: Height of a tile's name, as a share of the tile: "prometaphase" fits its tile's width.
+TITLE_SIZE = 0.06
 
 
 def layer_groups(viewer) -> list[list[str]]:
@@ -146,6 +148,7 @@ class _TileKeeper:
             self._viewer = lambda: None
         self._bottom: int | None = None  # the lowest row of visible tiles named so far
         self._colour = "white"
+        self._size = 8.0
         layers.events.removed.connect(self.on_removed)
         viewer.events.theme.connect(self.on_theme)
         self.on_theme()
@@ -173,6 +176,7 @@ class _TileKeeper:
             self._colour = get_theme(viewer.theme).text.as_hex() if viewer else "white"
         except (KeyError, ValueError, AttributeError):  # a theme napari does not know
             self._colour = "white"
+        self._size = 8.0
         titles = self._titles()
         if titles is not None:
             titles.text = self._text()
@@ -184,7 +188,10 @@ class _TileKeeper:
         )  # fmt: skip
 
     def _text(self) -> dict:
-        return {"string": "{name}", "color": self._colour, "size": 9, "anchor": "lower_left"}
+        # sized with the tiles (world units, scaled with the zoom): a name never runs into
+        # the next tile's, in a laptop's window as on a large screen
+        return {"string": "{name}", "color": self._colour, "size": self._size,
+                "scaling": True, "anchor": "lower_left"}  # fmt: skip
 
     def refresh(self) -> None:
         layers = self._layers()
@@ -201,6 +208,7 @@ class _TileKeeper:
         if not tiles:
             return
         step = _step(tiles)
+        self._size = TITLE_SIZE * min(step)
         coords = np.array([_origin_world(layer) for layer in tiles], dtype=float)
         coords[:, 0] -= 0.07 * step[0]  # just above the tile
         names = np.array([layer.name for layer in tiles], dtype=object)
