@@ -278,3 +278,15 @@ def test_stop_leaves_the_layers_already_shown(viewer, widget, qtbot):
     assert "anaphase_sobel_gx" in viewer.layers and viewer.layers["anaphase_sobel_gx"].visible
     assert "anaphase_sobel_direction" not in viewer.layers
     assert widget._status_label.text() == "Stopped."
+
+
+def test_closing_the_dock_mid_show_leaves_no_hidden_layer(viewer, widget, close_dock, qtbot):
+    widget.layer_name = "metaphase"
+    widget.set_outputs("gx", "gy", "magnitude", "direction")
+    widget._run_button.click()
+    assert not viewer.layers["metaphase_sobel_gx"].visible  # shown on the next turn
+    close_dock(widget)
+    qtbot.wait(200)
+    made = [layer for layer in viewer.layers if layer.name.startswith("metaphase_sobel")]
+    assert [layer.name for layer in made] == ["metaphase_sobel_gx"]  # nothing more came
+    assert made[0].visible
