@@ -87,6 +87,15 @@ def test_a_newcomers_session(launched, qtbot):
             viewer.layers[f"metaphase_sobel_{what}"].data, getattr(expected, what)
         )
     assert viewer.layers["metaphase_sobel_rgb"].rgb
+    # each output in its own tile beneath metaphase, named above it, none hidden
+    source = viewer.layers["metaphase"]
+    outputs = [viewer.layers[f"metaphase_sobel_{w}"] for w in ("gx", "gy", "magnitude", "rgb")]
+    assert all(layer.visible for layer in outputs)
+    assert {float(layer.translate[-1]) for layer in outputs} == {float(source.translate[-1])}
+    rows = [float(layer.translate[-2]) for layer in outputs]
+    assert rows == sorted(rows) and rows[0] > float(source.translate[-2])
+    titles = list(viewer.layers["tile names"].features["name"])
+    assert all(layer.name in titles for layer in outputs)
 
     # 3. training: Start, the loss curve and the kernel fill in; the × stops the run
     training = from_plugins_menu(viewer, "Learn a kernel")
