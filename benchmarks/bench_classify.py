@@ -8,8 +8,11 @@ Prints:
 3. prediction speed (images/s) on a lazy dask stack of 80 × 80 images, block by block.
 
 Run ``python -m benchmarks.bench_classify`` (full: 100,000 images to predict) or
-``--quick`` (2 folds, few epochs, 5,000 images) to check it runs. 2 threads, CPU.
-The synthetic set stands in when the reference file is absent (stated).
+``--quick`` (2 folds, few epochs, 2,000 images) to check it runs. 2 threads, CPU.
+``--predict-only`` skips the cross-validation (the measurement time and the
+prediction speed only; ``--images N`` to predict, ``--models cnn,...`` to choose,
+``--profile`` for the functions that take the time). The synthetic set stands in
+when the reference file is absent (stated).
 """
 
 from __future__ import annotations
@@ -76,7 +79,11 @@ def measure_time(data) -> float:
     return seconds
 
 
-def predict_speed(data, n_images: int, block: int) -> None:
+def predict_speed(
+    data, n_images: int, block: int, models=None, profile: bool = False, batch=None
+) -> None:
+    import resource
+
     import dask.array as da
     import numpy as np
 
@@ -88,20 +95,44 @@ def predict_speed(data, n_images: int, block: int) -> None:
     repeats = -(-n_images // len(stack))
     lazy = da.concatenate([lazy] * repeats)[:n_images].rechunk((block, *stack.shape[1:]))
     print(f"\npredict on a lazy stack of {n_images:,} {stack.shape[1]} × {stack.shape[2]} "
-          f"images, blocks of {block}")  # fmt: skip
-    for name in ("features", "cnn", "cnn+features"):
+          f"images, blocks of {block} (required: >= 2,000 images/s)")  # fmt: skip
+    for name in models or ("features", "cnn", "cnn+features"):
         *_, last = fit_classifier(data, model=name, epochs=2)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         start = time.perf_counter()
         done = 0
-        for part in iter_predict(last.model, lazy, block_size=block):
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        for part in iter_predict(last.model, lazy, block_size=block, batch_size=batch):
             done = part.stop
         seconds = time.perf_counter() - start
-        print(f"{name:<16}{done / seconds:>10,.0f} images/s  ({seconds:.1f} s)")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{name:<16}{done / seconds:>10,.0f} images/s  ({seconds:.1f} s; peak memory "
+              f"{peak:,.0f} MB, +{peak - before:,.0f} MB during the run)")  # fmt: skip
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run to check it works")
+    parser.add_argument(
+        "--predict-only", action="store_true", help="measurement time and prediction speed only"
+    )
+    parser.add_argument("--images", type=int, default=None, help="images to predict")
+    parser.add_argument("--block", type=int, default=2048, help="images per block")
+    parser.add_argument("--models", default=None, help="comma-separated models to predict with")
+    parser.add_argument("--profile", action="store_true", help="cProfile each prediction run")
+    parser.add_argument(
+        "--cnn-batch", type=int, default=None, help="images per CNN pass (default 128)"
+    )
     args = parser.parse_args(argv if argv is not None else [])
     limit_threads(2)
     import torch
@@ -109,14 +140,15 @@ def main(argv=None) -> None:
     torch.set_num_threads(2)
     data, source = _data()
     print(f"Stage classification benchmark on the {source} data, torch threads: 2")
-    if args.quick:
-        cross_validation_table(data, folds=2, extra={"epochs": 3})
-        measure_time(data)
-        predict_speed(data, 2_000, 1024)
-    else:
-        cross_validation_table(data, folds=5, extra={})
-        measure_time(data)
-        predict_speed(data, 100_000, 2048)
+    n_images = args.images or (2_000 if args.quick else 100_000)
+    models = args.models.split(",") if args.models else None
+    if not args.predict_only:
+        if args.quick:
+            cross_validation_table(data, folds=2, extra={"epochs": 3})
+        else:
+            cross_validation_table(data, folds=5, extra={})
+    measure_time(data)
+    predict_speed(data, n_images, args.block, models, args.profile, args.cnn_batch)
 
 
 if __name__ == "__main__":

@@ -296,6 +296,8 @@ def gradcam(out: Path) -> Path:
 
 
 def _saliency_shot(path: Path, method: str) -> Path:
+    from qtpy.QtWidgets import QScrollArea
+
     viewer, widget = _classify_dock()
     widget.set_options(model="cnn", channels=8, epochs=20, patience=0)
     _wait(widget.start(), timeout=600)
@@ -305,10 +307,13 @@ def _saliency_shot(path: Path, method: str) -> Path:
     layer = viewer.layers["metaphase_saliency"]
     for each in viewer.layers:
         each.visible = each.name in ("metaphase", layer.name)
-    grid = getattr(viewer.canvas, "grid", None) or viewer.grid
-    grid.stride, grid.shape = 1, (1, 2)
+    viewer.grid.enabled = False  # one image, the map over it, filling the canvas
     viewer.dims.set_point(0, 3)
-    viewer.reset_view()
+    viewer.reset_view(layers=[layer])  # the image's tile, not every (hidden) tile
+    widget.options_section.collapse(animate=False)
+    area = widget.findChild(QScrollArea, "dock_scroll_area")
+    _settle(viewer)
+    area.ensureWidgetVisible(widget._saliency_button, 0, 120)  # the method and its button
     _settle(viewer)
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()

@@ -199,3 +199,78 @@ def test_reference_default_model_separates_the_stages(reference_path):
 
     last = list(fit_classifier(load_dataset(reference_path)))[-1]
     assert last.val_accuracy > 0.6  # chance: 0.2; the cross-validated figure is a benchmark
+
+
+# --- prediction at speed: the same answers as the trained network --------------------------
+
+
+@pytest.mark.parametrize("model", ["features", "cnn", "cnn+features"])
+def test_fast_prediction_equals_the_trained_network(data, model):
+    import torch
+
+    from napari_nuclei_edges.classification._data import measured
+
+    options = (
+        {"model": model, "epochs": 3} if model == "features" else {**TINY_CNN, "model": model}
+    )
+    classifier = list(fit_classifier(data, **options))[-1].model
+    stack = np.concatenate(list(data.values()))
+    features = measured(stack, classifier.feature_names) if model != "cnn" else None
+    x, f = classifier.inputs(stack.astype(np.float32), features)
+    classifier.net.eval()
+    with torch.no_grad():  # the network as trained: batch norm apart, one batch, NCHW
+        expected = torch.softmax(classifier.net(x, f), dim=1).numpy()
+    for batch in (None, 7):
+        got = classifier.probabilities(stack, features, batch_size=batch)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    da = pytest.importorskip("dask.array")
+    lazy = predict(classifier, da.from_array(stack, chunks=(9, 40, 40)), block_size=11)
+    np.testing.assert_allclose(lazy.probabilities, expected, rtol=1e-4, atol=1e-6)
+    centre = np.full((len(stack), 2), 19.5)
+    if model != "cnn":  # the nucleus' centroid, from the measurements
+        from napari_nuclei_edges.classification import measure
+
+        table = measure(stack)
+        centre = np.stack([table["centroid_y"], table["centroid_x"]], 1)
+        centre = np.where(np.isfinite(centre), centre, 19.5)
+    np.testing.assert_allclose(lazy.positions, centre)
+
+
+def test_inference_copy_folds_batch_norm_and_leaves_the_network_alone(data):
+    import torch
+
+    classifier = list(fit_classifier(data, **TINY_CNN))[-1].model
+    fast = classifier.net.for_inference()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in classifier.net.modules())
+    x = torch.randn(5, 1, 40, 40)
+    classifier.net.eval()
+    with torch.no_grad():
+        expected = classifier.net(x, None)
+        got = fast(x.contiguous(memory_format=torch.channels_last), None)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_percentile_normalisation_equals_numpys_percentiles():
+    from napari_nuclei_edges.classification._data import normalise_images, row_percentiles
+
+    rng = np.random.default_rng(0)
+    for shape in ((30, 6400), (12, 101), (4, 3), (3, 1)):
+        rows = (rng.random(shape) * 255).astype(np.float32)
+        for q in ((1, 99.8), (0, 100), (25, 50), (2.5, 97.5)):
+            np.testing.assert_array_equal(
+                row_percentiles(rows, q), np.percentile(rows, list(q), axis=1)
+            )
+    images = (rng.random((6, 20, 20)) * 1000).astype(np.float32)
+    low, high = np.percentile(images.reshape(6, -1), [1, 99.8], axis=1)
+    expected = (images - low[:, None, None]) / (high - low)[:, None, None]
+    np.testing.assert_allclose(normalise_images(images, ClassifierOptions()), expected, rtol=1e-6)
+
+
+def test_predict_goes_on_past_an_image_without_a_nucleus(data):
+    last = list(fit_classifier(data, model="features", epochs=3))[-1]
+    stack = np.concatenate(list(data.values()))[:6].copy()
+    stack[2] = 0  # constant: no threshold, no nucleus
+    result = predict(last.model, stack)
+    assert result.probabilities.shape == (6, 5) and np.isfinite(result.probabilities).all()
+    np.testing.assert_allclose(result.positions[2], [19.5, 19.5])  # the image centre

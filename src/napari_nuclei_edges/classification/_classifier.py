@@ -5,7 +5,8 @@ torch and numpy; no Qt, no napari.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -38,11 +39,36 @@ class Classifier:
             f = torch.from_numpy(
                 standardise_features(features, self.feature_mean, self.feature_std)
             )
+        device = self.device
+        if device.type != "cpu":
+            x, f = (None if t is None else t.to(device) for t in (x, f))
         return x, f
 
-    @torch.no_grad()
-    def probabilities(self, images, features: np.ndarray | None = None) -> np.ndarray:
-        """Class probabilities (N, C) of a stack of raw images."""
+    @property
+    def device(self) -> torch.device:
+        """Where the network's weights are (the CPU unless :meth:`to` moved a copy)."""
+        return next(self.net.parameters()).device
+
+    def to(self, device: str | None) -> Classifier:
+        """This classifier on ``device`` (``"auto"``: a GPU when there is one): a copy when
+        it moves, ``self`` when it is there already; a sentence for a device this
+        machine lacks."""
+        target = torch_device(device)
+        if target == self.device:
+            return self
+        return replace(self, net=copy.deepcopy(self.net).to(target))
+
+    @torch.inference_mode()
+    def probabilities(
+        self, images, features: np.ndarray | None = None, batch_size: int | None = None
+    ) -> np.ndarray:
+        """Class probabilities (N, C) of a stack of raw images.
+
+        The network runs as :meth:`StageNet.for_inference` makes it (batch
+        normalisation folded in, channels-last), its convolutions ``batch_size``
+        images at a time: 128 on the CPU, where a batch's feature maps stay in the
+        cache; all at once on a GPU.
+        """
         images = check_stack("images", images)
         if images.shape[-2:] != tuple(self.image_size) and self.options.uses_images:
             h, w = self.image_size
@@ -52,38 +78,57 @@ class Classifier:
             )
         self.net.eval()
         x, f = self.inputs(images, features)
-        return torch.softmax(self.net(x, f), dim=1).numpy()
+        if len(images) == 0:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        net, pooled = self.net, None
+        if x is not None:  # the convolutions batch by batch, the last layer once
+            net = self.net.for_inference()
+            step = batch_size or (128 if self.device.type == "cpu" else len(images))
+            pooled = torch.cat([
+                net.pool(x[begin : begin + step].contiguous(memory_format=torch.channels_last))
+                for begin in range(0, len(images), step)
+            ])  # fmt: skip
+        return torch.softmax(net.classify(pooled, f), dim=1).cpu().numpy()
 
     def first_filters(self) -> np.ndarray | None:
         """The first convolution's 3 × 3 kernels (C, 3, 3), None for the feature model."""
         filters = self.net.first_filters()
         return None if filters is None else filters.numpy().copy()
 
-    def saliency(self, images, target: int | None = None) -> np.ndarray:
-        """Gradient × input for class ``target`` (each image's predicted class by default).
+    def saliency(self, images, target: int | None = None,
+                 method: str = "gradient × input") -> np.ndarray:  # fmt: skip
+        """A saliency map per image for class ``target`` (each image's predicted class).
 
-        Large values mark the pixels whose change moves the class score most: does
-        the network look at the nucleus or at the background? ``images``: one 2D
-        image (a 2D map back) or a stack (a stack of maps). The network is in eval
-        mode, so each image's map depends on that image alone.
+        ``method``: ``"gradient × input"`` (|gradient × input|: the pixels whose
+        change moves the class score most) or ``"Grad-CAM"`` (the regions the last
+        convolution block's features fire on for that class, scaled to 1 per
+        image); see :func:`~napari_nuclei_edges.classification.saliency.saliency_maps`.
+        Does the network look at the nucleus or at the background? ``images``: one
+        2D image (a 2D map back) or a stack (a stack of maps), non-negative. The
+        network is in eval mode, so each image's map depends on that image alone.
 
         Raises
         ------
         ValueError
             For the feature model, which reads measurements, not pixels.
         """
+        from .saliency import NO_PIXELS, saliency_maps
+
         if not self.options.uses_images:
-            raise ValueError(
-                "The feature model reads measurements, not pixels: a saliency map needs "
-                "a CNN model (cnn or cnn+features)."
-            )
+            raise ValueError(NO_PIXELS)
         single = np.ndim(images) == 2
         stack = check_stack("images", images)
         x, f = self.inputs(stack)
-        x = x.clone().requires_grad_(True)
-        self.net.eval()
-        scores = self.net(x, f)
-        chosen = scores.argmax(1) if target is None else torch.full((len(stack),), int(target))
-        scores.gather(1, chosen[:, None]).sum().backward()
-        maps = (x.grad * x).detach()[:, 0].numpy()
+        maps = saliency_maps(self.net, x, f, target, method)
         return maps[0] if single else maps
+
+
+def torch_device(name: str | None) -> torch.device:
+    """The torch device of an options' ``device``: None the CPU, ``"auto"`` a GPU when
+    torch sees one; a ValueError with a sentence for one this machine lacks."""
+    from ..gradients import default_device
+    from ..gradients._checks import resolve_device
+
+    if not name:
+        return torch.device("cpu")
+    return resolve_device(default_device() if name == "auto" else name)

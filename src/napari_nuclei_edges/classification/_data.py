@@ -142,12 +142,42 @@ def normalise_images(images: np.ndarray, opts) -> np.ndarray:
         return images
     flat = images.reshape(len(images), -1)
     if opts.normalisation == "percentile":
-        low, high = np.percentile(flat, [opts.low_percentile, opts.high_percentile], axis=1)
+        low, high = row_percentiles(flat, (opts.low_percentile, opts.high_percentile))
         scale = high - low
     else:
         low, scale = flat.mean(axis=1), flat.std(axis=1)
     scale = np.where(scale > 0, scale, 1.0)
     return ((images - low[:, None, None]) / scale[:, None, None]).astype(np.float32)
+
+
+def row_percentiles(rows: np.ndarray, percentiles) -> np.ndarray:
+    """``np.percentile(rows, percentiles, axis=1)`` (numpy's linear rule) of finite rows.
+
+    One sort of each row (numpy's vectorised sort) and numpy's interpolation
+    between the two order statistics around each percentile: several times
+    faster than ``np.percentile``, whose selection runs row by row, and the
+    same values.
+
+    Examples
+    --------
+    >>> rows = np.random.default_rng(0).random((3, 101)).astype(np.float32)
+    >>> bool((row_percentiles(rows, (1, 99.8)) == np.percentile(rows, [1, 99.8], axis=1)).all())
+    True
+    """
+    ordered = np.sort(rows, axis=1)
+    n = ordered.shape[1]
+    out = []
+    for q in percentiles:
+        virtual = (n - 1) * (np.float64(q) / 100)  # numpy's "linear" method
+        below = int(np.floor(virtual))
+        above = min(below + 1, n - 1)
+        gamma = virtual - below
+        a, b = ordered[:, below], ordered[:, above]
+        step = b - a
+        # numpy's _lerp: from the nearer end, so a percentile never leaves [a, b]
+        value = b - step * (1 - gamma) if gamma >= 0.5 else a + step * gamma
+        out.append(value)
+    return np.stack(out)
 
 
 def feature_statistics(features: np.ndarray):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._classifier import Classifier
+from ._classifier import Classifier, torch_device
 from ._data import Dataset, feature_statistics, normalise_images, standardise_features
 from ._models import augment, build
 from .metrics import confusion_matrix, scores
@@ -32,7 +32,7 @@ class _Run:
     def __init__(self, data, opts, train, val, start) -> None:
         self.data, self.opts, self.train, self.val, self.start = data, opts, train, val, start
         self.generator = torch.Generator().manual_seed(opts.seed)
-        self.device = torch.device(opts.device or "cpu")
+        self.device = torch_device(opts.device)  # "auto": a GPU when there is one
         n_features = len(data.feature_names) if data.features is not None else 0
         mean = np.zeros(n_features, np.float32)
         std = np.ones(n_features, np.float32)

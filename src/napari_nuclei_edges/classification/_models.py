@@ -5,6 +5,8 @@ torch only; no Qt, no napari.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -45,9 +47,16 @@ class StageNet(nn.Module):
         return self.n_image_features > 0
 
     def forward(self, images: torch.Tensor | None, features: torch.Tensor | None):
+        return self.classify(self.pool(images) if self.uses_images else None, features)
+
+    def pool(self, images: torch.Tensor) -> torch.Tensor:
+        """The CNN's features of each image (N, C): the blocks, then the mean over the image."""
+        return self.features(images).mean(dim=(-2, -1))
+
+    def classify(self, pooled: torch.Tensor | None, features: torch.Tensor | None):
+        """The class scores from the pooled image features and/or the measurements."""
         parts = []
         if self.uses_images:
-            pooled = self.features(images).mean(dim=(-2, -1))
             parts.append(self._drop(pooled))
         if self.n_features:
             parts.append(features)
@@ -65,6 +74,30 @@ class StageNet(nn.Module):
             return None
         return self.features[0].weight.detach()[:, 0]
 
+    def for_inference(self) -> StageNet:
+        """A copy for prediction: eval mode, each batch normalisation folded into its
+        convolution, ReLU after the pooling, weights in channels-last layout.
+
+        The same function of the input as ``self.eval()`` (to float rounding), a few
+        times faster on a CPU: fewer passes over the large first feature maps, and
+        oneDNN's channels-last kernels. Give it ``x.contiguous(memory_format=
+        torch.channels_last)``.
+        """
+        from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+        net = copy.deepcopy(self).eval()
+        fused = []
+        for layer in net.features:
+            if isinstance(layer, nn.BatchNorm2d) and fused and isinstance(fused[-1], nn.Conv2d):
+                fused[-1] = fuse_conv_bn_eval(fused[-1], layer)
+            elif isinstance(layer, nn.MaxPool2d) and fused and isinstance(fused[-1], nn.ReLU):
+                # max pooling commutes with ReLU (monotone): pool first, ReLU a quarter
+                fused.insert(len(fused) - 1, layer)
+            else:
+                fused.append(layer)
+        net.features = nn.Sequential(*fused)
+        return net.to(memory_format=torch.channels_last)
+
 
 def build(n_classes: int, opts, n_features: int, seed: int) -> StageNet:
     """The network for ``opts``, its weights drawn from ``seed``."""
@@ -80,7 +113,11 @@ def build(n_classes: int, opts, n_features: int, seed: int) -> StageNet:
 
 
 def augment(x: torch.Tensor, opts, generator: torch.Generator) -> torch.Tensor:
-    """Random flips and 90° turns per image, optional shifts and intensity jitter."""
+    """Random flips and 90° turns per image, optional small turns, shifts and intensity jitter.
+
+    ``x``: (N, 1, H, W) on the CPU (``generator`` is a CPU generator, so a seed
+    gives the same draws whatever the training device).
+    """
     n = len(x)
     if opts.augment:
         turns = torch.randint(0, 4, (n,), generator=generator)
@@ -93,6 +130,9 @@ def augment(x: torch.Tensor, opts, generator: torch.Generator) -> torch.Tensor:
                 if chosen.any():
                     out[chosen] = torch.rot90(x[chosen], k, dims=(-2, -1))
             x = out
+    if opts.rotate:
+        angles = opts.rotate * (2 * torch.rand(n, generator=generator) - 1)
+        x = rotate(x, angles)
     if opts.shift:
         s = opts.shift
         padded = nn.functional.pad(x, (s, s, s, s), mode="replicate")
@@ -104,3 +144,26 @@ def augment(x: torch.Tensor, opts, generator: torch.Generator) -> torch.Tensor:
         scale = 1 + opts.jitter * (2 * torch.rand((n, 1, 1, 1), generator=generator) - 1)
         x = x * scale
     return x
+
+
+def rotate(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Each image of ``x`` (N, C, H, W) turned about its centre by its angle in ``degrees`` (N,).
+
+    A positive angle turns the image anticlockwise as napari shows it (rows down).
+    Bilinear interpolation; corners that come from outside the image repeat its
+    border, as the shifts do.
+    """
+    h, w = x.shape[-2:]
+    radians = torch.deg2rad(degrees.to(x.dtype))
+    cos, sin = torch.cos(radians), torch.sin(radians)
+    # affine_grid works in coordinates normalised to [-1, 1] per axis: the turn in
+    # pixels, rescaled so that a non-square image is not sheared
+    theta = torch.zeros(len(x), 2, 3, dtype=x.dtype)
+    theta[:, 0, 0] = cos
+    theta[:, 0, 1] = -sin * h / w
+    theta[:, 1, 0] = sin * w / h
+    theta[:, 1, 1] = cos
+    grid = nn.functional.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return nn.functional.grid_sample(
+        x, grid, mode="bilinear", padding_mode="border", align_corners=False
+    )

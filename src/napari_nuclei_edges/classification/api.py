@@ -75,7 +75,8 @@ def augmentation_examples(image, n: int = 8, **options) -> np.ndarray:
     """``n`` augmented copies of one image, as the CNN sees them in training.
 
     The first copy is the image itself (normalised); the others are drawn with the
-    augmentation ``options`` (``augment``, ``shift``, ``jitter``, ``normalisation``).
+    augmentation ``options`` (``augment``, ``rotate``, ``shift``, ``jitter``,
+    ``normalisation``).
 
     Examples
     --------
@@ -192,10 +193,16 @@ class PredictionBlock:
     positions: np.ndarray
 
 
-def iter_predict(model, images, block_size: int = 1024) -> Iterator[PredictionBlock]:
+def iter_predict(
+    model, images, block_size: int = 1024, batch_size: int | None = None
+) -> Iterator[PredictionBlock]:
     """Predict a stack block by block (a lazy dask stack is computed one block at a time).
 
-    Memory stays bounded by one block of images whatever the stack's length.
+    Memory stays bounded by two blocks of images whatever the stack's length: while
+    one block is classified, the next one of a lazy stack is read in a thread.
+    Each block is measured (feature models) and classified at once
+    (:func:`~napari_nuclei_edges.classification.measure` and the network work on
+    whole stacks).
     """
     from ._data import check_stack
     from .measurements import measure
@@ -205,23 +212,59 @@ def iter_predict(model, images, block_size: int = 1024) -> Iterator[PredictionBl
         images = np.asarray(images)[None]
         shape = images.shape
     total = shape[0]
-    for begin in range(0, total, block_size):
-        end = min(begin + block_size, total)
-        block = check_stack("images", np.asarray(images[begin:end]))
-        features = positions = None
-        if model.options.uses_features:
-            table = measure(block)
-            features = np.stack([table[n] for n in model.feature_names], 1).astype(np.float32)
-            positions = np.stack([table["centroid_y"], table["centroid_x"]], 1)
-        probabilities = model.probabilities(block, features)
-        centre = (np.array(block.shape[-2:]) - 1) / 2
-        if positions is None:
-            positions = np.tile(centre, (len(block), 1))
-        positions = np.where(np.isfinite(positions), positions, centre)
-        yield PredictionBlock(begin, end, total, probabilities.astype(np.float32), positions)
+    starts = range(0, total, block_size)
+    with _Reader(images, block_size, lazy=not isinstance(images, np.ndarray)) as reader:
+        for begin in starts:
+            end = min(begin + block_size, total)
+            raw = reader.block(begin, prefetch=end < total)
+            block = check_stack("images", raw)
+            features = positions = None
+            if model.options.uses_features:
+                table = measure(raw)
+                features = np.stack([table[n] for n in model.feature_names], 1)
+                features = features.astype(np.float32)
+                positions = np.stack([table["centroid_y"], table["centroid_x"]], 1)
+            probabilities = model.probabilities(block, features, batch_size)
+            centre = (np.array(block.shape[-2:]) - 1) / 2
+            if positions is None:
+                positions = np.tile(centre, (len(block), 1))
+            positions = np.where(np.isfinite(positions), positions, centre)
+            yield PredictionBlock(begin, end, total, probabilities.astype(np.float32), positions)
 
 
-def predict(model, images, block_size: int = 1024) -> Predictions:
+class _Reader:
+    """Blocks of a stack as numpy arrays; for a lazy stack the next block is read ahead."""
+
+    def __init__(self, images, block_size: int, lazy: bool) -> None:
+        self.images, self.block_size, self.lazy = images, block_size, lazy
+        self.pool = self.pending = None
+
+    def __enter__(self) -> _Reader:
+        if self.lazy:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="predict-read")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self, begin: int) -> np.ndarray:
+        return np.asarray(self.images[begin : begin + self.block_size])
+
+    def block(self, begin: int, prefetch: bool) -> np.ndarray:
+        if self.pool is None:
+            return self._read(begin)
+        pending, self.pending = self.pending, None
+        raw = pending[1].result() if pending and pending[0] == begin else self._read(begin)
+        if prefetch:
+            following = begin + self.block_size
+            self.pending = (following, self.pool.submit(self._read, following))
+        return raw
+
+
+def predict(model, images, block_size: int = 1024, batch_size: int | None = None) -> Predictions:
     """The class and class probabilities of each image of a stack.
 
     Parameters
@@ -233,6 +276,9 @@ def predict(model, images, block_size: int = 1024) -> Predictions:
         by block, memory bounded by ``block_size`` images).
     block_size : int
         Images per block.
+    batch_size : int, optional
+        Images per pass of the CNN within a block (default: 128 on the CPU, where
+        the feature maps stay in the cache; the whole block on a GPU).
 
     Returns
     -------
@@ -240,7 +286,7 @@ def predict(model, images, block_size: int = 1024) -> Predictions:
         ``labels`` (class names), ``probabilities`` (N, C), ``positions`` (N, 2):
         the nucleus' centroid for the feature models, else the image centre.
     """
-    blocks = list(iter_predict(model, images, block_size))
+    blocks = list(iter_predict(model, images, block_size, batch_size))
     n_classes = len(model.class_names)
     probabilities = (
         np.concatenate([b.probabilities for b in blocks]) if blocks else np.zeros((0, n_classes))

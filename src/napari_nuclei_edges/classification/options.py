@@ -16,6 +16,9 @@ import numpy as np
 MODELS = ("features", "cnn", "cnn+features")
 NORMALISATIONS = ("percentile", "standardise", "none")
 OPTIMISERS = ("adam", "sgd", "lbfgs")
+#: Saliency maps (see ``saliency.saliency_maps``): which pixels move the class score,
+#: and which regions the last convolution block's features fire on for it.
+SALIENCY_METHODS = ("gradient × input", "Grad-CAM")
 #: The loss growing by this factor over its start means the run diverged.
 DIVERGENCE_FACTOR = 1e3
 
@@ -72,8 +75,15 @@ class ClassifierOptions:
         },
     )
     shift: int = field(
-        default=0,
+        default=3,
         metadata={"help": "Augmentation: shift training images by up to this many pixels."},
+    )
+    rotate: float = field(
+        default=15.0,
+        metadata={
+            "help": "Augmentation: turn training images by a random angle of up to ± this "
+            "many degrees (0–45), on top of the 90° turns."
+        },
     )
     jitter: float = field(
         default=0.0,
@@ -112,14 +122,14 @@ class ClassifierOptions:
         default=None,
         metadata={
             "help": "The most passes over the training images. Empty: 40 for the feature "
-            "model, 60 for a CNN."
+            "model, 120 for a CNN."
         },
     )
     patience: int | None = field(
         default=None,
         metadata={
             "help": "Stop after this many epochs without a better validation loss, and "
-            "keep the best model (early stopping); 0 never stops early. Empty: 10 for "
+            "keep the best model (early stopping); 0 never stops early. Empty: 30 for "
             "a CNN, never for the feature model (LBFGS converges on its own)."
         },
     )
@@ -131,7 +141,11 @@ class ClassifierOptions:
         default=0, metadata={"help": "Random split, start and order: the same seed, the same run."}
     )
     device: str | None = field(
-        default=None, metadata={"help": "Torch device (cpu, cuda, mps); empty: the CPU."}
+        default=None,
+        metadata={
+            "help": "Where torch trains and predicts: auto (a GPU when there is one), "
+            "cpu, cuda or mps; empty: the CPU, where a seed repeats a run exactly."
+        },
     )
     features: tuple[str, ...] | None = field(
         default=None,
@@ -169,6 +183,8 @@ class ClassifierOptions:
             )
         if self.shift < 0 or self.jitter < 0 or (self.patience or 0) < 0:
             raise ValueError("shift, jitter and patience must be ≥ 0.")
+        if not 0 <= self.rotate <= 45:
+            raise ValueError(f"rotate must be from 0 to 45 degrees, not {self.rotate!r}.")
 
     @property
     def uses_images(self) -> bool:
@@ -187,6 +203,10 @@ class ClassifierOptions:
         """The learning rate in use (the optimiser's default when none was given)."""
         if self.learning_rate:
             return self.learning_rate
+        if self.model == "cnn+features" and self.optimiser_in_use == "adam":
+            # smaller steps keep the joined model near its measurement start: 5-fold
+            # accuracy 78 % against 76 % with 0.003 (within the folds' spread of ± 7 %)
+            return 1e-3
         return {"lbfgs": 1.0, "adam": 3e-3, "sgd": 0.05}[self.optimiser_in_use]
 
     @property
@@ -201,11 +221,13 @@ class ClassifierOptions:
         """Epochs without improvement before stopping (0: never stop early)."""
         if self.patience is not None:
             return self.patience
-        return 0 if self.model == "features" else 10
+        # 30: on 200 images the validation loss is noisy, and 10 stopped CNNs early
+        # (5-fold accuracy 51 % with 10, 64 % with 30 and 120 epochs, 68 % with the turns)
+        return 0 if self.model == "features" else 30
 
     @property
     def epoch_count(self) -> int:
-        return self.epochs or (40 if self.model == "features" else 60)
+        return self.epochs or (40 if self.model == "features" else 120)
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike
 from ..intensity import auto_threshold
 
 __all__ = [
+    "per_image_thresholds",
     "segment",
     "segment_band",
     "segment_nuclei",
@@ -78,14 +79,15 @@ def segment_band(image: ArrayLike, low: float, high: float) -> np.ndarray:
 
 def threshold_mask(
     data,
-    threshold: float,
+    threshold,
     upper: float | None = None,
     polarity: Literal["bright", "dark"] = "bright",
     out: np.ndarray | None = None,
 ):
     """The threshold rule of every mask the plugin makes, as uint8 (0/1).
 
-    Exactly ``x > threshold``; ``threshold < x <= upper`` for a band; the
+    Exactly ``x > threshold`` (``threshold`` a number, or an array that
+    broadcasts against ``data``: one per image); ``threshold < x <= upper`` for a band; the
     complement of either for dark objects. NaN is never foreground. Lazy
     (dask) data gives a lazy mask, so napari computes only the slice it shows;
     numpy data is written into ``out`` when given (a preview updated in place).
@@ -119,13 +121,19 @@ def threshold_mask(
     return out
 
 
-def _greater(data: np.ndarray, threshold: float, out: np.ndarray) -> None:
-    """``out = data > threshold``; for integers against an integer, 4× faster than a float."""
+def _greater(data: np.ndarray, threshold, out: np.ndarray) -> None:
+    """``out = data > threshold``; for integers against an integer, 4× faster than a float.
+
+    ``threshold`` may be an array broadcasting against ``data`` (one per image).
+    """
     if data.dtype.kind not in "uib":
         np.greater(data, threshold, out=out)
         return
     if data.dtype.kind == "b":
         data = data.view(np.uint8)
+    if np.ndim(threshold):
+        np.greater(data, np.floor(threshold), out=out)  # x > t exactly when x > floor(t)
+        return
     info = np.iinfo(data.dtype)
     floor = math.floor(threshold)  # integer x > t exactly when x > floor(t)
     if floor < info.min:
@@ -161,6 +169,9 @@ def smooth(images, sigma: float):
     images = np.asarray(images)
     if images.dtype == bool:
         images = images.view(np.uint8)
+    if images.dtype.itemsize <= 2 and images.dtype.kind in "ui":
+        # exact in float32 already: filtered straight into float32, no converted copy
+        return ndimage.gaussian_filter(images, sigmas, output=np.float32)
     return ndimage.gaussian_filter(images.astype(np.float32, copy=False), sigmas)
 
 
@@ -179,6 +190,7 @@ def segment_nuclei(
     min_distance: int = 7,
     keep_centre: bool = False,
     return_thresholds: bool = False,
+    if_no_threshold: Literal["raise", "empty"] = "raise",
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Segment nuclei with a threshold and the simple improvements.
 
@@ -217,6 +229,11 @@ def segment_nuclei(
         Keep only the object at (or nearest to) the centre of each image.
     return_thresholds : bool
         Also return the threshold used for each 2D image.
+    if_no_threshold : {"raise", "empty"}
+        What to do with an image on which ``method`` finds no threshold (a
+        constant image, one without a finite pixel): a ValueError with a
+        sentence (default), or no object in that image and NaN as its
+        threshold, the other images segmented as usual.
 
     Returns
     -------
@@ -229,7 +246,15 @@ def segment_nuclei(
     ------
     ValueError
         For fewer than 2 dimensions, an empty image, an unknown rule or
-        polarity, or an image on which the method finds no threshold.
+        polarity, or (unless ``if_no_threshold="empty"``) an image on which the
+        method finds no threshold.
+
+    Notes
+    -----
+    The whole stack goes through each step at once (``_stack``: per-image
+    thresholds from one count, hole filling and labelling with structuring
+    elements that never reach across images), with the results of a loop over
+    the images; only ``split_touching`` runs image by image.
 
     Examples
     --------
@@ -239,6 +264,9 @@ def segment_nuclei(
     >>> labels.shape, labels.dtype, [int(im.max()) for im in labels]
     ((2, 80, 80), dtype('int32'), [1, 1])
     """
+    from ._stack import centre_object, label_stack
+    from ._stack import fill_holes as fill_stack_holes
+
     image = np.asarray(image)
     if image.ndim < 2 or image.size == 0:
         raise ValueError(
@@ -248,6 +276,8 @@ def segment_nuclei(
         raise ValueError(f"rule must be 'global' or 'per_image', not {rule!r}.")
     if polarity not in ("bright", "dark"):
         raise ValueError(f"polarity must be 'bright' or 'dark', not {polarity!r}.")
+    if if_no_threshold not in ("raise", "empty"):
+        raise ValueError(f"if_no_threshold must be 'raise' or 'empty', not {if_no_threshold!r}.")
     if image.dtype == bool:
         image = image.view(np.uint8)
     stack = image.reshape(-1, *image.shape[-2:])
@@ -257,57 +287,91 @@ def segment_nuclei(
     if threshold is not None:
         thresholds = np.full(len(stack), float(threshold))
     elif rule == "global":
-        thresholds = np.full(len(stack), auto_threshold(work, method))
+        thresholds = np.full(len(stack), _auto_or_nan(work, method, if_no_threshold))
     else:
-        thresholds = np.array([auto_threshold(plane, method) for plane in work])
+        thresholds = per_image_thresholds(work, method, if_no_threshold)
 
-    labels = np.zeros(stack.shape, np.int32)
-    for i, plane in enumerate(work):
-        labels[i] = _label_plane(
-            threshold_mask(plane, thresholds[i], polarity=polarity).view(bool),
-            opening=opening,
-            fill_holes=fill_holes,
-            min_size=min_size,
-            split_touching=split_touching,
-            min_distance=min_distance,
-            keep_centre=keep_centre,
-        )
+    mask = _stack_mask(work, thresholds, polarity)
+    if opening > 0:
+        from scipy import ndimage
+        from skimage.morphology import disk
+
+        structure = np.zeros((3, 2 * opening + 1, 2 * opening + 1), bool)
+        structure[1] = disk(opening)  # within each image only
+        mask = ndimage.binary_opening(mask, structure=structure)
+    if fill_holes:
+        mask = fill_stack_holes(mask)
+    labels, _ = label_stack(mask, min_size=min_size)
+    if split_touching:
+        from skimage.segmentation import relabel_sequential
+
+        for i, plane in enumerate(labels):
+            if plane.any():
+                labels[i] = relabel_sequential(_split_touching(plane > 0, min_distance))[0]
+    if keep_centre:
+        chosen = centre_object(labels)[:, None, None]
+        labels = ((labels == chosen) & (chosen > 0)).astype(np.int32)
     labels = labels.reshape(image.shape)
     if return_thresholds:
         return labels, thresholds.reshape(image.shape[:-2])
     return labels
 
 
-def _label_plane(
-    mask: np.ndarray,
-    *,
-    opening: int,
-    fill_holes: bool,
-    min_size: int,
-    split_touching: bool,
-    min_distance: int,
-    keep_centre: bool,
+def _stack_mask(work: np.ndarray, thresholds: np.ndarray, polarity: str) -> np.ndarray:
+    """:func:`threshold_mask` of each image with its own threshold (none where NaN), bool."""
+    mask = threshold_mask(work, thresholds[:, None, None], polarity=polarity).view(bool)
+    mask[np.isnan(thresholds)] = False  # no threshold: no object
+    return mask
+
+
+def per_image_thresholds(
+    stack: np.ndarray, method: str = "otsu", if_no_threshold: str = "raise"
 ) -> np.ndarray:
-    from scipy import ndimage
-    from skimage.measure import label
-    from skimage.segmentation import relabel_sequential
+    """``method``'s threshold of each 2D image of a ``(N, H, W)`` stack.
 
-    if opening > 0:
-        from skimage.morphology import disk
+    Otsu (the default) for the whole stack at once
+    (:func:`~napari_nuclei_edges.segmentation._stack.otsu_per_image`), any other
+    method image by image; each equals ``auto_threshold(image, method)``.
 
-        mask = ndimage.binary_opening(mask, structure=disk(opening))
-    if fill_holes:
-        mask = ndimage.binary_fill_holes(mask)
-    labels = label(mask, connectivity=2).astype(np.int32)
-    if min_size > 0 and labels.max():
-        small = np.bincount(labels.ravel()) < min_size
-        small[0] = False
-        labels[small[labels]] = 0
-    if split_touching and labels.any():
-        labels = _split_touching(labels > 0, min_distance)
-    if keep_centre and labels.any():
-        return _keep_centre(labels)
-    return relabel_sequential(labels)[0].astype(np.int32)
+    Parameters
+    ----------
+    stack : numpy.ndarray
+        ``(N, H, W)`` images.
+    method : str
+        One of :data:`~napari_nuclei_edges.intensity.THRESHOLD_METHODS`.
+    if_no_threshold : {"raise", "empty"}
+        An image without a threshold (constant, no finite pixel, no two peaks
+        for ``minimum``) raises ``auto_threshold``'s ValueError, or gets NaN.
+
+    Examples
+    --------
+    >>> stack = np.zeros((2, 4, 4), np.uint8); stack[0, :2] = 200; stack[1] = 7
+    >>> per_image_thresholds(stack, if_no_threshold="empty").tolist()
+    [0.0, nan]
+    """
+    from ._stack import otsu_per_image
+
+    if method == "otsu":
+        thresholds = otsu_per_image(stack)
+    else:
+        thresholds = np.array([_auto_or_nan(plane, method, "empty") for plane in stack])
+    missing = np.flatnonzero(np.isnan(thresholds))
+    if missing.size and if_no_threshold == "raise":
+        try:
+            auto_threshold(stack[missing[0]], method)  # its own sentence
+        except ValueError as exc:
+            where = f"Image {missing[0]} of the stack: " if len(stack) > 1 else ""
+            raise ValueError(f"{where}{exc}") from exc
+    return thresholds
+
+
+def _auto_or_nan(data, method: str, if_no_threshold: str) -> float:
+    try:
+        return auto_threshold(data, method)
+    except ValueError:
+        if if_no_threshold == "raise":
+            raise
+        return float("nan")
 
 
 def _split_touching(mask: np.ndarray, min_distance: int) -> np.ndarray:
@@ -328,18 +392,6 @@ def _split_touching(mask: np.ndarray, min_distance: int) -> np.ndarray:
     for index, component in enumerate(unmarked, start=len(peaks) + 1):
         markers[components == component] = index
     return watershed(-distance, markers, mask=mask).astype(np.int32)
-
-
-def _keep_centre(labels: np.ndarray) -> np.ndarray:
-    from scipy import ndimage
-
-    h, w = labels.shape
-    centre = labels[h // 2, w // 2]
-    if centre == 0:
-        # nearest labelled pixel to the centre
-        _, (rows, cols) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
-        centre = labels[rows[h // 2, w // 2], cols[h // 2, w // 2]]
-    return (labels == centre).astype(np.int32)
 
 
 # scores live in their own module; the public path stays ``segmentation.segmentation_scores``

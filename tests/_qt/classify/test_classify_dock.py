@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from napari_nuclei_edges.classification import ClassifierOptions
 from napari_nuclei_edges.data import CLASS_NAMES
 
 DOCK = "Classify the stage"
@@ -47,10 +48,22 @@ def test_cnn_shows_baseline_filters_saliency_and_predictions(
     assert dock._thumbnails.count() == len(wrong)
 
     dock.image_name = "metaphase"
-    saliency = dock.saliency()
-    assert saliency.name == "metaphase_saliency"
+    assert dock.saliency_method == "gradient × input"
+    dock.saliency()  # in a worker: the layer comes when it is done
+    qtbot.waitUntil(lambda: "metaphase_saliency" in viewer.layers, timeout=60_000)
+    qtbot.waitUntil(lambda: not dock._task.is_running, timeout=60_000)
+    saliency = viewer.layers["metaphase_saliency"]
     assert saliency.data.shape == viewer.layers["metaphase"].data.shape
-    assert saliency.data.max() > 0
+    assert saliency.data.min() >= 0 and saliency.data.max() > 0
+    gradient = np.array(saliency.data)
+    dock.saliency_method = "Grad-CAM"
+    dock.saliency()
+    qtbot.waitUntil(lambda: "Grad-CAM" in dock._status_label.text(), timeout=60_000)
+    assert viewer.layers["metaphase_saliency"] is saliency  # updated in place
+    assert saliency.metadata["napari_nuclei_edges"]["method"] == "Grad-CAM"
+    cam = np.asarray(saliency.data)
+    np.testing.assert_allclose(cam.reshape(len(cam), -1).max(1), 1.0, rtol=1e-4)
+    assert not np.allclose(cam, gradient)
 
     dock.predict()
     qtbot.waitUntil(lambda: "metaphase_stage" in viewer.layers, timeout=60_000)
@@ -154,7 +167,7 @@ def test_show_augmentation_adds_the_image_and_its_augmented_copies(open_dock, vi
     dock = open_dock(DOCK)
     dock.image_name = "anaphase"
     viewer.dims.set_current_step(0, 2)
-    dock.set_options(model="cnn", augment=True, shift=0, jitter=0.0)
+    dock.set_options(model="cnn", augment=True, shift=0, rotate=0.0, jitter=0.0)
     out = dock.show_augmentation()
     assert out.name == "anaphase_augmented" and out.data.shape == (8, 80, 80)
     # flips and 90° turns keep every pixel value: each copy holds the same values
@@ -162,3 +175,82 @@ def test_show_augmentation_adds_the_image_and_its_augmented_copies(open_dock, vi
     for copy in out.data[1:]:
         np.testing.assert_allclose(np.sort(copy.ravel()), first)
     assert out.metadata["napari_nuclei_edges"]["image"] == 2
+
+
+def test_show_augmentation_turns_the_copies_by_small_angles(open_dock, viewer):
+    dock = open_dock(DOCK)
+    bar = np.zeros((3, 41, 41), np.uint8)
+    bar[:, 19:22, 6:-6] = 200
+    viewer.add_image(bar, name="bar")
+    dock.image_name = "bar"
+    viewer.dims.set_current_step(0, 0)
+    assert dock._options_panel.controls["rotate"].toolTip() == ClassifierOptions.help("rotate")
+    dock.set_options(model="cnn", augment=False, shift=0, jitter=0.0, rotate=20.0)
+    out = dock.show_augmentation()
+    assert out.name == "bar_augmented" and out.metadata["napari_nuclei_edges"]["rotate"] == 20.0
+    angles = []
+    for image in out.data:
+        rows, cols = np.nonzero(image > image.max() / 2)
+        cov = np.cov(np.stack([cols - cols.mean(), rows.mean() - rows]))
+        angles.append(np.degrees(0.5 * np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1])))
+    assert abs(angles[0]) < 0.5  # the image itself
+    assert all(abs(a) <= 21.5 for a in angles) and max(abs(a) for a in angles[1:]) > 2
+
+
+def test_the_device_choices_are_torchs_and_cpu_trains_and_predicts(
+    open_dock, close_dock, qtbot, viewer
+):
+    from napari_nuclei_edges.gradients import available_devices
+
+    dock = open_dock(DOCK)
+    combo = dock._options_panel.controls["device"]
+    assert [combo.itemText(i) for i in range(combo.count())] == available_devices()
+    assert dock.options().device == "auto"  # a GPU when there is one
+    assert combo.toolTip() == ClassifierOptions.help("device")
+    _train(qtbot, dock, **{**TINY_CNN, "device": "cpu", "epochs": 2})
+    assert dock.options().device == "cpu"
+    assert dock.model.device.type == "cpu"
+    dock.image_name = "metaphase"
+    dock.predict()
+    qtbot.waitUntil(lambda: "metaphase_stage" in viewer.layers, timeout=60_000)
+    assert len(viewer.layers["metaphase_stage"].data) == 6
+    close_dock(dock)
+    again = open_dock(DOCK)  # remembered, like the other settings
+    assert again.options().device == "cpu" and again.options().model == "cnn"
+    close_dock(again)
+
+
+def test_a_device_this_machine_lacks_is_not_offered_and_gets_a_sentence(open_dock):
+    from napari_nuclei_edges.classification import fit_classifier
+    from napari_nuclei_edges.gradients import available_devices
+
+    dock = open_dock(DOCK)
+    if "cuda" in available_devices():
+        pytest.skip("this machine has a CUDA GPU: nothing is missing to refuse")
+    dock.set_options(device="cuda")  # e.g. a model saved on a GPU machine, loaded here
+    assert dock.options().device == "auto"
+    data = {name: np.zeros((3, 16, 16)) + i for i, name in enumerate(CLASS_NAMES[:2])}
+    with pytest.raises(ValueError, match="'cuda' is not available here"):
+        next(fit_classifier(data, model="cnn", device="cuda"))
+
+
+def test_steps_arriving_together_are_drawn_once_with_every_epoch(open_dock, qtbot, viewer):
+    from napari_nuclei_edges.classification import fit_classifier
+
+    dock = open_dock(DOCK)
+    images = {name: viewer.layers[name].data for name in CLASS_NAMES}
+    steps = list(fit_classifier(images, model="features", epochs=4, patience=0))
+    dock.state.begin(list(images), [len(v) for v in images.values()])
+    dock._images = images
+    dock._confusion.set_classes(list(images))
+    drawn = []
+    dock._curves.curves["val_accuracy"].sigPlotChanged.connect(drawn.append)
+    for step in steps:  # as fast as a feature model's epochs come
+        dock._on_step(step)
+    assert drawn == [] and dock._curves.series("val_accuracy") == []  # not yet: one frame later
+    qtbot.waitUntil(lambda: len(drawn) >= 1, timeout=5_000)
+    qtbot.wait(50)
+    assert len(drawn) == 1  # one redraw for the four epochs
+    assert dock._curves.series("val_accuracy") == [s.val_accuracy for s in steps]
+    np.testing.assert_array_equal(dock._confusion.matrix, steps[-1].confusion)
+    assert "Epoch 4/4" in dock._status_label.text()

@@ -63,6 +63,19 @@ def training_steps(images_by_class, options, baseline: bool):
     yield from fit_classifier(images_by_class, **values)
 
 
+def warm_up() -> None:
+    """Tiny fits of every model: torch, scikit-image's measurements, the optimisers
+    (Adam's first use imports ``torch._dynamo``) and the augmentation, loaded once."""
+    from ...classification import fit_classifier
+    from ...synthetic import synthetic_nuclei
+
+    data = synthetic_nuclei(n_per_class=3, size=32)
+    for model in ("features", "cnn+features"):
+        for _ in fit_classifier(data, model=model, layers=1, channels=2, epochs=1,
+                                shift=1, rotate=10.0, jitter=0.1):  # fmt: skip
+            pass
+
+
 def cross_validation_folds(images_by_class, options, folds: int = 5):
     """The worker of the cross-validation button: one Fold as each finishes."""
     from ...classification import iter_cross_validation
@@ -72,32 +85,37 @@ def cross_validation_folds(images_by_class, options, folds: int = 5):
     yield from iter_cross_validation(images_by_class, folds, **values)
 
 
-def predict_blocks(model, data, block_size: int = 1024):
-    """The worker of Predict: the blocks of ``iter_predict`` (a lazy stack block by block)."""
+def predict_blocks(model, data, device: str | None = None, block_size: int = 1024):
+    """The worker of Predict: the blocks of ``iter_predict`` (a lazy stack block by block),
+    the network on ``device`` (the dock's; a copy of the model goes there)."""
     from ...classification import iter_predict
 
-    yield from iter_predict(model, data, block_size)
+    yield from iter_predict(model.to(device), data, block_size)
 
 
-def saliency_of(model, layer_name: str, data, index: int) -> tuple[np.ndarray, str]:
-    """Gradient × input maps for a layer (the whole stack when small, else image ``index``)."""
+def saliency_of(model, layer_name: str, data, index: int, method: str = "gradient × input",
+                device: str | None = None) -> tuple[np.ndarray, str]:  # fmt: skip
+    """The worker of Saliency map: the maps of a layer (the whole stack when small, else
+    image ``index``) and the words for which, the network on ``device``."""
+    model = model.to(device)
     stack = data[None] if data.ndim == 2 else data
     maps = np.zeros(stack.shape, np.float32)
     if len(stack) <= SALIENCY_WHOLE_LAYER:
-        maps[:] = np.abs(model.saliency(np.asarray(stack)))
+        maps[:] = model.saliency(np.asarray(stack), method=method)
         note = f"for every image of {layer_name}"
     else:
-        maps[index] = np.abs(model.saliency(np.asarray(stack[index])))
+        maps[index] = model.saliency(np.asarray(stack[index]), method=method)
         note = f"for image {index} of {layer_name}"
     return (maps[0] if data.ndim == 2 else maps), note
 
 
-def put_saliency(viewer, layer_name: str, maps: np.ndarray, model_name: str):
+def put_saliency(viewer, layer_name: str, maps: np.ndarray, model_name: str,
+                 method: str = "gradient × input"):  # fmt: skip
     """The ``<layer>_saliency`` layer over its image: bright where the class score is sensitive."""
     high = float(np.percentile(maps[maps > 0], 99.5)) if (maps > 0).any() else 1.0
     return put_layer(
         viewer, "image", layer_name, "saliency", maps,
-        {"method": "gradient × input", "model": model_name},
+        {"method": method, "model": model_name},
         colormap="inferno", blending="additive", opacity=0.8, contrast_limits=(0.0, high),
     )  # fmt: skip
 

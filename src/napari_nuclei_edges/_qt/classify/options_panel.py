@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...classification.options import MODELS, NORMALISATIONS, OPTIMISERS, ClassifierOptions
+from ...gradients import available_devices
 from ..common import settings as _settings
 
 MODEL_LABELS = {
@@ -24,11 +25,13 @@ MODEL_LABELS = {
 LABELS = {
     "learning_rate": "learning rate", "batch_size": "batch", "weight_decay": "weight decay",
     "validation_fraction": "validation", "normalisation": "normalise", "layers": "CNN blocks",
-    "channels": "CNN filters", "augment": "", "shift": "shift (px)",
+    "channels": "CNN filters", "augment": "", "shift": "shift (px)", "rotate": "turn (±°)",
 }  # fmt: skip
 #: Options that only a CNN reads (disabled for the feature model).
-CNN_ONLY = ("layers", "channels", "normalisation", "augment", "shift", "jitter", "dropout",
-            "batch_size")  # fmt: skip
+CNN_ONLY = ("layers", "channels", "normalisation", "augment", "shift", "rotate", "jitter",
+            "dropout", "batch_size")  # fmt: skip
+#: The device the dock starts with: a GPU when torch sees one.
+DEFAULT_DEVICE = "auto"
 
 
 class ClassifierOptionsPanel(QWidget):
@@ -56,7 +59,9 @@ class ClassifierOptionsPanel(QWidget):
             "dropout": QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05),
             "augment": QCheckBox("flips and 90° turns"),
             "shift": QSpinBox(minimum=0, maximum=20),
+            "rotate": QDoubleSpinBox(decimals=0, minimum=0.0, maximum=45.0, singleStep=5.0),
             "jitter": QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05),
+            "device": QComboBox(),
         }
         c = self.controls
         for name in MODELS:
@@ -64,6 +69,7 @@ class ClassifierOptionsPanel(QWidget):
         c["optimiser"].addItem("auto", "")
         c["optimiser"].addItems(OPTIMISERS)
         c["normalisation"].addItems(NORMALISATIONS)
+        c["device"].addItems(available_devices())
         c["epochs"].setSpecialValueText("auto")
         c["learning_rate"].setSpecialValueText("auto")
         c["weight_decay"].setSpecialValueText("auto")
@@ -84,6 +90,7 @@ class ClassifierOptionsPanel(QWidget):
             layout.addWidget(control, row, 2 * column + 1)
         c["model"].currentIndexChanged.connect(self._on_model_changed)
         self.set_options(**ClassifierOptions().to_dict())
+        self.set_options(device=DEFAULT_DEVICE)
 
     def options(self) -> ClassifierOptions:
         """The options the controls describe (raises ValueError with a sentence)."""
@@ -104,7 +111,9 @@ class ClassifierOptionsPanel(QWidget):
             dropout=c["dropout"].value(),
             augment=c["augment"].isChecked(),
             shift=c["shift"].value(),
+            rotate=c["rotate"].value(),
             jitter=c["jitter"].value(),
+            device=c["device"].currentText(),
         )
 
     def set_options(self, **values) -> None:
@@ -118,6 +127,9 @@ class ClassifierOptionsPanel(QWidget):
                 control.setCurrentIndex(max(0, control.findData(value or "")))
             elif name == "normalisation":
                 control.setCurrentText(value)
+            elif name == "device":  # None is the CPU; one this machine lacks: auto
+                index = control.findText(value or "cpu")
+                control.setCurrentIndex(index if index >= 0 else control.findText("auto"))
             elif name == "augment":
                 control.setChecked(bool(value))
             elif name == "validation_fraction":
@@ -141,7 +153,7 @@ class ClassifierOptionsPanel(QWidget):
             stored = settings.value(f"options/{name}", None)
             if stored in ("", None):
                 continue
-            default = defaults[name]
+            default = DEFAULT_DEVICE if name == "device" else defaults[name]
             if default is None:  # "auto": the control's own type
                 default = 0.0 if name in ("learning_rate", "weight_decay") else 0
                 if name == "patience":
@@ -151,7 +163,7 @@ class ClassifierOptionsPanel(QWidget):
             self.set_options(**values)
             self.options()
         except (TypeError, ValueError):
-            self.set_options(**defaults)
+            self.set_options(**defaults, device=DEFAULT_DEVICE)
 
     def _on_model_changed(self, *_) -> None:
         cnn = self.controls["model"].currentData() != "features"

@@ -69,32 +69,51 @@ class ModelTasks:
         out = put_layer(
             self._viewer, "image", name, "augmented", examples,
             {"image": index, "augment": options.augment, "shift": options.shift,
-             "jitter": options.jitter},
+             "rotate": options.rotate, "jitter": options.jitter},
             colormap="gray",
         )  # fmt: skip
         self._say(f"{out.name}: image {index} and 7 augmented copies (slide through them).")
         return out
 
     def saliency(self):
-        """Add ``<layer>_saliency`` for the chosen image layer (the Saliency map button)."""
+        """Compute ``<layer>_saliency`` for the chosen image layer in a worker (the Saliency map
+        button): the worker, or None and a sentence; the layer comes when it is done."""
         name = self.image_name
         if self.model is None or name not in self._viewer.layers:
             return self._say("Train or load a model, and choose an image layer, first.")
-        layer = self._viewer.layers[name]
-        data = np.asarray(layer.data)
-        index = int(self._viewer.dims.current_step[0]) if data.ndim == 3 else 0
         try:
-            maps, note = actions.saliency_of(self.model, name, data, min(index, len(data) - 1))
-        except ValueError as exc:
+            device = self.options().device
+        except (ValueError, TypeError) as exc:
             return self._say(str(exc))
-        if not maps.any():
-            return self._say(
-                "The model's saliency is 0 everywhere: it does not read the pixels (the "
-                "CNN + measurements model kept its measurement-only start). Train longer."
-            )
-        out = actions.put_saliency(self._viewer, name, maps, self.model.options.model)
-        self._say(f"{out.name}: |gradient × input| {note}. Bright where the network looks.")
-        return out
+        data = self._viewer.layers[name].data
+        index = int(self._viewer.dims.current_step[0]) if data.ndim == 3 else 0
+        model, method = self.model, self.saliency_method
+
+        def on_returned(result) -> None:
+            maps, note = result
+            if name not in self._viewer.layers:
+                return self._say(f"{name} is no longer a layer: no saliency map.")
+            if not maps.any():
+                return self._say(
+                    "The model's saliency is 0 everywhere: it does not read the pixels (the "
+                    "CNN + measurements model kept its measurement-only start). Train longer."
+                )
+            out = actions.put_saliency(self._viewer, name, maps, model.options.model, method)
+            what = "|gradient × input|" if method == "gradient × input" else method
+            self._say(f"{out.name}: {what} {note}. Bright where the network looks.")
+
+        def on_finished() -> None:
+            self._task_progress.end()
+            self._update_buttons()
+
+        self._task_progress.begin(0, f"saliency of {name}")
+        self._task = start_worker(
+            actions.saliency_of, model, name, data, min(index, len(data) - 1), method, device,
+            on_returned=on_returned, on_failure=self._on_error, on_finished=on_finished,
+            owner=self,
+        )  # fmt: skip
+        self._update_buttons()
+        return self._task
 
     def predict(self):
         """Classify every image of the chosen layer into ``<layer>_stage`` (in a worker)."""
@@ -103,6 +122,10 @@ class ModelTasks:
         name = self.image_name
         if self.model is None or name not in self._viewer.layers:
             return self._say("Train or load a model, and choose an image layer, first.")
+        try:
+            device = self.options().device
+        except (ValueError, TypeError) as exc:
+            return self._say(str(exc))
         layer = self._viewer.layers[name]
         data, blocks = layer.data, []
         n = data.shape[0] if data.ndim == 3 else 1
@@ -130,7 +153,7 @@ class ModelTasks:
 
         self._task_progress.begin(n, f"predicting {name}")
         self._task = start_worker(
-            actions.predict_blocks, self.model, data, on_yielded=on_block,
+            actions.predict_blocks, self.model, data, device, on_yielded=on_block,
             on_failure=self._on_error, on_finished=on_finished, owner=self,
             progress={"total": 0, "desc": f"Classifying {name}"},
         )  # fmt: skip

@@ -101,15 +101,17 @@ class CurvesView(QWidget):
         self.baseline_line.setValue(accuracy)
         self.baseline_line.label.setFormat(f"measurements {accuracy:.0%}")
 
-    def add(self, step) -> None:
-        data = self._data
-        data["epoch"].append(step.epoch)
-        data["train_loss"].append(step.loss)
-        data["val_loss"].append(step.val_loss)
-        data["train_accuracy"].append(step.accuracy)
-        data["val_accuracy"].append(step.val_accuracy)
+    def show(self, history) -> None:
+        """Draw every step of ``history`` (the ClassifierSteps so far), one setData a curve."""
+        self._data = {
+            "epoch": [s.epoch for s in history],
+            "train_loss": [s.loss for s in history],
+            "val_loss": [s.val_loss for s in history],
+            "train_accuracy": [s.accuracy for s in history],
+            "val_accuracy": [s.val_accuracy for s in history],
+        }
         for name, curve in self.curves.items():
-            curve.setData(data["epoch"], data[name])
+            curve.setData(self._data["epoch"], self._data[name])
 
     def series(self, name: str) -> list[float]:
         """The values drawn by curve ``name`` (``train_loss``, ``val_accuracy``, …)."""

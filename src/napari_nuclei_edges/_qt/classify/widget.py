@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import napari.viewer
 import numpy as np
 from napari.utils.notifications import show_warning
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
-    QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -26,12 +26,19 @@ from ..common.plots import follow_theme
 from ..common.progress import ProgressBar, RunProgressWidget
 from ..common.workers import start_worker
 from . import actions
+from .apply_panel import ApplyPanel
 from .files import FileActions
 from .measurements_panel import MeasurementsPanel
 from .options_panel import ClassifierOptionsPanel
 from .state import RunState
 from .tasks import ModelTasks
 from .views import ConfusionView, CurvesView, FiltersView, ThumbnailsView
+
+#: The views show the latest epoch at most this often (ms): the feature model runs
+#: 20–30 epochs a second, and each redraw re-composes napari's window.
+REFRESH_MS = 100
+#: The filters and the misclassified thumbnails are redrawn at most this often (s).
+GALLERY_S = 1.0
 
 
 class StageClassifierWidget(ModelTasks, QWidget):
@@ -55,6 +62,9 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._images: dict[str, np.ndarray] = {}  # the classes of the run, for thumbnails
         self.predictions = None  # the latest Predict's result
         self._stop_reason = ""
+        self._gallery_at = 0.0  # when the filters and thumbnails were last drawn
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._on_refresh_due)
         self._make_controls(viewer)
         self._lay_out()
         self._options_panel.restore(self._settings)
@@ -62,6 +72,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._attach()
         self._life = DockLife(self)
         self._update_buttons()
+        self._warm_up()
 
     def _make_controls(self, viewer) -> None:
         self._class_list = QListWidget()
@@ -89,23 +100,11 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._confusion = ConfusionView()
         self._filters = FiltersView()
         self._thumbnails = ThumbnailsView()
-        self._image_combo = QComboBox()
-        self._image_combo.setToolTip("The image layer to explain or to classify.")
-        self._saliency_button = QPushButton("Saliency map")
-        self._saliency_button.setToolTip(
-            "Add <layer>_saliency over the layer: |gradient × input|, bright where a change "
-            "of the pixel moves the predicted class most (CNN models)."
-        )
-        self._predict_button = QPushButton("Predict")
-        self._predict_button.setToolTip(
-            "Classify every image of the layer into <layer>_stage: a point per image at its "
-            "nucleus with its class and probability."
-        )
-        self._augment_button = QPushButton("Show augmentation")
-        self._augment_button.setToolTip(
-            "Add <layer>_augmented: 8 copies of the image shown, flipped, turned, shifted "
-            "and jittered as the options say — what the CNN sees while training."
-        )
+        self.apply = ApplyPanel(self._settings)
+        self._image_combo = self.apply.image_combo
+        self._saliency_button = self.apply.saliency_button
+        self._augment_button = self.apply.augment_button
+        self._predict_button = self.apply.predict_button
         self._status_label = QLabel(wordWrap=True)
         self.files = FileActions(self)
         self.measurements = MeasurementsPanel(viewer, lambda: self.image_name, self._say)
@@ -131,12 +130,6 @@ class StageClassifierWidget(ModelTasks, QWidget):
         inside.addWidget(self._filters)
         inside.addWidget(QLabel("misclassified validation images (click to view)"))
         inside.addWidget(self._thumbnails)
-        apply = QGridLayout()
-        apply.addWidget(QLabel("image layer"), 0, 0)
-        apply.addWidget(self._image_combo, 0, 1, 1, 2)
-        apply.addWidget(self._augment_button, 1, 0)
-        apply.addWidget(self._saliency_button, 1, 1)
-        apply.addWidget(self._predict_button, 1, 2)
         measured = section(
             "Measurements", self._settings, "measurements",
             tooltip="Area, shape and intensity of every nucleus of the chosen image layer.",
@@ -154,7 +147,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         layout.addWidget(QLabel("validation confusion (rows: true stage)"))
         layout.addWidget(self._confusion)
         layout.addWidget(inside)
-        layout.addLayout(apply)
+        layout.addWidget(self.apply)
         layout.addLayout(self.files.layout())
         layout.addWidget(measured)
         layout.addWidget(self._status_label)
@@ -199,6 +192,15 @@ class StageClassifierWidget(ModelTasks, QWidget):
             item.setCheckState(
                 Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
             )
+
+    @property
+    def saliency_method(self) -> str:
+        """The saliency the Saliency map button computes (one of ``SALIENCY_METHODS``)."""
+        return self.apply.saliency_method
+
+    @saliency_method.setter
+    def saliency_method(self, method: str) -> None:
+        self.apply.saliency_method = method
 
     @property
     def image_name(self) -> str:
@@ -277,9 +279,23 @@ class StageClassifierWidget(ModelTasks, QWidget):
             self._curves.set_baseline(step.accuracy)
             return
         self.state.add(step)
-        self._curves.add(step)
+        if not self._refresh_timer.isActive():  # the views follow at most every REFRESH_MS
+            self._refresh_timer.start()
+
+    def _on_refresh_due(self) -> None:
+        self._refresh()
+
+    def _refresh(self, final: bool = False) -> None:
+        """Show the latest epoch: curves, confusion, progress and sentence; now and then
+        (and at the end) the filters and the misclassified images."""
+        step = self.state.last
+        if step is None:
+            return
+        self._curves.show(self.history)
         self._confusion.show_matrix(step.confusion)
-        if len(self.history) == 1 or step.status != "running" or step.epoch % 5 == 0:
+        now = time.perf_counter()
+        if final or len(self.history) == 1 or now - self._gallery_at >= GALLERY_S:
+            self._gallery_at = now
             self._filters.show_filters(step.model.first_filters())
             self._show_misclassified()
         self._progress_bar.setValue(step.epoch)
@@ -307,13 +323,12 @@ class StageClassifierWidget(ModelTasks, QWidget):
 
     def _on_finished(self) -> None:
         self._active = False
+        self._refresh_timer.stop()
+        self._refresh(final=True)
         if self._stop_reason:
             self._say(self._stop_reason)
         elif self.history and self.history[-1].status == "running":
             self._say(f"Stopped at epoch {self.history[-1].epoch}; the model so far is kept.")
-        if self.history:
-            self._filters.show_filters(self.model.first_filters())
-            self._show_misclassified()
         self._update_buttons(running=False)
 
     def _on_task_stop(self) -> None:
@@ -347,7 +362,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._pause_button.setText("Resume" if paused else "Pause")
         self._stop_button.setEnabled(running)
         has_model = self.model is not None
-        self._saliency_button.setEnabled(has_model)
+        self._saliency_button.setEnabled(has_model and not busy)
         self._predict_button.setEnabled(has_model and not busy)
         self.files.update_buttons()
 
@@ -389,9 +404,17 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._unfollow_theme = follow_theme(self._viewer, self._restyle)
         self._on_layers_changed()
 
+    def _warm_up(self) -> None:
+        """Import torch, scikit-image's measurements and torch's optimisers, and fit tiny
+        models, in a worker while the user reads the dock: the first Start imports
+        nothing and compiles nothing (in the GUI thread or, holding the GIL, beside it)."""
+        self._warm_worker = start_worker(actions.warm_up, on_failure=_ignore, owner=self)
+
     def _detach(self) -> None:
         """Stop every worker and viewer event: the dock was closed or hidden."""
+        self._refresh_timer.stop()
         self.stop("The dock was closed: training stopped.")
+        self._warm_worker.quit()
         if self._task is not None:
             self._task.quit()
         self.measurements.stop()
@@ -400,3 +423,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         events.removed.disconnect(self._on_layers_changed)
         events.removed.disconnect(self._on_layer_removed)
         self._unfollow_theme()
+
+
+def _ignore(message: str) -> None:
+    """A warm-up that fails costs only its head start: the first Start does the work."""

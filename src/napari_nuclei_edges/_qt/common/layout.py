@@ -9,7 +9,8 @@ remembered with the dock's settings.
 
 from __future__ import annotations
 
-from qtpy.QtCore import QSize, Qt
+from qtpy.compat import isalive
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 #: The least height a dock's content asks for; the rest scrolls.
@@ -118,3 +119,21 @@ def fit_table(table) -> None:
     width = rows.sizeHint().width() if not rows.isHidden() else 0
     width += sum(table.columnWidth(c) for c in range(table.columnCount()))
     table.setMinimumWidth(width + frame)
+    if not table.property("fits_itself"):
+        # filled before it was laid out (a folded section, a dock not yet shown), its rows
+        # get their final height later: fit it again whenever a row or column resizes
+        table.setProperty("fits_itself", True)
+        pending = []
+
+        def refit(*_) -> None:
+            if not pending:
+                pending.append(True)
+                QTimer.singleShot(0, fit_later)
+
+        def fit_later() -> None:
+            pending.clear()
+            if isalive(table):
+                fit_table(table)
+
+        table.verticalHeader().sectionResized.connect(refit)
+        header.sectionResized.connect(refit)
