@@ -30,8 +30,8 @@ TILE_KEY = "napari_nuclei_edges_tile"
 TITLES = "tile names"
 #: Space between tiles, as a share of the largest image.
 GAP = 0.12
-#: Height of a tile's name, as a share of the tile: "prometaphase" fits its tile's width.
-TITLE_SIZE = 0.06
+#: Size of a tile's name, in screen points.
+TITLE_POINTS = 8
 
 
 def layer_groups(viewer) -> list[list[str]]:
@@ -148,7 +148,6 @@ class _TileKeeper:
             self._viewer = lambda: None
         self._bottom: int | None = None  # the lowest row of visible tiles named so far
         self._colour = "white"
-        self._size = 8.0
         layers.events.removed.connect(self.on_removed)
         viewer.events.theme.connect(self.on_theme)
         self.on_theme()
@@ -176,7 +175,6 @@ class _TileKeeper:
             self._colour = get_theme(viewer.theme).text.as_hex() if viewer else "white"
         except (KeyError, ValueError, AttributeError):  # a theme napari does not know
             self._colour = "white"
-        self._size = 8.0
         titles = self._titles()
         if titles is not None:
             titles.text = self._text()
@@ -188,10 +186,11 @@ class _TileKeeper:
         )  # fmt: skip
 
     def _text(self) -> dict:
-        # sized with the tiles (world units, scaled with the zoom): a name never runs into
-        # the next tile's, in a laptop's window as on a large screen
-        return {"string": "{name}", "color": self._colour, "size": self._size,
-                "scaling": True, "anchor": "lower_left"}  # fmt: skip
+        # screen points, whatever the zoom: sized with the tiles, a name filled the
+        # window when zoomed into one; at 8 points "prometaphase" still fits its tile's
+        # width in a laptop's window (1366 × 768, five classes)
+        return {"string": "{name}", "color": self._colour, "size": TITLE_POINTS,
+                "anchor": "lower_left"}  # fmt: skip
 
     def refresh(self) -> None:
         layers = self._layers()
@@ -208,7 +207,6 @@ class _TileKeeper:
         if not tiles:
             return
         step = _step(tiles)
-        self._size = TITLE_SIZE * min(step)
         coords = np.array([_origin_world(layer) for layer in tiles], dtype=float)
         coords[:, 0] -= 0.07 * step[0]  # just above the tile
         names = np.array([layer.name for layer in tiles], dtype=object)
