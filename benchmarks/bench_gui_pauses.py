@@ -81,7 +81,7 @@ def _launch():
 
     viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
     viewer.window.resize(1920, 1080)
-    launch(viewer=viewer)
+    launch(viewer=viewer, freeze=True)  # as the command line does
     _wait(4.0)  # a user reads the window before pressing anything; warm-ups finish
     return viewer
 

@@ -40,7 +40,9 @@ def plugin_widget_names() -> list[str]:
     return [widget.display_name for widget in manifest.contributions.widgets or ()]
 
 
-def launch(path: str | os.PathLike | None = None, viewer=None, *, layers=None):
+def launch(
+    path: str | os.PathLike | None = None, viewer=None, *, layers=None, freeze: bool = False
+):
     """Open the dataset at ``path`` (or the synthetic sample) and dock every widget.
 
     Parameters
@@ -52,6 +54,10 @@ def launch(path: str | os.PathLike | None = None, viewer=None, *, layers=None):
     layers : list of layer-data tuples, optional
         The reader's layers for ``path``, already read (the command line reads
         the dataset before starting Qt, to answer a bad file with a sentence).
+    freeze : bool
+        Once the window is up, freeze every object alive out of Python's garbage
+        collector (the command line does: its process is this window's). Not in a
+        process that goes on with other work, a test session for one.
 
     Returns
     -------
@@ -84,7 +90,8 @@ def launch(path: str | os.PathLike | None = None, viewer=None, *, layers=None):
 
     viewer.reset_view()
     QTimer.singleShot(0, viewer.reset_view)  # the canvas's final size, with the docks in
-    QTimer.singleShot(0, freeze_startup_objects)  # once the window is up
+    if freeze:
+        QTimer.singleShot(0, freeze_startup_objects)  # once the window is up
     return viewer
 
 
@@ -361,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     import napari
 
-    launch(args.path, layers=layers)
+    launch(args.path, layers=layers, freeze=True)
     napari.run()
     return 0
 

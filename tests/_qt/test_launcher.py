@@ -26,7 +26,11 @@ def test_launcher_opens_reference_data(make_napari_viewer, qtbot, reference_path
 
 
 def test_launcher_without_path_loads_sample_and_docks(make_napari_viewer, qtbot):
+    import gc
+
     viewer = launch(viewer=make_napari_viewer())
+    qtbot.wait(50)
+    assert gc.get_freeze_count() == 0  # only the command line's own process is frozen
     images = [layer.name for layer in viewer.layers if isinstance(layer, Image)]
     labels = [layer for layer in viewer.layers if isinstance(layer, Labels)]
     assert images == list(CLASS_NAMES)
