@@ -9,8 +9,7 @@ remembered with the dock's settings.
 
 from __future__ import annotations
 
-from qtpy.compat import isalive
-from qtpy.QtCore import QSize, Qt, QTimer
+from qtpy.QtCore import QObject, QSize, Qt, QTimer
 from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 #: The least height a dock's content asks for; the rest scrolls.
@@ -119,21 +118,24 @@ def fit_table(table) -> None:
     width = rows.sizeHint().width() if not rows.isHidden() else 0
     width += sum(table.columnWidth(c) for c in range(table.columnCount()))
     table.setMinimumWidth(width + frame)
-    if not table.property("fits_itself"):
-        # filled before it was laid out (a folded section, a dock not yet shown), its rows
-        # get their final height later: fit it again whenever a row or column resizes
-        table.setProperty("fits_itself", True)
-        pending = []
+    if table.findChild(_Refit) is None:
+        table._refit = _Refit(table)  # the wrapper lives as long as the table
 
-        def refit(*_) -> None:
-            if not pending:
-                pending.append(True)
-                QTimer.singleShot(0, fit_later)
 
-        def fit_later() -> None:
-            pending.clear()
-            if isalive(table):
-                fit_table(table)
+class _Refit(QObject):
+    """Fits its table again (on the next turn) whenever a row or column resizes: a table
+    filled before it was laid out (a folded section, a dock not yet shown) gets its
+    rows' final height later. A child of the table, so it goes with it."""
 
-        table.verticalHeader().sectionResized.connect(refit)
-        header.sectionResized.connect(refit)
+    def __init__(self, table):
+        super().__init__(table)
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self._fit)
+        table.verticalHeader().sectionResized.connect(self._schedule)
+        table.horizontalHeader().sectionResized.connect(self._schedule)
+
+    def _schedule(self, *_) -> None:
+        self._timer.start()
+
+    def _fit(self) -> None:
+        fit_table(self.parent())
