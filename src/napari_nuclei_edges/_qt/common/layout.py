@@ -129,13 +129,15 @@ class _Refit(QObject):
 
     def __init__(self, table):
         super().__init__(table)
-        self._timer = QTimer(self, singleShot=True, interval=0)
-        self._timer.timeout.connect(self._fit)
+        self._pending = False
         table.verticalHeader().sectionResized.connect(self._schedule)
         table.horizontalHeader().sectionResized.connect(self._schedule)
 
     def _schedule(self, *_) -> None:
-        self._timer.start()
+        if not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self._fit)
 
     def _fit(self) -> None:
+        self._pending = False
         fit_table(self.parent())
