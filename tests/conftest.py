@@ -21,3 +21,27 @@ def synthetic_with_masks():
     from napari_nuclei_edges.data import synthetic_nuclei
 
     return synthetic_nuclei(masks=True)
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Under PySide6, leave at once once pytest is done (its report written, Xvfb stopped).
+
+    With PySide6 the interpreter's own shutdown segfaulted in C++ destructors (no Python
+    frame) after every test had passed, in full runs only, not in either half
+    (tests/_qt alone, or everything else). Not bisected yet: see the session note.
+    """
+    import os
+    import sys
+
+    if "PySide6" in sys.modules and _EXIT_STATUS in config.stash:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config.stash[_EXIT_STATUS])

@@ -9,7 +9,7 @@ remembered with the dock's settings.
 
 from __future__ import annotations
 
-from qtpy.QtCore import QObject, QSize, Qt, QTimer
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 #: The least height a dock's content asks for; the rest scrolls.
@@ -118,26 +118,3 @@ def fit_table(table) -> None:
     width = rows.sizeHint().width() if not rows.isHidden() else 0
     width += sum(table.columnWidth(c) for c in range(table.columnCount()))
     table.setMinimumWidth(width + frame)
-    if table.findChild(_Refit) is None:
-        table._refit = _Refit(table)  # the wrapper lives as long as the table
-
-
-class _Refit(QObject):
-    """Fits its table again (on the next turn) whenever a row or column resizes: a table
-    filled before it was laid out (a folded section, a dock not yet shown) gets its
-    rows' final height later. A child of the table, so it goes with it."""
-
-    def __init__(self, table):
-        super().__init__(table)
-        self._pending = False
-        table.verticalHeader().sectionResized.connect(self._schedule)
-        table.horizontalHeader().sectionResized.connect(self._schedule)
-
-    def _schedule(self, *_) -> None:
-        if not self._pending:
-            self._pending = True
-            QTimer.singleShot(0, self._fit)
-
-    def _fit(self) -> None:
-        self._pending = False
-        fit_table(self.parent())

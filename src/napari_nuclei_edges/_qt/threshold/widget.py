@@ -20,6 +20,7 @@ from qtpy.QtWidgets import QListWidgetItem, QWidget
 from ...intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from ..common import settings as _settings
 from ..common.layers import histogram_input, is_lazy, layer_data, layer_problem
+from ..common.layout import fit_table
 from ..common.lifetime import DockLife
 from ..common.outputs import (
     guard_canvas_context,
@@ -284,8 +285,11 @@ class HistogramThresholdWidget(ThresholdControls):
             self.state.offer(self._offered())
         if self._counted_key() == self._counted:
             # another dock's output came or went: the histograms' layers are the same
-            # ones, and counting them again would stall napari at each new layer
+            # ones, and counting them again would stall napari at each new layer (the
+            # tables are fitted again, as a recount did: cheap, and the dock may have
+            # been laid out since they were filled)
             self._show_selection()
+            fit_table(self._stats_table)
         else:
             self._on_selection_changed()
 
