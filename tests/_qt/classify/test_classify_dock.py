@@ -254,3 +254,36 @@ def test_steps_arriving_together_are_drawn_once_with_every_epoch(open_dock, qtbo
     assert dock._curves.series("val_accuracy") == [s.val_accuracy for s in steps]
     np.testing.assert_array_equal(dock._confusion.matrix, steps[-1].confusion)
     assert "Epoch 4/4" in dock._status_label.text()
+
+
+def test_a_run_keeps_the_dock_still_and_the_axes_fixed(open_dock, close_dock, qtbot):
+    """Each epoch redraws the curves, not the dock: nothing moves, the axes hold still.
+
+    A dock that grows when training starts (a table filled, a sentence shown) or
+    plots that re-range while painting redraw the whole window several times in
+    a row; in software OpenGL that froze napari 70–180 ms an epoch.
+    """
+    dock = open_dock(DOCK)
+    from qtpy.QtWidgets import QWidget
+
+    content = dock.findChild(QWidget, "dock_content")
+    qtbot.wait(50)
+    before = {w.objectName() or type(w).__name__: w.geometry() for w in (
+        dock._curves, dock._confusion, dock._status_label, dock._progress_bar)}  # fmt: skip
+    height = content.height()
+    history = _train(qtbot, dock, epochs=4, patience=0)
+    qtbot.wait(50)
+    after = {w.objectName() or type(w).__name__: w.geometry() for w in (
+        dock._curves, dock._confusion, dock._status_label, dock._progress_bar)}  # fmt: skip
+    assert after == before and content.height() == height
+    assert "Epoch 4/4" in dock._status_label.text()
+    for plot in (dock._curves.loss_plot, dock._curves.accuracy_plot):
+        view = plot.getPlotItem().getViewBox()
+        assert view.state["autoRange"] == [False, False]
+        low, high = view.viewRange()[0]
+        assert low <= 1 and 4 <= high < 4.5  # the run's epochs across, from Start on
+    low, high = dock._curves.accuracy_plot.getPlotItem().getViewBox().viewRange()[1]
+    assert low <= 0 and 1 <= high < 1.1
+    top = dock._curves.loss_plot.getPlotItem().getViewBox().viewRange()[1][1]
+    assert max(max(s.loss, s.val_loss) for s in history) < top  # every loss in view
+    close_dock(dock)

@@ -22,6 +22,8 @@ from ..common.plots import style_plot, theme_colors, themed_plot
 
 #: Okabe-Ito: training solid blue, validation dashed orange (colour-blind safe).
 TRAIN_COLOR, VAL_COLOR = "#56B4E9", "#E69F00"
+ROW_HEIGHT = 26  # the confusion table's rows, in pixels
+FILTERS_HEIGHT = 48  # the filter gallery's height before it has filters
 
 
 def gray_pixmap(image: np.ndarray, size: int) -> QPixmap:
@@ -82,7 +84,39 @@ class CurvesView(QWidget):
         for line in (self.baseline_line, self.chance_line):
             line.label.setColor(colors["text"])
 
+    def begin(self, epochs: int) -> None:
+        """Fix the axes for a run of ``epochs``: the epochs across, accuracy 0–1.
+
+        pyqtgraph's auto-range works out the new range while it paints, and every
+        change asks for another paint: four frames of the whole window an epoch,
+        each one 10–25 ms in software OpenGL. With the range set here, an epoch is
+        one frame.
+        """
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.disableAutoRange()
+        self.loss_plot.setXRange(1, max(epochs, 2), padding=0.02)
+        self.accuracy_plot.setYRange(0, 1, padding=0.02)
+        self._loss_top = 0.0
+        self.loss_plot.setYRange(0, 1, padding=0.02)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Apply new ranges now: pyqtgraph would apply them while painting, and ask
+        for one more frame to draw the result."""
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.getPlotItem().getViewBox().prepareForPaint()
+
+    def _fit_loss(self) -> None:
+        """Raise the loss axis when a loss goes above it, with room so it rarely moves."""
+        losses = np.asarray(self._data["train_loss"] + self._data["val_loss"], float)
+        losses = losses[np.isfinite(losses)]
+        if losses.size and losses.max() > self._loss_top:
+            self._loss_top = 1.25 * float(losses.max())
+            self.loss_plot.setYRange(0, self._loss_top, padding=0.02)
+            self._settle()
+
     def clear(self) -> None:
+        self._loss_top = 0.0
         self._data = {name: [] for name in ("epoch", *self.curves)}
         for curve in self.curves.values():
             curve.setData([], [])
@@ -112,6 +146,7 @@ class CurvesView(QWidget):
         }
         for name, curve in self.curves.items():
             curve.setData(self._data["epoch"], self._data[name])
+        self._fit_loss()
 
     def series(self, name: str) -> list[float]:
         """The values drawn by curve ``name`` (``train_loss``, ``val_accuracy``, …)."""
@@ -132,6 +167,14 @@ class ConfusionView(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.matrix: np.ndarray | None = None
+        header = self.horizontalHeader()
+        header.setFixedHeight(header.fontMetrics().height() + 8)
+        # sized for the five stages from the start: a table that grows when training
+        # starts moves everything below it, and the dock is drawn again and again
+        self.setFixedHeight(self._height_for(5))
+
+    def _height_for(self, rows: int) -> int:
+        return self.horizontalHeader().height() + ROW_HEIGHT * rows + 4
 
     def set_classes(self, names) -> None:
         short = [name[:6] for name in names]
@@ -144,9 +187,9 @@ class ConfusionView(QTableWidget):
                 item = QTableWidgetItem("")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.setItem(row, column, item)
-        self.setFixedHeight(self.horizontalHeader().height() + 26 * len(names) + 4)
+        self.setFixedHeight(self._height_for(len(names)))
         for row in range(len(names)):
-            self.setRowHeight(row, 26)
+            self.setRowHeight(row, ROW_HEIGHT)
 
     def show_matrix(self, confusion: np.ndarray) -> None:
         self.matrix = np.asarray(confusion)
@@ -174,6 +217,8 @@ class FiltersView(QLabel):
             "network learns to look for, edges and blobs — or the background."
         )
         self.filters: np.ndarray | None = None
+        # the default CNN's gallery fits: the dock does not move when it first appears
+        self.setMinimumHeight(FILTERS_HEIGHT)
 
     def show_filters(self, filters: np.ndarray | None) -> None:
         self.filters = filters

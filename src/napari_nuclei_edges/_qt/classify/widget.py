@@ -95,6 +95,10 @@ class StageClassifierWidget(ModelTasks, QWidget):
         )
         self._progress_bar = ProgressBar()
         self._rate_label = QLabel()
+        # as wide as its longest text from the start, so the progress bar never resizes
+        self._rate_label.setFixedWidth(
+            self._rate_label.fontMetrics().horizontalAdvance("0000.0 epochs/s")
+        )
         self._task_progress = RunProgressWidget()
         self._curves = CurvesView(viewer)
         self._confusion = ConfusionView()
@@ -106,6 +110,10 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._augment_button = self.apply.augment_button
         self._predict_button = self.apply.predict_button
         self._status_label = QLabel(wordWrap=True)
+        # room for three lines from the start: a sentence that appears or wraps
+        # differently must not change the dock's height (each change redraws it all)
+        self._status_label.setMinimumHeight(3 * self._status_label.fontMetrics().lineSpacing())
+        self._status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.files = FileActions(self)
         self.measurements = MeasurementsPanel(viewer, lambda: self.image_name, self._say)
 
@@ -231,6 +239,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self.state.begin(images, [len(v) for v in images.values()])
         self._images = images
         self._curves.set_chance(len(images))
+        self._curves.begin(options.epoch_count)
         self._confusion.set_classes(list(images))
         self._progress_bar.setRange(0, options.epoch_count)
         self._progress_bar.setFormat("epoch %v/%m")
@@ -392,7 +401,6 @@ class StageClassifierWidget(ModelTasks, QWidget):
 
     def _say(self, text: str) -> None:
         self._status_label.setText(text)
-        self._status_label.setVisible(bool(text))
 
     # ------------------------------------------------------------------ life (see DockLife)
 

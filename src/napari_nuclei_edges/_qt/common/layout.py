@@ -10,7 +10,7 @@ remembered with the dock's settings.
 from __future__ import annotations
 
 from qtpy.QtCore import QSize, Qt
-from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 #: The least height a dock's content asks for; the rest scrolls.
 MIN_DOCK_HEIGHT = 160
@@ -51,6 +51,10 @@ def scrolling_layout(dock: QWidget) -> QVBoxLayout:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     content = QWidget(area)
     content.setObjectName("dock_content")
+    # never squeezed below its natural height (it scrolls instead): a squeezed dock
+    # gives and takes back space whenever one part of it changes size, and every such
+    # shuffle repaints the whole window again, several times in one turn
+    content.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
     area.setWidget(content)
     outer.addWidget(area)
     return QVBoxLayout(content)
