@@ -9,6 +9,7 @@ from napari_nuclei_edges._plugin.grid import (
     TILE_KEY,
     TITLES,
     insert_after_source,
+    insert_unselected,
     is_overlay,
     tile_layers,
 )
@@ -96,3 +97,28 @@ def test_outputs_take_their_source_scale_and_overlays_its_translate():
     np.testing.assert_allclose(mask.translate, (3, 4))
     assert TITLES not in viewer.layers  # nothing tiled, nothing named
     assert all(TILE_KEY not in layer.metadata for layer in viewer.layers)
+
+
+def test_an_output_leaves_the_users_selection_alone(viewer):
+    """napari's private ``_activate_on_insert`` is switched off for the insert only."""
+    viewer.layers.selection.active = viewer.layers["interphase"]
+    layer = Image(np.zeros((3, 80, 80)), name="interphase_sobel_gx")
+    assert insert_unselected(viewer.layers, len(viewer.layers), layer) is True
+    assert viewer.layers.selection.active is viewer.layers["interphase"]
+    assert viewer.layers.selection == {viewer.layers["interphase"]}
+    assert viewer.layers._activate_on_insert is True  # napari's default, back again
+    insert_after_source(viewer, Image(np.zeros((3, 80, 80)), name="interphase_mag"), "interphase")
+    assert viewer.layers.selection.active is viewer.layers["interphase"]
+
+
+def test_where_napari_private_flag_differs_the_output_is_inserted_as_napari_does(
+    viewer, monkeypatch
+):
+    # a napari whose flag is no longer a bool: the shim keeps off it
+    monkeypatch.setattr(viewer.layers, "_activate_on_insert", 1)
+    viewer.layers.selection.active = viewer.layers["interphase"]
+    layer = Image(np.zeros((3, 80, 80)), name="interphase_sobel_gx")
+    assert insert_unselected(viewer.layers, len(viewer.layers), layer) is False
+    assert layer in viewer.layers
+    assert viewer.layers.selection.active is layer  # napari's own insert path ran
+    assert viewer.layers._activate_on_insert == 1  # untouched

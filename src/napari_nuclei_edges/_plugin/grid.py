@@ -114,12 +114,37 @@ def insert_after_source(viewer, layer, source_name: str) -> None:
             step = _step([each for each in viewer.layers if TILE_KEY in each.metadata] + [layer])
             origin = (tile["origin"][0] + row * step[0], tile["origin"][1])
             _place(layer, origin, tile["column"], row)
-    viewer.layers.insert(position, layer)
+    insert_unselected(viewer.layers, position, layer)
     if tile is not None:
         keeper = _keeper(viewer)
         keeper.follow(layer)
         if layer.visible:
             keeper.refresh()
+
+
+def insert_unselected(layers, position: int, layer) -> bool:
+    """Insert ``layer`` and leave the user's selection as it is; True when it could.
+
+    napari selects each layer it inserts: its controls replace the selected
+    layer's, the layer list repaints the selection and every dock that follows the
+    selection reacts. That is a third of the 40–60 ms an insert costs in napari's
+    window, and an output is not what the user was working on. napari 0.9 has no
+    public switch for it, so this is a shim around one private flag of its layer
+    list (``_activate_on_insert``): where the flag is missing or not a bool, the
+    layer is inserted (and selected) as napari does by default, and this returns
+    False.
+    """
+    target = _unwrap(layers)
+    flag = getattr(target, "_activate_on_insert", None)  # ---- napari private
+    if not isinstance(flag, bool):
+        layers.insert(position, layer)
+        return False
+    target._activate_on_insert = False
+    try:
+        layers.insert(position, layer)
+    finally:
+        target._activate_on_insert = flag
+    return True
 
 
 def update_titles(viewer) -> None:
@@ -225,8 +250,7 @@ class _TileKeeper:
             same = titles.data.shape == coords.shape and np.array_equal(titles.data, coords)
             if not (same and list(titles.features["name"]) == list(names)):
                 titles.data = coords
-                titles.features = {"name": names}
-                titles.text = self._text()
+                titles.features = {"name": names}  # napari refreshes the text from them
         bottom = max(layer.metadata[TILE_KEY]["row"] for layer in tiles)
         if self._bottom is not None and bottom > self._bottom:
             viewer = self._viewer()
