@@ -286,4 +286,11 @@ def test_a_run_keeps_the_dock_still_and_the_axes_fixed(open_dock, close_dock, qt
     assert low <= 0 and 1 <= high < 1.1
     top = dock._curves.loss_plot.getPlotItem().getViewBox().viewRange()[1][1]
     assert max(max(s.loss, s.val_loss) for s in history) < top  # every loss in view
+    dock.reset()  # the counts go, the table of stages stays
+    assert dock._confusion.matrix is None and dock._confusion.rowCount() == 5
+    assert {dock._confusion.item(r, c).text() for r in range(5) for c in range(5)} == {""}
+    _train(qtbot, dock, epochs=2, patience=0)
+    qtbot.wait(50)
+    assert dock._confusion.geometry() == before["ConfusionView"]
+    assert dock._confusion.verticalHeaderItem(0).text() == f"{CLASS_NAMES[0]} (true)"
     close_dock(dock)

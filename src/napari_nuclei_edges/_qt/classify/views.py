@@ -167,6 +167,7 @@ class ConfusionView(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.matrix: np.ndarray | None = None
+        self._names: list[str] | None = None
         header = self.horizontalHeader()
         header.setFixedHeight(header.fontMetrics().height() + 8)
         # sized for the five stages from the start: a table that grows when training
@@ -176,7 +177,21 @@ class ConfusionView(QTableWidget):
     def _height_for(self, rows: int) -> int:
         return self.horizontalHeader().height() + ROW_HEIGHT * rows + 4
 
+    def clear_counts(self) -> None:
+        """Empty every cell, keeping the classes: the table keeps its size."""
+        self.matrix = None
+        for row in range(self.rowCount()):
+            for column in range(self.columnCount()):
+                item = self.item(row, column)
+                if item is not None:
+                    item.setText("")
+                    item.setBackground(QColor(0, 0, 0, 0))
+
     def set_classes(self, names) -> None:
+        names = list(names)
+        if names == self._names:
+            return self.clear_counts()  # the same headers: nothing moves
+        self._names = names
         short = [name[:6] for name in names]
         self.setRowCount(len(names))
         self.setColumnCount(len(names))

@@ -272,7 +272,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self.stop()
         self.state = RunState()
         self._curves.clear()
-        self._confusion.setRowCount(0)
+        self._confusion.clear_counts()
         self._filters.clear()
         self._thumbnails.clear()
         self._progress_bar.setValue(0)
