@@ -290,3 +290,19 @@ def test_closing_the_dock_mid_show_leaves_no_hidden_layer(viewer, widget, close_
     made = [layer for layer in viewer.layers if layer.name.startswith("metaphase_sobel")]
     assert [layer.name for layer in made] == ["metaphase_sobel_gx"]  # nothing more came
     assert made[0].visible
+
+
+def test_new_outputs_leave_the_window_layout_and_the_selection_alone(viewer, widget, qtbot):
+    """The first Run must not widen napari's layer controls (a long colormap name did,
+    then the layer list and the canvas followed: a canvas resize and redraw per insert),
+    nor take the user's selection."""
+    qt_viewer = viewer.window._qt_viewer  # napari's own widgets, read only
+    viewer.layers.selection.active = viewer.layers["metaphase"]
+    widths = (qt_viewer.controls.sizeHint().width(), qt_viewer.layers.sizeHint().width())
+    widget.layer_name = "metaphase"
+    widget.set_outputs("gx", "gy", "magnitude", "direction")
+    click_run(widget, qtbot)
+    assert "metaphase_sobel_direction" in viewer.layers
+    qt_viewer.controls.widgets[viewer.layers["metaphase_sobel_gx"]]  # made, not shown
+    assert (qt_viewer.controls.sizeHint().width(), qt_viewer.layers.sizeHint().width()) == widths
+    assert viewer.layers.selection.active is viewer.layers["metaphase"]
