@@ -65,9 +65,16 @@ def test_cnn_shows_baseline_filters_saliency_and_predictions(
     np.testing.assert_allclose(cam.reshape(len(cam), -1).max(1), 1.0, rtol=1e-4)
     assert not np.allclose(cam, gradient)
 
+    from napari.utils import progress
+
+    shown_bars = []
+    progress._all_instances.events.changed.connect(lambda e: shown_bars.extend(e.added))
     dock.predict()
     qtbot.waitUntil(lambda: "metaphase_stage" in viewer.layers, timeout=60_000)
     points = viewer.layers["metaphase_stage"]
+    assert not points.visible  # inserted hidden; drawn a turn later
+    qtbot.waitUntil(lambda: points.visible, timeout=5_000)
+    assert shown_bars == []  # a short prediction: the dock's own bar, not napari's
     assert len(points.data) == 6
     assert points.data[:, 0].tolist() == list(range(6))  # one point per image, in its slice
     assert set(points.features["stage"]) <= set(CLASS_NAMES)
@@ -293,4 +300,27 @@ def test_a_run_keeps_the_dock_still_and_the_axes_fixed(open_dock, close_dock, qt
     qtbot.wait(50)
     assert dock._confusion.geometry() == before["ConfusionView"]
     assert dock._confusion.verticalHeaderItem(0).text() == f"{CLASS_NAMES[0]} (true)"
+    close_dock(dock)
+
+
+def test_a_long_prediction_also_shows_napari_s_progress_and_closes_it(
+    open_dock, close_dock, qtbot, viewer
+):
+    from napari.utils import progress
+
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, epochs=2, patience=0)
+    dock._napari_progress_timer.setInterval(0)  # "long" from the first turn on
+    bars = []
+    progress._all_instances.events.changed.connect(lambda e: bars.extend(e.added))
+    big = np.concatenate([viewer.layers[name].data for name in CLASS_NAMES] * 40)
+    viewer.add_image(big, name="many")
+    dock.image_name = "many"
+    dock.predict()
+    qtbot.waitUntil(lambda: len(bars) > 0, timeout=60_000)
+    assert bars[0].total == len(big) and "many" in bars[0].desc
+    qtbot.waitUntil(lambda: "many_stage" in viewer.layers, timeout=120_000)
+    qtbot.waitUntil(lambda: viewer.layers["many_stage"].visible, timeout=5_000)
+    assert len(viewer.layers["many_stage"].data) == len(big)
+    assert bars[0].n == len(big) and bars[0] not in progress._all_instances  # closed
     close_dock(dock)

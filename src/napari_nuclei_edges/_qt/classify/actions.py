@@ -120,8 +120,12 @@ def put_saliency(viewer, layer_name: str, maps: np.ndarray, model_name: str,
     )  # fmt: skip
 
 
-def put_predictions(viewer, layer_name: str, predictions, ndim: int):
-    """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text."""
+def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bool = True):
+    """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text.
+
+    ``visible=False`` inserts a new layer hidden (see :func:`show_layer`); a layer
+    that is already there is updated as it is.
+    """
     from napari.layers import Points
 
     from ..._plugin.grid import insert_after_source
@@ -153,9 +157,16 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int):
     layer = Points(
         coords, features=features, face_color=face, border_color="white", size=8,
         text=text, name=f"{layer_name}_stage", metadata=metadata, out_of_slice_display=False,
+        visible=visible,
     )  # fmt: skip
     insert_after_source(viewer, layer, layer_name)
     return layer
+
+
+def show_layer(viewer, name: str) -> None:
+    """Show the layer ``name`` if it is still in ``viewer`` (inserted hidden a turn before)."""
+    if name in viewer.layers:
+        viewer.layers[name].visible = True
 
 
 def prediction_scores(predictions, true_name: str) -> str:

@@ -7,14 +7,40 @@ work runs in workers over pure functions, the results go to layers and sentences
 from __future__ import annotations
 
 import numpy as np
+from qtpy.QtCore import QTimer
 
-from ..common.outputs import put_layer
+from ..common.outputs import owned_output, put_layer
 from ..common.workers import start_worker
 from . import actions
+
+#: A prediction still running after this long also shows napari's progress bar.
+NAPARI_PROGRESS_AFTER_MS = 2000
+#: The predictions layer is inserted hidden and shown this much later (after a frame).
+SHOW_AFTER_MS = 16
 
 
 class ModelTasks:
     """Cross-validate, Show augmentation, Saliency map and Predict of the classifier dock."""
+
+    def _make_task_timers(self) -> None:
+        self._when_long = None  # what to do once a prediction has run for a while
+        self._prediction_bar = None  # napari's progress bar of a long prediction
+        self._napari_progress_timer = QTimer(
+            self, singleShot=True, interval=NAPARI_PROGRESS_AFTER_MS
+        )
+        self._napari_progress_timer.timeout.connect(self._on_prediction_long)
+
+    def _on_prediction_long(self) -> None:
+        if self._when_long is not None:
+            self._when_long()
+
+    def _end_prediction_bar(self) -> None:
+        """Stop waiting to show napari's progress bar, and close it if it is shown."""
+        self._napari_progress_timer.stop()
+        self._when_long = None
+        bar, self._prediction_bar = self._prediction_bar, None
+        if bar is not None:
+            bar.close()
 
     def cross_validate(self):
         """5-fold stratified cross-validation in a worker (the button); a sentence at the end."""
@@ -133,8 +159,21 @@ class ModelTasks:
         def on_block(block) -> None:
             blocks.append(block)
             self._task_progress.advance(block.stop)
+            if self._prediction_bar is not None:
+                self._prediction_bar.update(block.stop - self._prediction_bar.n)
+
+        def on_long() -> None:
+            # napari's progress bar repaints the whole window as it appears (100-200 ms
+            # in software OpenGL): shown only for work that lasts, as Qt's own
+            # QProgressDialog waits before it appears
+            from napari.utils import progress
+
+            # (only called before the prediction has finished: that clears it)
+            self._prediction_bar = progress(total=n, desc=f"Classifying {name}")
+            self._prediction_bar.update(blocks[-1].stop if blocks else 0)
 
         def on_finished() -> None:
+            self._end_prediction_bar()
             self._task_progress.end()
             self._update_buttons()
             if not blocks or blocks[-1].stop < n or name not in self._viewer.layers:
@@ -145,7 +184,13 @@ class ModelTasks:
                 names[probabilities.argmax(1)], probabilities, tuple(self.model.class_names),
                 np.concatenate([b.positions for b in blocks]),
             )  # fmt: skip
-            out = actions.put_predictions(self._viewer, name, self.predictions, data.ndim)
+            new = owned_output(self._viewer, name, "stage") is None
+            out = actions.put_predictions(
+                self._viewer, name, self.predictions, data.ndim, visible=not new
+            )
+            if new:  # shown a turn later: napari's insert and its first draw, apart
+                viewer, shown = self._viewer, out.name
+                QTimer.singleShot(SHOW_AFTER_MS, lambda: actions.show_layer(viewer, shown))
             counts = ", ".join(f"{c} {int(np.sum(self.predictions.labels == c))}"
                                for c in self.model.class_names)  # fmt: skip
             self._say(f"{out.name}: {counts}." + actions.prediction_scores(self.predictions, name))
@@ -155,7 +200,8 @@ class ModelTasks:
         self._task = start_worker(
             actions.predict_blocks, self.model, data, device, on_yielded=on_block,
             on_failure=self._on_error, on_finished=on_finished, owner=self,
-            progress={"total": 0, "desc": f"Classifying {name}"},
         )  # fmt: skip
+        self._when_long = on_long
+        self._napari_progress_timer.start()
         self._update_buttons()
         return self._task

@@ -65,6 +65,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._gallery_at = 0.0  # when the filters and thumbnails were last drawn
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_due)
+        self._make_task_timers()
         self._make_controls(viewer)
         self._lay_out()
         self._options_panel.restore(self._settings)
@@ -421,6 +422,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
     def _detach(self) -> None:
         """Stop every worker and viewer event: the dock was closed or hidden."""
         self._refresh_timer.stop()
+        self._end_prediction_bar()
         self.stop("The dock was closed: training stopped.")
         self._warm_worker.quit()
         if self._task is not None:
