@@ -285,13 +285,13 @@ def test_a_run_keeps_the_dock_still_and_the_axes_fixed(open_dock, close_dock, qt
     assert after == before and content.height() == height
     assert "Epoch 4/4" in dock._status_label.text()
     for plot in (dock._curves.loss_plot, dock._curves.accuracy_plot):
-        view = plot.getPlotItem().getViewBox()
+        view = plot.getViewBox()
         assert view.state["autoRange"] == [False, False]
         low, high = view.viewRange()[0]
         assert low <= 1 and 4 <= high < 4.5  # the run's epochs across, from Start on
-    low, high = dock._curves.accuracy_plot.getPlotItem().getViewBox().viewRange()[1]
+    low, high = dock._curves.accuracy_plot.getViewBox().viewRange()[1]
     assert low <= 0 and 1 <= high < 1.1
-    top = dock._curves.loss_plot.getPlotItem().getViewBox().viewRange()[1][1]
+    top = dock._curves.loss_plot.getViewBox().viewRange()[1][1]
     assert max(max(s.loss, s.val_loss) for s in history) < top  # every loss in view
     dock.reset()  # the counts go, the table of stages stays
     assert dock._confusion.matrix is None and dock._confusion.rowCount() == 5

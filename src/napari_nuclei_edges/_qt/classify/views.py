@@ -18,11 +18,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..common.plots import style_plot, theme_colors, themed_plot
+from ..common.plots import style_plot_item, theme_colors
 
 #: Okabe-Ito: training solid blue, validation dashed orange (colour-blind safe).
 TRAIN_COLOR, VAL_COLOR = "#56B4E9", "#E69F00"
 ROW_HEIGHT = 26  # the confusion table's rows, in pixels
+PLOT_HEIGHT = 193  # each of the two curve plots, in pixels
 FILTERS_HEIGHT = 48  # the filter gallery's height before it has filters
 
 
@@ -43,23 +44,27 @@ class CurvesView(QWidget):
 
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
-        self.loss_plot = themed_plot(viewer, x_label="epoch", y_label="loss (cross-entropy)")
-        self.accuracy_plot = themed_plot(viewer, x_label="epoch", y_label="accuracy")
+        # both plots in one view: one scene, so that an epoch's new points are drawn
+        # in one frame (two views repainted one frame apart)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setFixedHeight(2 * PLOT_HEIGHT)  # both plots and the confusion fit
+        self.loss_plot = self.view.addPlot(row=0, col=0)
+        self.accuracy_plot = self.view.addPlot(row=1, col=0)
+        self.loss_plot.addLegend(offset=(-10, 10))
         self.accuracy_plot.setYRange(0, 1)
-        self.accuracy_plot.getPlotItem().setXLink(self.loss_plot.getPlotItem())
+        self.accuracy_plot.setXLink(self.loss_plot)
         self.curves = {}
-        for plot, what in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
-            plot.setFixedHeight(190)  # both plots and the confusion fit one screen
-            plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)  # no "×0.001"
+        for plot, what, label in ((self.loss_plot, "loss", "loss (cross-entropy)"),
+                                  (self.accuracy_plot, "accuracy", "accuracy")):  # fmt: skip
+            plot.setLabel("bottom", "epoch")
+            plot.setLabel("left", label)
+            plot.getAxis("left").enableAutoSIPrefix(False)  # no "×0.001"
             self.curves[f"train_{what}"] = plot.plot(
                 pen=pg.mkPen(TRAIN_COLOR, width=2), name="training"
             )
             self.curves[f"val_{what}"] = plot.plot(
                 pen=pg.mkPen(VAL_COLOR, width=2, style=Qt.PenStyle.DashLine), name="validation"
             )
-        legend = self.accuracy_plot.getPlotItem().legend
-        if legend is not None:  # the loss plot's legend names the same two colours
-            legend.hide()
         self.baseline_line = pg.InfiniteLine(
             angle=0, label="baseline", labelOpts={"position": 0.3, "anchors": [(0.5, 0), (0.5, 0)]}
         )
@@ -71,14 +76,14 @@ class CurvesView(QWidget):
             self.accuracy_plot.addItem(line)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.loss_plot)
-        layout.addWidget(self.accuracy_plot)
+        layout.addWidget(self.view)
         self.restyle(theme_colors(viewer))
         self.clear()
 
     def restyle(self, colors: dict[str, str]) -> None:
+        self.view.setBackground(colors["background"])
         for plot in (self.loss_plot, self.accuracy_plot):
-            style_plot(plot, colors)
+            style_plot_item(plot, colors)
         self.chance_line.setPen(pg.mkPen(colors["text"], width=1, style=Qt.PenStyle.DotLine))
         self.baseline_line.setPen(pg.mkPen("#009E73", width=1.5, style=Qt.PenStyle.DashDotLine))
         for line in (self.baseline_line, self.chance_line):
@@ -104,7 +109,7 @@ class CurvesView(QWidget):
         """Apply new ranges now: pyqtgraph would apply them while painting, and ask
         for one more frame to draw the result."""
         for plot in (self.loss_plot, self.accuracy_plot):
-            plot.getPlotItem().getViewBox().prepareForPaint()
+            plot.getViewBox().prepareForPaint()
 
     def _fit_loss(self) -> None:
         """Raise the loss axis when a loss goes above it, with room so it rarely moves."""

@@ -64,7 +64,11 @@ def themed_plot(
 def style_plot(plot: pg.PlotWidget, colors: dict[str, str]) -> None:
     """Colour a plot's background, axes, axis labels and legend from ``colors``."""
     plot.setBackground(colors["background"])
-    item = plot.getPlotItem()
+    style_plot_item(plot.getPlotItem(), colors)
+
+
+def style_plot_item(item: pg.PlotItem, colors: dict[str, str]) -> None:
+    """Colour one plot's axes, axis labels and legend (of a view with several)."""
     for name in ("left", "bottom"):
         axis = item.getAxis(name)
         axis.setPen(colors["text"])
