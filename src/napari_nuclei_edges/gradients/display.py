@@ -39,7 +39,7 @@ COLORMAPS = {
     "direction": "twilight_shifted",
 }
 #: What each theme-following colormap is called in napari's colormap menu.
-SHORT_NAMES = {"diverging": "±", "sequential": "|g|"}
+SHORT_NAMES = {"diverging": "Gx·Gy", "sequential": "edges"}
 #: Control colours (RGB) of the theme-following colormaps, from the low end to the high.
 _COLOURS = {
     # negative: blue to cyan, zero: black, positive: red to yellow (berlin-like)
@@ -100,7 +100,7 @@ def colormap(output: str, theme: str = "dark"):
         "name": f"sobel_{kind}_{theme}",
         # as short as napari's own names: a longer one widens the layer controls, and
         # with them the layer list, and the canvas is resized and redrawn at the insert
-        "display_name": f"Sobel {SHORT_NAMES[kind]} ({theme})",
+        "display_name": f"{SHORT_NAMES[kind]} {theme}",
         "colors": [[*map(float, c), 1.0] for c in colours],
         "controls": np.linspace(0.0, 1.0, len(colours)).tolist(),
     }

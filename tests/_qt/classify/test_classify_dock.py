@@ -324,3 +324,21 @@ def test_a_long_prediction_also_shows_napari_s_progress_and_closes_it(
     assert len(viewer.layers["many_stage"].data) == len(big)
     assert bars[0].n == len(big) and bars[0] not in progress._all_instances  # closed
     close_dock(dock)
+
+
+def test_reset_during_a_run_forgets_it_and_the_dock_can_start_again(open_dock, close_dock, qtbot):
+    dock = open_dock(DOCK)
+    dock.set_options(**{**TINY_CNN, "epochs": 40, "patience": 0})
+    old = dock.start()
+    qtbot.waitUntil(lambda: len(dock.history) >= 1, timeout=60_000)
+    dock._reset_button.click()
+    assert not dock.is_running and dock.history == [] and dock.model is None
+    qtbot.waitUntil(lambda: not old.is_running, timeout=60_000)
+    qtbot.wait(100)  # whatever the old run still sent has arrived, and was dropped
+    assert dock.history == [] and dock.model is None
+    assert dock._start_button.isEnabled() and not dock._stop_button.isEnabled()
+    assert dock._progress_bar.text() == "" and not dock._curves.chance_line.isVisible()
+    assert {dock._confusion.item(r, c).text() for r in range(5) for c in range(5)} == {""}
+    history = _train(qtbot, dock, epochs=2, patience=0)  # Start works again
+    assert [s.epoch for s in history] == [1, 2]
+    close_dock(dock)

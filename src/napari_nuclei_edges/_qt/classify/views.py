@@ -18,7 +18,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..common.plots import style_plot_item, theme_colors
+from ..common.plots import legend_above, style_plot_item, theme_colors
 
 #: Okabe-Ito: training solid blue, validation dashed orange (colour-blind safe).
 TRAIN_COLOR, VAL_COLOR = "#56B4E9", "#E69F00"
@@ -50,7 +50,7 @@ class CurvesView(QWidget):
         self.view.setFixedHeight(2 * PLOT_HEIGHT)  # both plots and the confusion fit
         self.loss_plot = self.view.addPlot(row=0, col=0)
         self.accuracy_plot = self.view.addPlot(row=1, col=0)
-        self.loss_plot.addLegend(offset=(-10, 10))
+        legend_above(self.loss_plot, columns=2)  # above the data: the last epochs stay seen
         self.accuracy_plot.setYRange(0, 1)
         self.accuracy_plot.setXLink(self.loss_plot)
         self.curves = {}
@@ -99,6 +99,9 @@ class CurvesView(QWidget):
         """
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.disableAutoRange()
+            # whole epochs only: 1.5 is no epoch
+            step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if epochs / s <= 8)
+            plot.getAxis("bottom").setTickSpacing(major=step, minor=step)
         self.loss_plot.setXRange(1, max(epochs, 2), padding=0.02)
         self.accuracy_plot.setYRange(0, 1, padding=0.02)
         self._loss_top = 0.0
@@ -121,6 +124,13 @@ class CurvesView(QWidget):
             self._settle()
 
     def clear(self) -> None:
+        """No curves, no lines, the axes as a new dock shows them."""
+        self.chance_line.hide()
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.getAxis("bottom").setTickSpacing()  # pyqtgraph's own ticks again
+        self.loss_plot.setXRange(0, 1, padding=0.02)
+        self.loss_plot.setYRange(0, 1, padding=0.02)
+        self.accuracy_plot.setYRange(0, 1, padding=0.02)
         self._loss_top = 0.0
         self._data = {name: [] for name in ("epoch", *self.curves)}
         for curve in self.curves.values():

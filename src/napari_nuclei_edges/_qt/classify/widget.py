@@ -97,8 +97,9 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._progress_bar = ProgressBar()
         self._rate_label = QLabel()
         # as wide as its longest text from the start, so the progress bar never resizes
+        # (with room for napari's style sheet, which sets its font after this)
         self._rate_label.setFixedWidth(
-            self._rate_label.fontMetrics().horizontalAdvance("0000.0 epochs/s")
+            int(1.3 * self._rate_label.fontMetrics().horizontalAdvance("0000.0 epochs/s"))
         )
         self._task_progress = RunProgressWidget()
         self._curves = CurvesView(viewer)
@@ -245,10 +246,14 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._progress_bar.setRange(0, options.epoch_count)
         self._progress_bar.setFormat("epoch %v/%m")
         self._stop_reason = ""
+
+        def current(handler):  # a run that Reset left behind reaches nothing
+            return lambda *args: handler(*args) if self._worker is worker else None
+
         worker = start_worker(
             actions.training_steps, images, options, True, start=False,
-            on_yielded=self._on_step, on_failure=self._on_error,
-            on_finished=self._on_finished, owner=self,
+            on_yielded=current(self._on_step), on_failure=current(self._on_error),
+            on_finished=current(self._on_finished), owner=self,
         )  # fmt: skip
         worker.paused.connect(self._update_buttons)
         worker.resumed.connect(self._update_buttons)
@@ -271,12 +276,15 @@ class StageClassifierWidget(ModelTasks, QWidget):
     def reset(self) -> None:
         """Stop, and forget the model, curves and scores (the Reset button)."""
         self.stop()
+        if self._active:  # a run still ending: what it still sends is dropped
+            self._worker, self._active = None, False
         self.state = RunState()
         self._curves.clear()
         self._confusion.clear_counts()
         self._filters.clear()
         self._thumbnails.clear()
         self._progress_bar.setValue(0)
+        self._progress_bar.setFormat("")
         self._rate_label.setText("")
         self._say("")
         self._update_buttons()

@@ -49,16 +49,22 @@ def themed_plot(
     if y_label:
         item.setLabel("left", y_label)
     if legend == "above":
-        # the title's row of the plot's own grid: outside the data, one line per `columns`
-        item.legend = pg.LegendItem(colCount=columns, verSpacing=-6)
-        item.layout.removeItem(item.titleLabel)  # these plots have no title
-        item.titleLabel.hide()
-        item.layout.addItem(item.legend, 0, 1)
+        legend_above(item, columns)
     else:
         item.addLegend(offset=(-10, 10))
     style_plot(plot, colors)
     plot.setMinimumHeight(180)
     return plot
+
+
+def legend_above(item: pg.PlotItem, columns: int = 3) -> pg.LegendItem:
+    """Give ``item`` a legend in a row of its own above the data: it never hides a curve."""
+    # the title's row of the plot's own grid: outside the data, one line per `columns`
+    item.legend = pg.LegendItem(colCount=columns, verSpacing=-6)
+    item.layout.removeItem(item.titleLabel)  # these plots have no title
+    item.titleLabel.hide()
+    item.layout.addItem(item.legend, 0, 1)
+    return item.legend
 
 
 def style_plot(plot: pg.PlotWidget, colors: dict[str, str]) -> None:
