@@ -130,10 +130,10 @@ def test_torch_in_torch_out():
     [(700, 2100), (3, 333, 1001), (7, 100, 90)],
     ids=["bands-of-one-large-image", "bands-uneven-last", "groups-of-small-images"],
 )
-def test_large_images_are_tiled_exactly(padding, shape, monkeypatch):
+def test_large_images_are_tiled_exactly(padding, shape, engine, tile_pixels):
     from napari_nuclei_edges.gradients import _tiles
 
-    monkeypatch.setattr(_tiles, "TILE_PIXELS", 1 << 15)  # many tiles, whatever the shape
+    tile_pixels(1 << 15)  # many tiles, whatever the shape
     image = np.random.default_rng(2).integers(0, 255, shape).astype(np.uint8)
     images, rows = _tiles.tile_shape(*image.reshape(-1, *shape[-2:]).shape)
     assert images > 1 or rows < shape[-2]  # more than one tile per stack

@@ -8,28 +8,21 @@ cache: one pass over memory for the input and one for each output.
 
 Python's cost per torch call (a few µs) is what limits small tiles, so every
 view a tile geometry needs is made once per call (:class:`_Geometry`) and a
-tile costs about 20 torch calls. The four outputs of a tile are written by the
-thread that calls; torch's own threads split each operation.
+tile costs about 20 torch calls; torch's own threads split each operation.
 
-Where torch can compile (a C++ compiler is present), :func:`warm_up` compiles
-the same arithmetic (:func:`_fused`) with ``torch.compile`` in a background
-thread: one loop that reads the padded tile once and writes the four outputs,
-about twice as fast per pixel. It is opt-in: compiling takes seconds of CPU and
-holds Python's GIL, which would slow a GUI and the first call. Until it is
-ready, for any tile it was not compiled for, and wherever it fails, the eager
-torch operations above do the work; inductor caches the kernel on disk, so
-later processes get it sooner. ``NAPARI_NUCLEI_EDGES_COMPILE=1`` starts it on
-the first large call; ``=0`` forbids it.
+Where the fused C kernel of :mod:`._native` is built (Linux, x86-64 with AVX2,
+gcc), it replaces those ten operations per tile with one pass, about twice as
+fast; it is built in the background on the first call, and until then, and
+wherever it cannot be, the torch operations do the work.
 
 torch only.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-
 import torch
+
+from napari_nuclei_edges.gradients import _native
 
 #: Output pixels per tile: the float32 planes of a tile (padded input, two
 #: temporaries, four outputs: 14 MiB) stay within the last-level cache, and a tile is
@@ -37,11 +30,11 @@ import torch
 #: this machine (2 threads, ``benchmarks/bench_sobel.py`` shapes): 2^19 is 4–15 % faster
 #: than 2^18 on every shape, and 2^20 no faster.
 TILE_PIXELS = 1 << 19
-#: A call with at least this many output pixels starts compiling the fused kernel.
-COMPILE_PIXELS = 1 << 22
-#: Output pixels per tile for the compiled kernel (the padded tile and the four
-#: outputs, no temporaries; each call into compiled code costs tens of µs).
-COMPILED_TILE_PIXELS = 1 << 20
+#: Output pixels per tile for the fused kernel (no temporaries, one call per tile; its
+#: threads meet once per tile). Measured here on 32 × 1040²: 2^22 takes 22 ms into
+#: recycled outputs and 41 ms into fresh ones (the kernel zeroes new pages on first
+#: write), 2^20 24 and 48 ms, 2^24 35 and 49 ms; on the other shapes 2^22 is as fast.
+NATIVE_TILE_PIXELS = 1 << 22
 
 
 def tile_shape(n: int, oh: int, ow: int, tile_pixels: int | None = None) -> tuple[int, int]:
@@ -80,14 +73,9 @@ def sobel_into(
     if n == 0 or oh == 0 or ow == 0:
         return
     device = outputs[0].device
-    fused = None
-    if device.type == "cpu":
-        if n * oh * ow >= COMPILE_PIXELS and os.environ.get(_SWITCH) == "1":
-            warm_up()
-        fused = _COMPILED.get("kernel")
-        if fused is not None and tile_pixels is None:
-            # no temporaries in the compiled loop: larger tiles, fewer calls into it
-            tile_pixels = COMPILED_TILE_PIXELS
+    fused = _native.kernel() if device.type == "cpu" else None
+    if fused is not None and tile_pixels is None:
+        tile_pixels = NATIVE_TILE_PIXELS
     if tile_pixels == 0:
         images, rows = n, oh
     else:
@@ -114,11 +102,7 @@ def sobel_into(
                 low, high = top, bottom + 2
             geometry.fill(source[first:last, low:high])
             tiles = [out[first:last, top:bottom] for out in outputs]
-            if (
-                fused is None
-                or min(tiles[0].shape[-2:]) < 2
-                or not _run_compiled(fused, geometry.p, tiles)
-            ):
+            if fused is None or not fused(geometry.p, tiles):
                 geometry.stencil(*tiles)
 
 
@@ -199,79 +183,3 @@ def _mirror(n: int, padding: str) -> tuple[int, int]:
     if padding == "reflect" and n > 1:
         return 1, n - 2
     return 0, n - 1
-
-
-def _fused(p, gx, gy, magnitude, direction) -> None:
-    """The arithmetic of :meth:`_Geometry.stencil` as one expression, for ``torch.compile``."""
-    d = p[..., 2:] - p[..., :-2]
-    x = d[:, :-2] + 2.0 * d[:, 1:-1] + d[:, 2:]
-    s = p[..., :-2] + 2.0 * p[..., 1:-1] + p[..., 2:]
-    y = s[:, 2:] - s[:, :-2]
-    gx.copy_(x)
-    gy.copy_(y)
-    magnitude.copy_(torch.sqrt(x * x + y * y))
-    direction.copy_(torch.atan2(y, x))
-
-
-#: "kernel": the compiled :func:`_fused`, once it is compiled and checked.
-_COMPILED: dict = {}
-_WARMING: dict = {}
-_LOCK = threading.Lock()
-_CALL_LOCK = threading.Lock()
-_SWITCH = "NAPARI_NUCLEI_EDGES_COMPILE"
-
-
-def _run_compiled(kernel, p, tiles) -> bool:
-    """Run the compiled kernel on one tile; False (nothing written) where it would
-    have to compile again, which it must never do in the caller's thread."""
-    # the stance is process-wide: one tile at a time keeps enter/exit nested (each
-    # call is parallel inside), and the stance is back to normal between tiles
-    with _CALL_LOCK:
-        try:
-            with torch.compiler.set_stance("fail_on_recompile"):
-                kernel(p, *tiles)
-        except RuntimeError:
-            return False
-    return True
-
-
-def warm_up(wait: bool = False) -> bool:
-    """Start compiling :func:`_fused` off the calling thread (once); True when it is ready.
-
-    ``wait``: block until the compilation has ended (benchmarks, tests).
-    """
-    with _LOCK:
-        thread = _WARMING.get("thread")
-        if thread is None and os.environ.get(_SWITCH) != "0":
-            thread = _WARMING["thread"] = threading.Thread(
-                target=_compile, name="sobel-compile", daemon=True
-            )
-            thread.start()
-    if wait and thread is not None:
-        thread.join()
-    return "kernel" in _COMPILED
-
-
-def _compile() -> None:
-    """Compile for one image and for several per tile (torch specialises size 1), check
-    the result against the eager arithmetic, and only then hand the kernel out."""
-    try:
-        from torch.fx.experimental import _config as shapes
-
-        kernel = torch.compile(_fused, dynamic=True)
-        generator = torch.Generator().manual_seed(0)
-        # sizes that share no value, and no "duck" sizing: no guard may tie the
-        # height to the width or the stack, or any other shape would recompile
-        with shapes.patch(use_duck_shape=False):
-            for images in (1, 3):
-                p = torch.randint(0, 255, (images, 13, 37), generator=generator).float()
-                compiled = [torch.empty((images, 11, 35)) for _ in range(4)]
-                eager = [torch.empty((images, 11, 35)) for _ in range(4)]
-                kernel(p, *compiled)
-                _fused(p, *eager)
-                pairs = zip(compiled, eager, strict=True)
-                if not all(torch.allclose(a, b, rtol=1e-6, atol=1e-6) for a, b in pairs):
-                    return
-        _COMPILED["kernel"] = kernel
-    except Exception:  # no compiler, an unsupported platform: stay eager
-        return
