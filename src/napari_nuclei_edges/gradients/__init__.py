@@ -20,8 +20,9 @@ How they relate to the libraries a user may know (all on the same image):
 stencil (a difference along one axis, a [1, 2, 1] sum along the other): on a CPU
 that is several times faster than ``conv2d``, whose oneDNN path writes a blocked
 16-channel output and reorders it. Inputs are processed in cache-sized tiles
-written straight into the preallocated outputs (``_tiles``); what is checked
-before anything is written is in ``_checks``.
+written straight into the preallocated outputs (``_tiles``), by one pass of a
+small C kernel where it can be built (``_native``, ``_sobel.c``), else by torch
+operations; what is checked before anything is written is in ``_checks``.
 
 How the outputs are shown (colormaps and contrast limits, the colour picture,
 arrows) is in :mod:`napari_nuclei_edges.gradients.display`; which devices torch

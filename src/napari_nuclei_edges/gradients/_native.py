@@ -5,7 +5,7 @@ tile, one per torch operation; ``_sobel.c`` makes one, and is about twice as
 fast on every shape. No library offers this: OpenCV's ``cartToPolar`` trades
 accuracy for speed (0.3° angles), and ``torch.compile``'s kernel for the same
 arithmetic took seconds of GIL-holding compilation and ran on one thread for a
-single image. So the kernel is 40 lines of C that call torch's own vectorised
+single image. So the kernel is a few dozen lines of C that call torch's own vectorised
 ``atan2`` (SLEEF, the function ``torch.atan2`` uses), built by ``gcc`` in a
 subprocess (no GIL held: a GUI stays responsive) the first time it is needed,
 cached on disk, checked against the eager engine, and loaded with ``ctypes``.
@@ -172,7 +172,9 @@ def _plan() -> tuple[list[str], Path, str] | str:
     source = resources.files(__package__).joinpath("_sobel.c").read_bytes()
     options = ["-O3", *flags, "-ffp-contract=off", "-fopenmp", "-fPIC", "-shared"]
     key = hashlib.sha256(
-        b"\0".join([source, torch.__version__.encode(), " ".join(options).encode()])
+        b"\0".join(
+            [source, torch.__version__.encode(), str(lib).encode(), *map(str.encode, options)]
+        )
     ).hexdigest()[:16]
     target = cache_dir() / f"sobel-{key}.so"
     command = [compiler, *options, "-x", "c", "-", f"-L{lib}", "-ltorch_cpu"]
