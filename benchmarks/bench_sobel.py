@@ -173,7 +173,11 @@ def _reference(np):
 
 
 def _first_calls() -> None:
-    """The first call on new shapes in a new process, after ``import torch``."""
+    """The first call on new shapes in a new process, after ``import torch``: with the
+    native kernel in the cache, and with an empty cache (it builds meanwhile)."""
+    import os
+    import tempfile
+
     code = (
         "import time, numpy as np, torch\n"
         "from napari_nuclei_edges.gradients import sobel\n"
@@ -181,9 +185,17 @@ def _first_calls() -> None:
         "    x = np.zeros(shape, dtype); t = time.perf_counter(); sobel(x)\n"
         "    print(f'{shape} {np.dtype(dtype).name}: {time.perf_counter() - t:.3f} s')\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     print("\nfirst call on a new shape in a new process (after import torch):")
-    print("  " + (run.stdout.strip() or run.stderr.strip()[-500:]).replace("\n", "\n  "))
+    with tempfile.TemporaryDirectory() as empty:
+        for label, environment in (
+            ("kernel in the cache", os.environ),
+            ("empty cache", {**os.environ, "NAPARI_NUCLEI_EDGES_CACHE": empty}),
+        ):
+            run = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=environment
+            )
+            lines = (run.stdout.strip() or run.stderr.strip()[-500:]).splitlines()
+            print(f"  {label}: " + "; ".join(lines))
 
 
 def _other_libraries(np, torch, stack) -> None:
