@@ -128,6 +128,23 @@ def test_magnitude_direction_rgb_hue_follows_the_direction():
     assert not dark.any()  # no gradient, no brightness (and no division by 0)
 
 
+def test_magnitude_direction_rgb_equals_scikit_image_hsv2rgb():
+    from skimage.color import hsv2rgb
+
+    rng = np.random.default_rng(5)
+    direction = rng.uniform(-np.pi, np.pi, (3, 40, 50)).astype(np.float32)
+    direction[0, 0, :4] = [-np.pi, np.pi, 0.0, -0.0]  # the ends of the wheel, and zero
+    magnitude = rng.uniform(0, 300, direction.shape).astype(np.float32)
+    g = Gradients(magnitude, magnitude, magnitude, direction)
+    hsv = np.stack(
+        [(direction / (2 * np.pi)) % 1.0, np.ones_like(direction), np.clip(magnitude / 200, 0, 1)],
+        axis=-1,
+    )
+    rgb = magnitude_direction_rgb(g, scale=200.0)
+    assert rgb.dtype == np.float32 and rgb.shape == (3, 40, 50, 3)
+    np.testing.assert_allclose(rgb, hsv2rgb(hsv), atol=2e-6)
+
+
 def test_gradient_arrows_on_a_ramp():
     ramp = np.tile(np.arange(40.0), (40, 1))  # brighter to the right: every arrow along +x
     arrows = gradient_arrows(sobel(ramp), max_vectors=100)

@@ -200,6 +200,42 @@ def test_large_input_runs_in_a_worker(viewer, widget, qtbot, monkeypatch):
     )
 
 
+def test_a_large_input_leaves_the_gui_thread_only_the_layers_to_make(
+    viewer, widget, qtbot, monkeypatch
+):
+    """Contrast limits, the colour picture and the arrows are computed with the result,
+    in the worker: on a 12-Mpx image they took 3 s of the GUI thread, a frozen window."""
+    import threading
+
+    from napari_nuclei_edges._qt.edges import parts
+    from napari_nuclei_edges._qt.edges import widget as gradients_widget
+
+    threads = {}
+
+    def recorded(name, function):
+        def call(*args, **kwargs):
+            threads.setdefault(name, set()).add(threading.current_thread().name)
+            return function(*args, **kwargs)
+
+        return call
+
+    for name in ("display_settings", "magnitude_direction_rgb", "gradient_arrows"):
+        monkeypatch.setattr(parts, name, recorded(name, getattr(parts, name)))
+    monkeypatch.setattr(gradients_widget, "WORKER_PIXELS", 1000)
+    widget._output_checks["vectors"].setChecked(True)
+    widget.layer_name = "prometaphase"
+    with qtbot.waitSignal(widget.run().finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: not widget.busy, timeout=10_000)
+    main = threading.main_thread().name
+    assert set(threads) == {"display_settings", "magnitude_direction_rgb", "gradient_arrows"}
+    assert all(main not in names for names in threads.values()), threads
+    for what in ("gx", "gy", "magnitude", "rgb", "vectors"):
+        assert f"prometaphase_sobel_{what}" in viewer.layers
+    magnitude = viewer.layers["prometaphase_sobel_magnitude"]
+    assert magnitude.contrast_limits[0] == 0 and magnitude.contrast_limits[1] > 0
+
+
 def test_too_small_for_valid_is_a_sentence(viewer, widget, qtbot):
     viewer.add_image(np.zeros((2, 2)), name="tiny")
     widget.layer_name = "tiny"

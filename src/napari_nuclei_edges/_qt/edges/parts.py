@@ -1,14 +1,23 @@
-"""The Sobel dock's parts that are not the dock: its worker's function, its kernels view,
-and what it reads from the viewer (the displayed plane, the canvas theme)."""
+"""The Sobel dock's parts that are not the dock: its worker's function and what it hands
+back, its kernels view, and what it reads from the viewer (the displayed plane, the
+canvas theme)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 from qtpy.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel
 
 from ...gradients import SOBEL_X, SOBEL_Y, Gradients, sobel
-from ...gradients.display import suggested_sigma
+from ...gradients.display import (
+    display_settings,
+    gradient_arrows,
+    magnitude_direction_rgb,
+    suggested_sigma,
+)
 from ...segmentation import smooth
+from ..common.layers import is_lazy
 
 
 def displayed_plane(viewer, layer) -> tuple[int, ...] | None:
@@ -34,15 +43,57 @@ def canvas_theme(viewer) -> str:
     return "light" if sum(canvas[:3]) / 3 > 127 else "dark"
 
 
-def _compute(data, params: dict, out: Gradients | None, plane=None):
-    """One run's work, for a worker too: smoothing, then Sobel, then whether σ = 1 would
-    help. Touches no widget, no layer. Returns ``(Gradients, suggested σ or None)``."""
+@dataclass(frozen=True)
+class SobelRun:
+    """All that one run hands to the GUI thread, which then only makes layers."""
+
+    gradients: Gradients
+    #: σ = 1 when the image is noisy enough for smoothing to help, else None.
+    suggestion: float | None
+    #: :func:`display_settings` of each chosen output among gx, gy, magnitude, direction.
+    looks: dict = field(default_factory=dict)
+    #: The colour picture (hue = direction, brightness = magnitude), if chosen.
+    rgb: np.ndarray | None = None
+    #: The arrows of the vectors layer, if chosen.
+    arrows: np.ndarray | None = None
+
+
+def _compute(
+    data,
+    params: dict,
+    out: Gradients | None,
+    plane=None,
+    chosen=(),
+    theme: str = "dark",
+    arrows: dict | None = None,
+) -> SobelRun:
+    """One run's work, for a worker too: smoothing, Sobel, whether σ = 1 would help, and
+    every chosen output's contrast, colour picture and arrows (seconds on a large image,
+    which the GUI thread must not spend). Touches no widget, no layer.
+
+    ``chosen``: names among gx, gy, magnitude, direction, rgb, vectors; ``arrows``:
+    keyword arguments of :func:`gradient_arrows`.
+    """
     suggestion = suggested_sigma(data, plane=plane) if params["sigma"] == 0 else None
     if params["sigma"] > 0:
         data = smooth(data, params["sigma"])
     out = out if isinstance(data, np.ndarray) else None
     result = sobel(data, padding=params["padding"], device=params["device"], out=out)
-    return result, suggestion
+    looks = {
+        what: display_settings(what, getattr(result, what), theme=theme, plane=plane)
+        for what in ("gx", "gy", "magnitude", "direction")
+        if what in chosen
+    }
+    rgb = vectors = None
+    if "rgb" in chosen and not is_lazy(result.magnitude):
+        # as bright as the magnitude layer: one contrast for the same quantity
+        scale = looks.get("magnitude") or display_settings(
+            "magnitude", result.magnitude, plane=plane
+        )
+        rgb = magnitude_direction_rgb(result, scale=scale["contrast_limits"][1])
+    if "vectors" in chosen and not is_lazy(result.gx):
+        vectors = gradient_arrows(result, **(arrows or {}))
+    return SobelRun(result, suggestion, looks, rgb, vectors)
 
 
 def _kernels_view() -> QGroupBox:

@@ -30,12 +30,7 @@ from ...gradients import (
     available_devices,
     output_shape,
 )
-from ...gradients.display import (
-    MAX_VECTORS,
-    display_settings,
-    gradient_arrows,
-    magnitude_direction_rgb,
-)
+from ...gradients.display import MAX_VECTORS
 from ...gradients.display import (
     colormap as _colormap,
 )
@@ -46,7 +41,7 @@ from ..common.lifetime import DockLife
 from ..common.outputs import owned_output, put_layer
 from ..common.progress import RunProgressWidget
 from ..common.workers import Failure, failures_as_values, start_worker
-from .parts import _compute, _kernels_view, canvas_theme, displayed_plane
+from .parts import SobelRun, _compute, _kernels_view, canvas_theme, displayed_plane
 
 OUTPUTS = ("gx", "gy", "magnitude", "direction", "rgb", "vectors")
 OUTPUT_LABELS = {
@@ -211,8 +206,12 @@ class SobelWidget(QWidget):
         ):
             out = None
         self._worker = None
+        chosen = [n for n, check in self._output_checks.items() if check.isChecked()]
+        arrows = {"max_vectors": MAX_VECTORS, "min_fraction": ARROW_MIN_FRACTION}
+        arrows.update(min_step=ARROW_MIN_STEP, unit=True)
+        extra = {"chosen": chosen, "theme": self._theme(), "arrows": arrows}
         if is_lazy(data) or data.size <= WORKER_PIXELS:
-            result = failures_as_values(_compute)(data, params, out, plane)
+            result = failures_as_values(_compute)(data, params, out, plane, **extra)
             if isinstance(result, Failure):
                 return self._say(f"{name}: {result.message}")
             self._show(name, result, params, plane)
@@ -225,6 +224,7 @@ class SobelWidget(QWidget):
             params,
             out,
             plane,
+            **extra,
             on_failure=lambda message: self._say(f"{name}: {message}"),
             on_returned=lambda result: self._show(name, result, params, plane),
             on_finished=self._on_worker_finished,
@@ -254,36 +254,28 @@ class SobelWidget(QWidget):
             "device": None if device == "auto" else device,
         }
 
-    def _show(self, name: str, computed, params: dict, plane=None) -> None:
-        """Queue the chosen outputs; :meth:`_on_show_tick` puts one into the viewer per turn."""
+    def _show(self, name: str, computed: SobelRun, params: dict, plane=None) -> None:
+        """Queue the chosen outputs; :meth:`_on_show_tick` puts one into the viewer per turn.
+
+        Everything was computed with the result (:func:`._compute`): here the GUI
+        thread only makes layers.
+        """
         if self._stopped:
             return
         if name not in self._viewer.layers:
             return self._say(f"{name} was removed before its Sobel outputs were ready.")
-        result, suggestion = computed
-        chosen = [n for n, check in self._output_checks.items() if check.isChecked()]
+        result, suggestion = computed.gradients, computed.suggestion
         meta = {**params, "kernel_x": SOBEL_X.tolist(), "kernel_y": SOBEL_Y.tolist()}
-        theme = self._theme()
         steps = []
-        for what in ("gx", "gy", "magnitude", "direction"):
-            if what in chosen:
-                data = getattr(result, what)
-                look = display_settings(what, data, theme=theme, plane=plane)
-                steps.append((OUTPUT_LABELS[what], "image", f"sobel_{what}", lambda d=data: d,
-                              look))  # fmt: skip
-        if "rgb" in chosen and not is_lazy(result.magnitude):
-            # as bright as the magnitude layer: one contrast for the same quantity
-            scale = display_settings("magnitude", result.magnitude, plane=plane)
+        for what, look in computed.looks.items():
+            data = getattr(result, what)
+            steps.append((OUTPUT_LABELS[what], "image", f"sobel_{what}", lambda d=data: d, look))
+        if computed.rgb is not None:
             steps.append((OUTPUT_LABELS["rgb"], "image", "sobel_rgb",
-                          lambda: magnitude_direction_rgb(
-                              result, scale=scale["contrast_limits"][1]),
-                          {"rgb": True}))  # fmt: skip
-        if "vectors" in chosen and not is_lazy(result.gx):
+                          lambda: computed.rgb, {"rgb": True}))  # fmt: skip
+        if computed.arrows is not None:
             steps.append(("arrows", "vectors", "sobel_vectors",
-                          lambda: gradient_arrows(result, max_vectors=MAX_VECTORS,
-                                                  min_fraction=ARROW_MIN_FRACTION,
-                                                  min_step=ARROW_MIN_STEP, unit=True),
-                          ARROW_STYLE))  # fmt: skip
+                          lambda: computed.arrows, ARROW_STYLE))  # fmt: skip
         if suggestion and params["sigma"] == 0:
             self._suggest_button.show()
         # the result shown before is the next run's buffer, unless a layer still shows
