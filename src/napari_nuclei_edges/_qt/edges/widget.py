@@ -114,7 +114,7 @@ class SobelWidget(QWidget):
         self._kernels_box = _kernels_view()
         self._kernels_box.hide()
         self._status_label = QLabel(wordWrap=True)
-        self._suggest_button = QPushButton("Noisy image: smooth with σ = 1 and run again")
+        self._suggest_button = QPushButton("Noisy: smooth (σ = 1), run again")
         self._suggest_button.setToolTip(
             "The noise in this image is a large share of its Sobel response; a Gaussian "
             "of σ = 1 pixel before the filter keeps the edges and removes most of it."
