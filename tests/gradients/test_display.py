@@ -116,6 +116,19 @@ def test_sigma_suggested_only_for_noisy_images():
     assert suggested_sigma(stack) == 1.0 and suggested_sigma(stack, plane=0) is None
 
 
+def test_hot_pixels_or_a_tiny_image_are_not_noise():
+    square = np.full((64, 64), 10.0, np.float32)
+    square[16:48, 16:48] = 60.0
+    square += np.random.default_rng(2).normal(0, 0.02, square.shape).astype(np.float32)
+    hot = square.copy()
+    hot[[5, 30, 50], [7, 40, 12]] = 1e6
+    assert suggested_sigma(square) is None and suggested_sigma(hot) is None
+    assert noise_ratio(hot) < 0.01
+    assert suggested_sigma(np.arange(9.0).reshape(3, 3) % 2 * 100) is None
+    noisy = square + np.random.default_rng(3).normal(0, 10, square.shape).astype(np.float32)
+    assert suggested_sigma(noisy) == 1.0
+
+
 def test_magnitude_direction_rgb_hue_follows_the_direction():
     yy, xx = np.mgrid[-10:11, -10:11].astype(np.float32)
     g = sobel(np.hypot(yy, xx), padding="valid")  # a cone: gradients point outwards

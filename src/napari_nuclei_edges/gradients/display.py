@@ -67,6 +67,8 @@ MAX_VECTORS = 20_000
 MIN_STEP = 4
 #: At most this many planes of a stack are read for a contrast limit.
 _PLANES = 9
+#: Planes narrower than this are too small to tell noise from structure.
+_NOISE_SIDE = 8
 #: Largest plane area read for a contrast limit or a noise estimate (a centred crop
 #: beyond it): a million pixels give a stable percentile, and scipy's 2 × 2 opening
 #: takes about 50 ms on them (0.2 s on 2048²).
@@ -239,7 +241,9 @@ def noise_ratio(image, *, plane=None) -> float:
     """How much of an image's Sobel magnitude is noise: small for clean edges.
 
     The noise σ of each plane is estimated from a 3 × 3 Laplacian difference
-    (Immerkær, 1996), which flat regions and straight edges do not excite; the
+    (Immerkær, 1996), which flat regions and straight edges do not excite, robustly
+    (its median, so hot pixels and edges do not count; planes under
+    :data:`_NOISE_SIDE` pixels a side are too small to tell); the
     Sobel response that noise alone gives (√12 σ per derivative) is divided by
     the robust magnitude of the plane's edges (:func:`robust_limit`).
 
@@ -264,10 +268,13 @@ def noise_ratio(image, *, plane=None) -> float:
     laplacian = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
     for each in _planes(image, plane):
         each = np.nan_to_num(_central(np.asarray(each, np.float32)))
-        if min(each.shape) < 3:
+        if min(each.shape) < _NOISE_SIDE:
             continue
         response = ndimage.correlate(each, laplacian)[1:-1, 1:-1]
-        sigma = np.sqrt(np.pi / 2) * float(np.abs(response).mean()) / 6
+        # the median, not Immerkær's mean: a few hot pixels (or edges) made a clean
+        # image "noisy"; the Laplacian of noise σ has a spread of 6σ, and the median
+        # of |N(0, 1)| is 0.6745
+        sigma = float(np.median(np.abs(response))) / (0.6745 * 6)
         edges = robust_limit(sobel(each, device="cpu").magnitude)
         ratios.append(np.sqrt(12) * sigma / edges)
     return float(np.median(ratios)) if ratios else 0.0

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from qtpy.QtWidgets import QWidget
+from qtpy.QtWidgets import QLabel, QWidget
 
 from napari_nuclei_edges._qt.gradients_widget import SobelWidget
 from napari_nuclei_edges.gradients import sobel
@@ -149,9 +149,7 @@ def test_smoothing_and_kernels_view(viewer, widget, qtbot):
         viewer.layers["apoptosis_sobel_gx"].data, sobel(smoothed).gx, atol=1e-4
     )
     widget._kernels_check.setChecked(True)
-    texts = [
-        label.text() for label in widget._kernels_box.findChildren(type(widget._status_label))
-    ]
+    texts = [label.text() for label in widget._kernels_box.findChildren(QLabel)]
     assert texts.count("+2") == 2 and texts.count("-2") == 2
 
 
@@ -176,6 +174,9 @@ def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     click_run(widget, qtbot)
     out = viewer.layers["lazy_sobel_gx"].data
     assert isinstance(out, da.Array)
+    # the colour picture is ticked by default: not made for a lazy layer, and said so
+    assert "lazy_sobel_rgb" not in viewer.layers
+    assert "direction (colour) needs the whole image in memory" in widget._status_label.text()
     np.testing.assert_array_equal(np.asarray(out[2]), sobel(viewer.layers["metaphase"].data[2]).gx)
 
 

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..common.layout import set_row_names
 from ..common.plots import legend_above, style_plot_item, theme_colors
 
 #: Okabe-Ito: training solid blue, validation dashed orange (colour-blind safe).
@@ -211,7 +212,7 @@ class ConfusionView(QTableWidget):
         self.setRowCount(len(names))
         self.setColumnCount(len(names))
         self.setHorizontalHeaderLabels(short)
-        self.setVerticalHeaderLabels([f"{name} (true)" for name in names])
+        set_row_names(self, [f"{name} (true)" for name in names])
         for row in range(len(names)):
             for column in range(len(names)):
                 item = QTableWidgetItem("")

@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 from ...classification.options import ClassifierOptions
 from ..common import settings as _settings
 from ..common.layers import fill_image_combo, user_image_layers
-from ..common.layout import scrolling_layout, section
+from ..common.layout import WrappingLabel, scrolling_layout, section
 from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
 from ..common.progress import ProgressBar, RunProgressWidget
@@ -111,7 +111,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._saliency_button = self.apply.saliency_button
         self._augment_button = self.apply.augment_button
         self._predict_button = self.apply.predict_button
-        self._status_label = QLabel(wordWrap=True)
+        self._status_label = WrappingLabel()
         # room for three lines from the start: a sentence that appears or wraps
         # differently must not change the dock's height (each change redraws it all)
         self._status_label.setMinimumHeight(3 * self._status_label.fontMetrics().lineSpacing())

@@ -97,12 +97,29 @@ def user_image_layers(viewer) -> list:
     ]
 
 
+#: Characters of a layer name a layer combo box is at least wide for; longer names
+#: are elided in the box and shown whole in its list and tooltip.
+COMBO_CHARACTERS = 12
+
+
+def keep_narrow(combo) -> None:
+    """Size ``combo`` for :data:`COMBO_CHARACTERS` characters, not for its longest item.
+
+    Qt sizes a combo box for its longest item: one long layer name
+    (``DAPI_field03_deconvolved_MaxIP``) made a dock wider than napari gives it at
+    1366 × 768, and cut off everything on its right.
+    """
+    combo.setSizeAdjustPolicy(combo.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(COMBO_CHARACTERS)
+
+
 def fill_image_combo(combo, viewer) -> list[str]:
     """Refill ``combo`` with the image layers a user made (not the plugin's outputs).
 
     The current choice is kept while it exists; otherwise the selected layer, else
-    the last one. Returns the names offered.
+    the last one. Returns the names offered. The box stays narrow (:func:`keep_narrow`).
     """
+    keep_narrow(combo)
     current = combo.currentText()
     names = [layer.name for layer in user_image_layers(viewer)]
     combo.blockSignals(True)

@@ -10,7 +10,20 @@ remembered with the dock's settings.
 from __future__ import annotations
 
 from qtpy.QtCore import QSize, Qt
-from qtpy.QtWidgets import QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+#: Characters after which a long name may break across lines ("_", "-", "/", ".").
+_BREAKS = str.maketrans({c: c + "\u200b" for c in "_-/."})
+#: Longest row name a table shows whole; longer ones are shortened in the middle.
+ROW_NAME_CHARACTERS = 22
 
 #: The least height a dock's content asks for; the rest scrolls.
 MIN_DOCK_HEIGHT = 160
@@ -95,6 +108,45 @@ def section(title: str, settings, key: str, *, expanded: bool = False, tooltip: 
         box.expand(animate=False)
     box.toggled.connect(lambda: settings.setValue(f"section/{key}", box.isExpanded()))
     return box
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each ``_ - / .``: Qt wraps only at spaces,
+    so one long layer name (``DAPI_field03_deconvolved_MaxIP``) otherwise sets a
+    word-wrapped label's least width, and widens the dock past a laptop's screen."""
+    return text.translate(_BREAKS)
+
+
+class WrappingLabel(QLabel):
+    """A word-wrapped label that also wraps long names (see :func:`breakable`).
+
+    ``text()`` gives back what was set, without the break points.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(breakable(text))
+
+    def text(self) -> str:
+        return super().text().replace("\u200b", "")
+
+
+def set_row_names(table, names) -> None:
+    """Name a table's rows; a name over :data:`ROW_NAME_CHARACTERS` is shortened in its
+    middle (the whole name in its tooltip), so that it cannot widen the dock."""
+    table.setVerticalHeaderLabels([""] * len(names))  # the row count
+    for row, name in enumerate(names):
+        shown = name
+        if len(name) > ROW_NAME_CHARACTERS:
+            half = (ROW_NAME_CHARACTERS - 1) // 2
+            shown = f"{name[:half]}…{name[-half:]}"
+        item = QTableWidgetItem(shown)
+        item.setToolTip(name)
+        table.setVerticalHeaderItem(row, item)
 
 
 def fit_table(table) -> None:

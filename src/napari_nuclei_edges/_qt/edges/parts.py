@@ -56,6 +56,9 @@ class SobelRun:
     rgb: np.ndarray | None = None
     #: The arrows of the vectors layer, if chosen.
     arrows: np.ndarray | None = None
+    #: Chosen outputs that were not made: the colour picture and the arrows need the
+    #: whole result in memory, which a lazy (dask) layer's result is not.
+    skipped: tuple = ()
 
 
 def _compute(
@@ -93,7 +96,12 @@ def _compute(
         rgb = magnitude_direction_rgb(result, scale=scale["contrast_limits"][1])
     if "vectors" in chosen and not is_lazy(result.gx):
         vectors = gradient_arrows(result, **(arrows or {}))
-    return SobelRun(result, suggestion, looks, rgb, vectors)
+    skipped = tuple(
+        what
+        for what, made in (("rgb", rgb), ("vectors", vectors))
+        if what in chosen and made is None
+    )
+    return SobelRun(result, suggestion, looks, rgb, vectors, skipped)
 
 
 def _kernels_view() -> QGroupBox:

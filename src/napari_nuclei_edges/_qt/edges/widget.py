@@ -36,7 +36,7 @@ from ...gradients.display import (
 )
 from ..common import settings as _settings
 from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
-from ..common.layout import scrolling_layout
+from ..common.layout import WrappingLabel, scrolling_layout
 from ..common.lifetime import DockLife
 from ..common.outputs import owned_output, put_layer
 from ..common.progress import RunProgressWidget
@@ -113,7 +113,7 @@ class SobelWidget(QWidget):
         self._kernels_check = QCheckBox("show kernels")
         self._kernels_box = _kernels_view()
         self._kernels_box.hide()
-        self._status_label = QLabel(wordWrap=True)
+        self._status_label = WrappingLabel()
         self._suggest_button = QPushButton("Noisy: smooth (σ = 1), run again")
         self._suggest_button.setToolTip(
             "The noise in this image is a large share of its Sobel response; a Gaussian "
@@ -286,7 +286,14 @@ class SobelWidget(QWidget):
         self._pending = [(name, meta, *step) for step in steps]
         self._shown = 0
         self._set_busy(len(self._pending), f"Showing the outputs of {name}:")
-        self._say("")
+        skipped = " and ".join(OUTPUT_LABELS[what] for what in computed.skipped)
+        need, were = ("need", "were") if len(computed.skipped) > 1 else ("needs", "was")
+        self._say(
+            f"{name} is read lazily (dask): {skipped} {need} the whole image in memory "
+            f"and {were} not made; Gx, Gy, magnitude and the angle stay lazy."
+            if skipped
+            else ""
+        )
         self._on_show_tick()  # the first at once: the click answers in the same frame
 
     def _on_show_tick(self) -> None:

@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms
-from ..common.layout import scrolling_layout, section
+from ..common.layout import WrappingLabel, scrolling_layout, section
 from .histogram_view import HistogramView, StatisticsView
 from .methods_panel import MethodsPanel
 from .model import MANUAL, ThresholdState
@@ -97,7 +97,7 @@ class ThresholdControls(QWidget):
         self._polarity_combo.setToolTip(
             "Objects brighter (x > t) or darker (x ≤ t) than background."
         )
-        self._above_label = QLabel(wordWrap=True)
+        self._above_label = WrappingLabel()
         self._above_label.setToolTip("Each layer's exact share of pixels above the threshold.")
         self._preview_check = QCheckBox("live preview: adds <layer>_mask")
         self._preview_check.setToolTip(
@@ -110,7 +110,7 @@ class ThresholdControls(QWidget):
         self._statistics_view = StatisticsView()
         self._stats_table = self._statistics_view.table
         self._separability_label = self._statistics_view.separability_label
-        self._status_label = QLabel(wordWrap=True)
+        self._status_label = WrappingLabel()
         self._exact_button = QPushButton("Exact histogram (read every image)")
         self._exact_button.setToolTip(
             "Lazy layers are histogrammed from a sample of their images; this reads all of "

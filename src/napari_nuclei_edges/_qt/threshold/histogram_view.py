@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ...intensity import ClassHistograms, display_histogram
-from ..common.layout import fit_table
+from ..common.layout import WrappingLabel, fit_table, set_row_names
 from ..common.plots import layer_color, style_plot, theme_colors, themed_plot
 
 STAT_COLUMNS = ("mean ± sd", "median", "p1 – p99")
@@ -118,7 +118,7 @@ class StatisticsView(QWidget):
             "Exact statistics of each layer's finite pixels (percentiles: numpy's linear rule);"
             " the pixel count and extremes are in each row's tooltip."
         )
-        self.separability_label = QLabel(wordWrap=True)
+        self.separability_label = WrappingLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
@@ -126,7 +126,7 @@ class StatisticsView(QWidget):
 
     def show_statistics(self, h: ClassHistograms) -> None:
         self.table.setRowCount(len(h.names))
-        self.table.setVerticalHeaderLabels(h.names)
+        set_row_names(self.table, h.names)
         for row, name in enumerate(h.names):
             s = h.statistics[name]
             texts = (f"{number(s.mean)} ± {number(s.std)}", number(s.median),

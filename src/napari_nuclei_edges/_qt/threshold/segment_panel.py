@@ -8,7 +8,6 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
-    QLabel,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -18,7 +17,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..common import settings as _settings
-from ..common.layout import fit_table, section
+from ..common.layout import WrappingLabel, fit_table, section, set_row_names
 from ..common.progress import RunProgressWidget
 from .model import AS_SET, PER_IMAGE, SEGMENT_RULES
 
@@ -79,10 +78,10 @@ class SegmentationPanel(QGroupBox):
         self._truth_combo.setToolTip("A ground-truth Labels layer to score the result against.")
         self.apply_button = QPushButton("Apply")
         self.apply_button.setToolTip("Segment every selected layer into <layer>_labels.")
-        self.plan_label = QLabel(wordWrap=True)
-        self.used_label = QLabel(wordWrap=True)
+        self.plan_label = WrappingLabel()
+        self.used_label = WrappingLabel()
         self.used_label.hide()
-        self.summary_label = QLabel(wordWrap=True)
+        self.summary_label = WrappingLabel()
         self.summary_label.hide()
         form.addRow("threshold rule", self._rule_combo)
         form.addRow("smoothing σ", self._sigma_spin)
@@ -242,7 +241,7 @@ class SegmentationPanel(QGroupBox):
     def show_scores(self, rows: dict[str, dict]) -> None:
         self.scores_table.setVisible(bool(rows))
         self.scores_table.setRowCount(len(rows))
-        self.scores_table.setVerticalHeaderLabels(list(rows))
+        set_row_names(self.scores_table, list(rows))
         for r, scores in enumerate(rows.values()):
             for c, key in enumerate(SCORE_COLUMNS):
                 value = scores[key]

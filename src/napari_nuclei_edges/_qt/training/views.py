@@ -9,8 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from qtpy.QtCore import QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QPainter
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
+from ..common.layout import WrappingLabel
 from ..common.plots import style_plot, theme_colors, themed_plot
 from .axes import LossAxis, StepAxis
 
@@ -60,7 +61,7 @@ class LossView(QWidget):
         # the legend: what is drawn, and the optimum. The dock places it above the plot
         # (a wrapping label inside this view would make the view ask for the plot's
         # full 480 px height-for-width, pushing the kernel out of sight)
-        self.note = QLabel(wordWrap=True)
+        self.note = WrappingLabel()
         self.note.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -215,7 +216,7 @@ class KernelView(QWidget):
         self._text_color = QColor(theme_colors(viewer)["text"])
         self._lookup = _diverging_lookup()
         self.canvas = _KernelCanvas(self)
-        self.errors = QLabel(wordWrap=True)
+        self.errors = WrappingLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)

@@ -14,15 +14,14 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QWidget,
 )
 
 from ...training.options import TrainingOptions, TrainingStep
 from ..common import settings as _settings
-from ..common.layers import fill_image_combo
-from ..common.layout import scrolling_layout, section
+from ..common.layers import fill_image_combo, keep_narrow
+from ..common.layout import WrappingLabel, scrolling_layout, section
 from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
@@ -97,7 +96,7 @@ class KernelTrainingWidget(QWidget):
         self._save_button = QPushButton("Save kernel…")
         self._load_button = QPushButton("Load kernel…")
         self._csv_button = QPushButton("Export loss CSV…")
-        self._status_label = QLabel(wordWrap=True)
+        self._status_label = WrappingLabel()
 
     def _lay_out(self) -> None:
         form = QFormLayout()
@@ -376,6 +375,7 @@ class KernelTrainingWidget(QWidget):
     def _on_layers_changed(self, event=None) -> None:
         target = self._target_combo.currentText()
         names = fill_image_combo(self._input_combo, self._viewer)
+        keep_narrow(self._target_combo)
         self._target_combo.clear()
         self._target_combo.addItems([*SOBEL_TARGETS, *(f"layer: {n}" for n in names)])
         if target in self._target_labels():
