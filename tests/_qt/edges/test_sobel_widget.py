@@ -166,6 +166,19 @@ def test_rgb_layer_is_refused_with_a_sentence(viewer, widget, qtbot):
     assert not [layer for layer in viewer.layers if layer.name.startswith("photo_sobel_")]
 
 
+def test_nan_pixels_are_explained(viewer, widget, qtbot):
+    image = np.random.default_rng(1).random((60, 60)).astype(np.float32)
+    image[20:30, 20:30] = np.nan
+    viewer.add_image(image, name="holes")
+    widget.layer_name = "holes"
+    click_run(widget, qtbot)
+    assert np.isnan(viewer.layers["holes_sobel_gx"].data).sum() == 12 * 12
+    assert widget._status_label.text().startswith("100 pixels of holes are NaN or infinite")
+    widget.layer_name = "metaphase"  # integers: nothing to say
+    click_run(widget, qtbot)
+    assert widget._status_label.text() == ""
+
+
 def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     da = pytest.importorskip("dask.array")
     lazy = da.from_array(viewer.layers["metaphase"].data, chunks=(1, 80, 80))

@@ -59,6 +59,8 @@ class SobelRun:
     #: Chosen outputs that were not made: the colour picture and the arrows need the
     #: whole result in memory, which a lazy (dask) layer's result is not.
     skipped: tuple = ()
+    #: Input pixels that are NaN or ±inf (each spreads to its 3 × 3 neighbourhood).
+    not_finite: int = 0
 
 
 def _compute(
@@ -78,6 +80,8 @@ def _compute(
     keyword arguments of :func:`gradient_arrows`.
     """
     suggestion = suggested_sigma(data, plane=plane) if params["sigma"] == 0 else None
+    floating = isinstance(data, np.ndarray) and np.issubdtype(data.dtype, np.floating)
+    not_finite = int(data.size - np.count_nonzero(np.isfinite(data))) if floating else 0
     if params["sigma"] > 0:
         data = smooth(data, params["sigma"])
     out = out if isinstance(data, np.ndarray) else None
@@ -101,7 +105,7 @@ def _compute(
         for what, made in (("rgb", rgb), ("vectors", vectors))
         if what in chosen and made is None
     )
-    return SobelRun(result, suggestion, looks, rgb, vectors, skipped)
+    return SobelRun(result, suggestion, looks, rgb, vectors, skipped, not_finite)
 
 
 def _kernels_view() -> QGroupBox:

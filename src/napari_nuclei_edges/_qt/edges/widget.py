@@ -69,6 +69,26 @@ WORKER_PIXELS = 4_000_000
 # looked up in this module at each run: a test or script can change it here.
 
 
+def _notes(name: str, computed: SobelRun) -> list[str]:
+    """What a user should know about a finished run's outputs (nothing, usually)."""
+    notes = []
+    if computed.skipped:
+        skipped = " and ".join(OUTPUT_LABELS[what] for what in computed.skipped)
+        need, were = ("need", "were") if len(computed.skipped) > 1 else ("needs", "was")
+        notes.append(
+            f"{name} is read lazily (dask): {skipped} {need} the whole image in memory "
+            f"and {were} not made; Gx, Gy, magnitude and the angle stay lazy."
+        )
+    if computed.not_finite:
+        count = computed.not_finite
+        notes.append(
+            f"{count:,} pixel{'s' if count > 1 else ''} of {name} {'are' if count > 1 else 'is'}"
+            " NaN or infinite: Gx, Gy and the magnitude are NaN within one pixel of them "
+            "(black in the colour picture)."
+        )
+    return notes
+
+
 class SobelWidget(QWidget):
     """Make ``<layer>_sobel_gx``, ``…_gy``, ``…_magnitude``, ``…_direction`` from an image layer.
 
@@ -286,14 +306,7 @@ class SobelWidget(QWidget):
         self._pending = [(name, meta, *step) for step in steps]
         self._shown = 0
         self._set_busy(len(self._pending), f"Showing the outputs of {name}:")
-        skipped = " and ".join(OUTPUT_LABELS[what] for what in computed.skipped)
-        need, were = ("need", "were") if len(computed.skipped) > 1 else ("needs", "was")
-        self._say(
-            f"{name} is read lazily (dask): {skipped} {need} the whole image in memory "
-            f"and {were} not made; Gx, Gy, magnitude and the angle stay lazy."
-            if skipped
-            else ""
-        )
+        self._say(" ".join(_notes(name, computed)))
         self._on_show_tick()  # the first at once: the click answers in the same frame
 
     def _on_show_tick(self) -> None:
