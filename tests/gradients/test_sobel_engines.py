@@ -167,6 +167,19 @@ def test_a_failed_build_is_reported_and_torch_does_the_work(fresh_native, monkey
     assert list(fresh_native.iterdir()) == []  # the partial file is gone
 
 
+def test_a_package_without_its_c_source_still_works(fresh_native, monkeypatch):
+    if isinstance(_native._plan(), str):
+        pytest.skip(f"the native kernel cannot be built here ({_native._plan()})")
+
+    def missing(package):
+        raise FileNotFoundError("_sobel.c is not in this installation")
+
+    monkeypatch.setattr(_native.resources, "files", missing)
+    stack = np.random.default_rng(13).integers(0, 255, (2, 20, 30)).astype(np.uint8)
+    assert_matches_scipy(sobel(stack), stack, "reflect")
+    assert _native.kernel() is None and "_sobel.c is not in this installation" in _native.reason()
+
+
 def test_no_building_when_turned_off(fresh_native, monkeypatch):
     monkeypatch.setenv("NAPARI_NUCLEI_EDGES_COMPILE", "0")
     stack = np.random.default_rng(13).integers(0, 255, (2, 20, 30)).astype(np.uint8)

@@ -125,7 +125,10 @@ def warm_up(wait: bool = False) -> bool:
             if os.environ.get(SWITCH) == "0":
                 _STATE["reason"] = f"{SWITCH}=0"
                 return False
-            plan = _plan()
+            try:
+                plan = _plan()
+            except (OSError, RuntimeError, AttributeError) as error:  # a broken install
+                plan = f"no native kernel: {error}"
             if isinstance(plan, str):
                 _STATE["reason"] = plan
                 _STATE["thread"] = None  # decided: never try again in this process
