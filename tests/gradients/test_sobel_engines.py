@@ -127,6 +127,19 @@ def test_built_once_in_the_background_then_loaded_from_the_cache(fresh_native, m
     assert_matches_scipy(sobel(stack), stack, "reflect")
 
 
+def test_the_avx2_build_on_a_cpu_without_avx512(fresh_native, monkeypatch):
+    """Built for what torch says the CPU has: here an AVX2 CPU (8 lanes, not 16)."""
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+        pytest.skip("this CPU cannot run the AVX2 build")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    if isinstance(_native._plan(), str):
+        pytest.skip(f"the native kernel cannot be built here ({_native._plan()})")
+    assert _native.warm_up(wait=True) is True
+    stack = np.random.default_rng(17).integers(0, 255, (3, 41, 53)).astype(np.uint8)
+    for padding in ("reflect", "zeros"):
+        assert_matches_scipy(sobel(stack, padding=padding), stack, padding)
+
+
 def test_a_broken_cached_library_is_replaced(fresh_native):
     plan = _native._plan()
     if isinstance(plan, str):
