@@ -7,13 +7,8 @@ alternately, ``--repeat`` times (twice: once dropping our results, once keeping
 them), and keeps the fastest of each (the machine may be shared: the minimum is
 the least disturbed run, and alternating exposes both to the same load). Columns:
 
-- ``ours``: ``sobel(x)`` with the default engine (the fused native kernel of
-  ``gradients/_sobel.c`` where it can be built, else torch's operations), its
-  result dropped before the next call (as in a loop over files; dropped
-  results' memory is recycled, as glibc recycles OpenCV's);
-- ``eager``: the same with torch's operations only, the engine of a machine
-  where the native kernel cannot be built (no gcc, no AVX2), and ``e-ratio``
-  its ratio to OpenCV;
+- ``ours``: ``sobel(x)``, its result dropped before the next call (as in a loop
+  over files; dropped results' memory is recycled, as glibc recycles OpenCV's);
 - ``kept``: ``sobel(x)`` while the caller keeps its last three results (fresh
   memory every call: the strictest case, no reuse of anything the caller holds);
 - ``ratio``: OpenCV's time / ours (> 1: ours is faster), and the same for ``kept``
@@ -21,12 +16,17 @@ the least disturbed run, and alternating exposes both to the same load). Columns
 - ``Mpx/s``: output pixels per second, ours;
 - ``of limit``: that speed as a share of the memory-bound limit, the rate at
   which this machine can read the input and write four float32 outputs, each
-  once (measured here with torch ``copy_``/``fill_`` on 2 threads).
+  once (measured here with torch ``copy_``/``fill_`` on 2 threads);
+- ``atan2``: the share of our time that ``torch.atan2`` alone takes on the same
+  pixels (the direction; what no rearrangement of the other passes can save).
+
+Then: the same stack as a lazy dask array (one image per chunk), its four
+outputs computed together, against the numpy call; the first call in a new
+process; on a CUDA device (where there is one) the same workloads.
 
 ``python -m benchmarks.bench_sobel`` (the issue's shapes); ``--quick`` for
-smaller ones; ``--others`` adds scipy, scikit-image and ``F.conv2d`` on the
-reference stack. The native kernel is built or loaded first (see
-``gradients/_native.py``); ``Mpx/s`` and ``of limit`` are for ``ours``.
+smaller ones; ``--tiles`` compares tile sizes; ``--others`` adds scipy,
+scikit-image and ``F.conv2d`` on the reference stack.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ import time
 
 from benchmarks._timing import best_of, limit_threads, print_table
 
+#: The workloads the engine is held to first (the course's stack, then users' images).
+HEADLINE = [("reference", "uint8"), ((1, 4080, 4080), "float32"),
+            ((32, 1040, 1040), "uint8"), ((1, 3000, 5000), "float32")]  # fmt: skip
 FULL = [(1, 4080, 4080), (1, 4096, 4096), (32, 1040, 1040), (32, 1024, 1024), (1, 3000, 5000)]
 QUICK = [(1, 2040, 2040), (8, 1040, 1040), (1, 1500, 2500)]
 
@@ -46,6 +49,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller shapes, fewer repeats")
     parser.add_argument("--repeat", type=int, default=None, help="timed calls per method")
+    parser.add_argument("--tiles", action="store_true", help="compare tile sizes")
     parser.add_argument("--others", action="store_true", help="scipy, skimage, conv2d rows")
     args = parser.parse_args(argv)
     limit_threads()
@@ -53,74 +57,84 @@ def main(argv=None) -> None:
     import numpy as np
     import torch
 
-    from napari_nuclei_edges.gradients import _native, sobel
+    from napari_nuclei_edges.gradients import sobel
 
     torch.set_num_threads(2)
     cv2.setNumThreads(2)
     repeat = args.repeat or (5 if args.quick else 9)
-    start = time.perf_counter()
-    native = _native.warm_up(wait=True)
-    engine = "native kernel" if native else f"torch operations ({_native.reason()})"
-    print(f"engine: {engine} (ready after {time.perf_counter() - start:.2f} s)")
     read_bw, write_bw = _bandwidth(torch)
+    capability = torch.backends.cpu.get_cpu_capability()
+    threads = torch.get_num_threads()
+    print(f"engine: torch {torch.__version__}, CPU {capability}, {threads} threads")
     print(f"memory: read {read_bw / 1e9:.1f} GB/s, write {write_bw / 1e9:.1f} GB/s (2 threads)")
-
     rng = np.random.default_rng(0)
-    shapes = ["reference"] + (QUICK if args.quick else FULL)
+    if args.quick:
+        workloads = [("reference", "uint8")] + [(s, "uint8") for s in QUICK]
+    else:
+        shapes = ["reference", *FULL]
+        rest = [(s, d) for s in shapes for d in ("uint8", "float32") if (s, d) not in HEADLINE]
+        workloads = HEADLINE + rest
     print(
-        f"\n{'workload':<30}{'ours ms':>9}{'kept ms':>9}{'eager ms':>9}{'cv2 ms':>9}"
-        f"{'ratio':>7}{'kept':>6}{'e-ratio':>8}{'Mpx/s':>7}{'of limit':>10}"
+        f"\n{'workload':<30}{'ours ms':>9}{'kept ms':>9}{'cv2 ms':>9}"
+        f"{'ratio':>7}{'kept':>6}{'Mpx/s':>7}{'of limit':>10}{'atan2':>7}"
     )
-    for shape in shapes:
-        for dtype in (np.uint8, np.float32):
-            stack = _reference(np) if shape == "reference" else rng.integers(0, 255, shape)
-            stack = stack.astype(dtype)
-            ours, kept, eager, theirs, theirs_kept = _race(
-                stack, sobel, _opencv(cv2, np), repeat, _native
-            )
-            pixels = stack.size
-            limit = 1 / (stack.itemsize / read_bw + 16 / write_bw)  # pixels per second
-            label = f"{' × '.join(map(str, stack.shape))} {np.dtype(dtype).name}"
-            print(
-                f"{label:<30}{ours * 1e3:>9.1f}{kept * 1e3:>9.1f}{eager * 1e3:>9.1f}"
-                f"{theirs * 1e3:>9.1f}{theirs / ours:>7.2f}{theirs_kept / kept:>6.2f}"
-                f"{theirs / eager:>8.2f}{pixels / ours / 1e6:>7.0f}"
-                f"{pixels / ours / limit:>10.0%}",
-                flush=True,
-            )
+    for shape, dtype in workloads:
+        stack = _stack(np, rng, shape, dtype)
+        ours, kept, theirs, theirs_kept = _race(stack, sobel, _opencv(cv2, np), repeat)
+        limit = 1 / (stack.itemsize / read_bw + 16 / write_bw)  # pixels per second
+        atan2 = _atan2_share(torch, stack.size, ours)
+        print(
+            f"{_label(stack):<30}{ours * 1e3:>9.1f}{kept * 1e3:>9.1f}{theirs * 1e3:>9.1f}"
+            f"{theirs / ours:>7.2f}{theirs_kept / kept:>6.2f}{stack.size / ours / 1e6:>7.0f}"
+            f"{stack.size / ours / limit:>10.0%}{atan2:>7.0%}",
+            flush=True,
+        )
+    _lazy(np, sobel, _stack(np, rng, QUICK[1] if args.quick else FULL[2], "uint8"))
     _first_calls()
+    if torch.cuda.is_available():
+        _cuda(np, torch, sobel, rng, workloads)
+    if args.tiles:
+        _tile_sizes(np, sobel, rng)
     if args.others:
         _other_libraries(np, torch, _reference(np))
 
 
-def _race(stack, sobel, opencv, repeat: int, native):
-    """Fastest of ``repeat`` alternating calls: ours (dropped), ours with torch's
-    operations only, OpenCV; then, in a race of their own, ours (kept) and OpenCV.
+def _stack(np, rng, shape, dtype):
+    stack = _reference(np) if shape == "reference" else rng.integers(0, 255, shape)
+    return stack.astype(dtype)
+
+
+def _label(stack) -> str:
+    return f"{' × '.join(map(str, stack.shape))} {stack.dtype.name}"
+
+
+def _atan2_share(torch, pixels: int, ours: float) -> float:
+    """``torch.atan2`` alone on as many pixels, in tiles as ``sobel`` makes them."""
+    from napari_nuclei_edges.gradients._tiles import TILE_PIXELS
+
+    size = min(pixels, TILE_PIXELS)
+    y, x, out = torch.randn(size), torch.randn(size), torch.empty(size)
+    seconds = best_of(lambda: torch.atan2(y, x, out=out), repeat=3, min_time=0.05)
+    return seconds * pixels / size / ours
+
+
+def _race(stack, sobel, opencv, repeat: int):
+    """Fastest of ``repeat`` alternating calls: ours (dropped) and OpenCV; then, in a
+    race of their own, ours (kept) and OpenCV.
 
     Kept results tie up the pool's buffers, so interleaving them with the dropped
     ones would make both pay for fresh memory by turns; each race is one usage.
     """
-    default_kernel = native.kernel
-
-    def eager():
-        native.kernel = lambda: None
-        try:
-            sobel(stack)
-        finally:
-            native.kernel = default_kernel
-
     held: list = []
 
     def keep():
         held.append(sobel(stack))
         del held[:-3]
 
-    dropped = _fastest(
-        {"ours": lambda: sobel(stack), "eager": eager, "cv2": lambda: opencv(stack)}, repeat
-    )
+    dropped = _fastest({"ours": lambda: sobel(stack), "cv2": lambda: opencv(stack)}, repeat)
     kept = _fastest({"kept": keep, "cv2": lambda: opencv(stack)}, repeat)
     held.clear()
-    return dropped["ours"], kept["kept"], dropped["eager"], dropped["cv2"], kept["cv2"]
+    return dropped["ours"], kept["kept"], dropped["cv2"], kept["cv2"]
 
 
 def _fastest(calls: dict, repeat: int) -> dict:
@@ -172,12 +186,24 @@ def _reference(np):
         return np.concatenate(list(synthetic_nuclei().values()))
 
 
-def _first_calls() -> None:
-    """The first call on new shapes in a new process, after ``import torch``: with the
-    native kernel in the cache, and with an empty cache (it builds meanwhile)."""
-    import os
-    import tempfile
+def _lazy(np, sobel, stack) -> None:
+    """The four lazy outputs of a dask stack (one image per chunk) computed together,
+    against the numpy call on the same data (each block is convolved once)."""
+    import dask
+    import dask.array as da
 
+    lazy = da.from_array(stack, chunks=(1, *stack.shape[1:]))
+    numpy_call = best_of(lambda: sobel(stack), repeat=3, min_time=0.1)
+    together = best_of(lambda: dask.compute(*sobel(lazy)), repeat=3, min_time=0.1)
+    print(
+        f"\nlazy {_label(stack)}, one image per chunk, four outputs computed together: "
+        f"{together * 1e3:.0f} ms; numpy call {numpy_call * 1e3:.0f} ms "
+        f"({together / numpy_call:.2f}× the numpy call)"
+    )
+
+
+def _first_calls() -> None:
+    """The first call on new shapes in a new process, after ``import torch``."""
     code = (
         "import time, numpy as np, torch\n"
         "from napari_nuclei_edges.gradients import sobel\n"
@@ -185,17 +211,46 @@ def _first_calls() -> None:
         "    x = np.zeros(shape, dtype); t = time.perf_counter(); sobel(x)\n"
         "    print(f'{shape} {np.dtype(dtype).name}: {time.perf_counter() - t:.3f} s')\n"
     )
-    print("\nfirst call on a new shape in a new process (after import torch):")
-    with tempfile.TemporaryDirectory() as empty:
-        for label, environment in (
-            ("kernel in the cache", os.environ),
-            ("empty cache", {**os.environ, "NAPARI_NUCLEI_EDGES_CACHE": empty}),
-        ):
-            run = subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, env=environment
-            )
-            lines = (run.stdout.strip() or run.stderr.strip()[-500:]).splitlines()
-            print(f"  {label}: " + "; ".join(lines))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    lines = (run.stdout.strip() or run.stderr.strip()[-500:]).splitlines()
+    print("first call on a new shape in a new process (after import torch): " + "; ".join(lines))
+
+
+def _cuda(np, torch, sobel, rng, workloads) -> None:
+    """Each workload on the GPU: a tensor already there, and numpy in and out."""
+    device = torch.device("cuda")
+    print(f"\nCUDA: {torch.cuda.get_device_name(device)}")
+    print(f"{'workload':<30}{'on device ms':>14}{'numpy in/out ms':>17}{'Mpx/s':>9}")
+    for shape, dtype in workloads:
+        stack = _stack(np, rng, shape, dtype)
+        tensor = torch.from_numpy(stack).to(device)
+
+        def on_device(tensor=tensor):
+            sobel(tensor)
+            torch.cuda.synchronize()
+
+        resident = best_of(on_device, repeat=5, min_time=0.05)
+        copied = best_of(lambda s=stack: sobel(s, device="cuda"), repeat=3, min_time=0.05)
+        print(f"{_label(stack):<30}{resident * 1e3:>14.2f}{copied * 1e3:>17.1f}"
+              f"{stack.size / resident / 1e6:>9.0f}")  # fmt: skip
+
+
+def _tile_sizes(np, sobel, rng) -> None:
+    """Fastest call per tile size, on a large image and a stack of medium ones."""
+    from napari_nuclei_edges.gradients import _tiles
+
+    default = _tiles.TILE_PIXELS
+    stacks = [_stack(np, rng, (1, 4080, 4080), "float32"),
+              _stack(np, rng, (32, 1040, 1040), "uint8")]  # fmt: skip
+    print("\ntile size (output pixels): ms per call, " + ", ".join(map(_label, stacks)))
+    try:
+        for power in range(16, 23):
+            _tiles.TILE_PIXELS = 1 << power
+            times = [_fastest({"ours": lambda s=s: sobel(s)}, 5)["ours"] for s in stacks]
+            mark = "  (default)" if 1 << power == default else ""
+            print(f"  2^{power}: " + ", ".join(f"{t * 1e3:.1f}" for t in times) + mark)
+    finally:
+        _tiles.TILE_PIXELS = default
 
 
 def _other_libraries(np, torch, stack) -> None:

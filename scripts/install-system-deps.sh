@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian/Ubuntu packages napari needs to draw without a screen: Xvfb, Mesa's software
-# OpenGL, the X11/xcb libraries Qt 6 loads, and gcc. Installs only what is missing.
+# OpenGL and the X11/xcb libraries Qt 6 loads. Installs only what is missing.
 set -euo pipefail
 
 packages=(
@@ -9,8 +9,6 @@ packages=(
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0
   libxcb-xinput0 libxcb-xkb1 libdbus-1-3 libfontconfig1
-  # builds sobel()'s native kernel (without it torch's operations do the work)
-  gcc libc6-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

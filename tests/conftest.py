@@ -23,15 +23,6 @@ def synthetic_with_masks():
     return synthetic_nuclei(masks=True)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_sobel_engine_per_run():
-    """Load or build the native Sobel kernel before the first test, so that every test
-    of a run sees the same engine (their magnitudes and directions differ by an ulp)."""
-    from napari_nuclei_edges.gradients import _native
-
-    _native.warm_up(wait=True)
-
-
 _EXIT_STATUS = pytest.StashKey[int]()
 
 

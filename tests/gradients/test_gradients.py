@@ -130,7 +130,7 @@ def test_torch_in_torch_out():
     [(700, 2100), (3, 333, 1001), (7, 100, 90)],
     ids=["bands-of-one-large-image", "bands-uneven-last", "groups-of-small-images"],
 )
-def test_large_images_are_tiled_exactly(padding, shape, engine, tile_pixels):
+def test_large_images_are_tiled_exactly(padding, shape, tile_pixels):
     from napari_nuclei_edges.gradients import _tiles
 
     tile_pixels(1 << 15)  # many tiles, whatever the shape

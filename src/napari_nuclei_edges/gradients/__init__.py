@@ -19,10 +19,11 @@ How they relate to the libraries a user may know (all on the same image):
 :func:`sobel` computes ``F.conv2d(x, SOBEL)`` exactly, but as a shifted-slice
 stencil (a difference along one axis, a [1, 2, 1] sum along the other): on a CPU
 that is several times faster than ``conv2d``, whose oneDNN path writes a blocked
-16-channel output and reorders it. Inputs are processed in cache-sized tiles
-written straight into the preallocated outputs (``_tiles``), by one pass of a
-small C kernel where it can be built (``_native``, ``_sobel.c``), else by torch
-operations; what is checked before anything is written is in ``_checks``.
+16-channel output and reorders it. Torch is the one engine, on the CPU, CUDA and
+MPS alike: inputs are processed in cache-sized tiles written straight into the
+preallocated outputs by torch operations (``_tiles``); nothing is compiled,
+loaded or written at run time. What is checked before anything is written is in
+``_checks``; a dask array gives lazy outputs made by one task per block.
 
 How the outputs are shown (colormaps and contrast limits, the colour picture,
 arrows) is in :mod:`napari_nuclei_edges.gradients.display`; which devices torch
@@ -33,6 +34,7 @@ torch and numpy; no Qt, no napari (the package itself does not import this modul
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -70,6 +72,9 @@ __all__ = [
 PADDINGS = ("reflect", "zeros", "replicate", "valid")
 #: Large numpy outputs come from here, so that dropped results are recycled.
 _OUTPUTS = BufferPool()
+#: Dask's threads take turns at a block's Sobel: each torch operation already runs on
+#: every core, and two at once would make their thread teams fight for them.
+_ONE_BLOCK_AT_A_TIME = threading.Lock()
 
 
 #: Sobel Gx as a cross-correlation kernel (x along the columns).
@@ -286,37 +291,53 @@ def _pad_index(n: int, padding: str, device) -> torch.Tensor:
 
 
 def _sobel_dask(images, padding: str) -> Gradients:
-    """Lazily, per 2D image: blocks that hold whole images need no halo."""
+    """Lazily, one task per block that makes all four outputs: computing them together
+    reads and convolves each block once."""
     import dask.array as da
 
-    whole_images = images.chunks[-2] == (images.shape[-2],) and images.chunks[-1] == (
-        images.shape[-1],
+    rows, cols = images.ndim - 2, images.ndim - 1
+    whole = images.chunks[rows] == (images.shape[rows],) and images.chunks[cols] == (
+        images.shape[cols],
     )
+    if padding == "valid" and not whole:
+        images, whole = images.rechunk({rows: -1, cols: -1}), True
+    chunks = images.chunks
+    if padding == "valid":
+        chunks = (*chunks[:-2], (images.shape[rows] - 2,), (images.shape[cols] - 2,))
+    # blocks that split images get a 1-pixel halo from their neighbours (none at the
+    # image's own border, which each block pads itself with the chosen mode)
+    source = images if whole else da.overlap.overlap(images, {rows: 1, cols: 1}, "none")
+    stacked = da.map_blocks(
+        _block_gradients,
+        source,
+        padding=padding,
+        halo=not whole,
+        new_axis=0,
+        chunks=((4,), *chunks),
+        dtype=np.float32,
+        meta=np.empty((0,) * (images.ndim + 1), np.float32),
+    )
+    # each output a view of the stacked blocks: dask copies a slice of under half a block
+    one = ((1,), *chunks)
+    return Gradients(*(stacked.map_blocks(_pick, i, chunks=one)[0] for i in range(4)))
 
-    def part(index):
-        def compute(block):
-            return np.asarray(tuple(sobel(block, padding=padding, device="cpu"))[index])
 
-        return compute
+def _pick(stacked: np.ndarray, index: int) -> np.ndarray:
+    return stacked[index : index + 1]
 
-    if padding == "valid" and not whole_images:
-        images = images.rechunk({-2: -1, -1: -1})
-        whole_images = True
-    if whole_images:
-        chunks = images.chunks
-        if padding == "valid":
-            chunks = (*chunks[:-2], (images.shape[-2] - 2,), (images.shape[-1] - 2,))
-        outputs = [
-            da.map_blocks(part(i), images, dtype=np.float32, chunks=chunks) for i in range(4)
-        ]
-    else:
-        # a 1-pixel halo from the neighbouring blocks; at the image's own border each
-        # block pads itself with the chosen mode, so the result equals the in-memory one
-        depth = {images.ndim - 2: 1, images.ndim - 1: 1}
-        outputs = [
-            da.map_overlap(
-                part(i), images, depth=depth, boundary="none", trim=True, dtype=np.float32
-            )
-            for i in range(4)
-        ]
-    return Gradients(*outputs)
+
+def _block_gradients(block, padding: str, halo: bool, block_info=None) -> np.ndarray:
+    """The four outputs of one dask block, stacked ``(4, ...)``, its halo trimmed."""
+    block = np.asarray(block)
+    stacked = np.empty((4, *output_shape(block.shape, padding)), np.float32)
+    with _ONE_BLOCK_AT_A_TIME:  # torch's threads already use every core
+        _sobel_numpy(block, padding, torch.device("cpu"), Gradients(*stacked))
+    if not halo:
+        return stacked
+    where = block_info[0]["chunk-location"][-2:]
+    counts = block_info[0]["num-chunks"][-2:]
+    keep = tuple(
+        slice(1 if at > 0 else 0, -1 if at < count - 1 else None)
+        for at, count in zip(where, counts, strict=True)
+    )
+    return stacked[(..., *keep)]

@@ -10,11 +10,6 @@ Python's cost per torch call (a few µs) is what limits small tiles, so every
 view a tile geometry needs is made once per call (:class:`_Geometry`) and a
 tile costs about 20 torch calls; torch's own threads split each operation.
 
-Where the fused C kernel of :mod:`._native` is built (Linux, x86-64 with AVX2,
-gcc), it replaces those ten operations per tile with one pass, about twice as
-fast; it is built in the background on the first call, and until then, and
-wherever it cannot be, the torch operations do the work.
-
 torch only.
 """
 
@@ -22,19 +17,12 @@ from __future__ import annotations
 
 import torch
 
-from napari_nuclei_edges.gradients import _native
-
 #: Output pixels per tile: the float32 planes of a tile (padded input, two
 #: temporaries, four outputs: 14 MiB) stay within the last-level cache, and a tile is
 #: large enough that the fixed cost of a torch call stays a small share. Measured on
 #: this machine (2 threads, ``benchmarks/bench_sobel.py`` shapes): 2^19 is 4–15 % faster
 #: than 2^18 on every shape, and 2^20 no faster.
 TILE_PIXELS = 1 << 19
-#: Output pixels per tile for the fused kernel (no temporaries, one call per tile; its
-#: threads meet once per tile). Measured here on 32 × 1040²: 2^22 takes 22 ms into
-#: recycled outputs and 41 ms into fresh ones (the kernel zeroes new pages on first
-#: write), 2^20 24 and 48 ms, 2^24 35 and 49 ms; on the other shapes 2^22 is as fast.
-NATIVE_TILE_PIXELS = 1 << 22
 
 
 def tile_shape(n: int, oh: int, ow: int, tile_pixels: int | None = None) -> tuple[int, int]:
@@ -73,9 +61,6 @@ def sobel_into(
     if n == 0 or oh == 0 or ow == 0:
         return
     device = outputs[0].device
-    fused = _native.kernel() if device.type == "cpu" else None
-    if fused is not None and tile_pixels is None:
-        tile_pixels = NATIVE_TILE_PIXELS
     if tile_pixels == 0:
         images, rows = n, oh
     else:
@@ -102,8 +87,7 @@ def sobel_into(
                 low, high = top, bottom + 2
             geometry.fill(source[first:last, low:high])
             tiles = [out[first:last, top:bottom] for out in outputs]
-            if fused is None or not fused(geometry.p, tiles):
-                geometry.stencil(*tiles)
+            geometry.stencil(*tiles)
 
 
 class _Geometry:

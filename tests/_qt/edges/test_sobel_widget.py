@@ -193,6 +193,39 @@ def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     np.testing.assert_array_equal(np.asarray(out[2]), sobel(viewer.layers["metaphase"].data[2]).gx)
 
 
+def test_a_lazy_stack_is_convolved_once_for_the_plane_on_screen(
+    viewer, widget, qtbot, monkeypatch
+):
+    """Gx, Gy and magnitude take their contrast from the plane on screen: one Sobel pass
+    over its block, not one per output, and none over the planes not shown."""
+    da = pytest.importorskip("dask.array")
+    from napari_nuclei_edges import gradients
+    from napari_nuclei_edges.gradients.display import display_settings
+
+    data = viewer.layers["metaphase"].data
+    viewer.add_image(da.from_array(data, chunks=(1, 80, 80)), name="lazy")
+    viewer.dims.set_current_step(0, 4)
+    passes = []
+    tiled = gradients._sobel_numpy
+
+    def counted(images, *args, **kwargs):
+        passes.append(images.shape)
+        return tiled(images, *args, **kwargs)
+
+    monkeypatch.setattr(gradients, "_sobel_numpy", counted)
+    widget.layer_name = "lazy"
+    widget.set_outputs("gx", "gy", "magnitude")
+    widget._run_button.click()
+    # the dock's own work, before napari draws anything: one block of the stack (the
+    # noise check beside it convolves a central crop of the input plane, 2D)
+    assert [shape for shape in passes if len(shape) == 3] == [(1, 80, 80)]
+    qtbot.waitUntil(lambda: not widget.busy, timeout=20_000)
+    shown = sobel(data[4])
+    limit = viewer.layers["lazy_sobel_magnitude"].contrast_limits[1]
+    expected = display_settings("magnitude", shown.magnitude)["contrast_limits"][1]
+    assert limit == pytest.approx(expected)
+
+
 def test_never_overwrites_a_user_layer(viewer, widget, qtbot):
     user = viewer.add_image(np.zeros((5, 5)), name="metaphase_sobel_gx")
     widget.layer_name = "metaphase"

@@ -86,9 +86,13 @@ def _compute(
         data = smooth(data, params["sigma"])
     out = out if isinstance(data, np.ndarray) else None
     result = sobel(data, padding=params["padding"], device=params["device"], out=out)
+    names = ("gx", "gy", "magnitude", "direction")
+    shown, at = dict(zip(names, result, strict=True)), plane
+    if is_lazy(result.gx):
+        shown, at = _planes_on_screen(result, chosen, plane), None
     looks = {
-        what: display_settings(what, getattr(result, what), theme=theme, plane=plane)
-        for what in ("gx", "gy", "magnitude", "direction")
+        what: display_settings(what, shown.get(what), theme=theme, plane=at)
+        for what in names
         if what in chosen
     }
     rgb = vectors = None
@@ -106,6 +110,16 @@ def _compute(
         if what in chosen and made is None
     )
     return SobelRun(result, suggestion, looks, rgb, vectors, skipped, not_finite)
+
+
+def _planes_on_screen(result: Gradients, chosen, plane) -> dict:
+    """The displayed plane of each lazy output whose contrast is read, computed together:
+    one Sobel pass over the blocks they share."""
+    import dask
+
+    names = [what for what in ("gx", "gy", "magnitude") if what in chosen]
+    index = tuple(plane) if plane is not None else (0,) * (result.gx.ndim - 2)
+    return dict(zip(names, dask.compute(*(getattr(result, n)[index] for n in names)), strict=True))
 
 
 def _kernels_view() -> QGroupBox:
