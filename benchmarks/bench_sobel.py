@@ -20,9 +20,11 @@ the least disturbed run, and alternating exposes both to the same load). Columns
 - ``atan2``: the share of our time that ``torch.atan2`` alone takes on the same
   pixels (the direction; what no rearrangement of the other passes can save).
 
-Then: the same stack as a lazy dask array (one image per chunk), its four
-outputs computed together, against the numpy call; the first call in a new
-process; on a CUDA device (where there is one) the same workloads.
+Then: the first call in a new process; on a CUDA device (where there is one) the
+same workloads; last, the same stack as a lazy dask array (one image per chunk),
+its four outputs computed together, against the numpy call and against dask's own
+cost of making four float32 stacks (last, because once dask's threads have run
+torch, libgomp's throttled spinning slows torch in the rest of the process).
 
 ``python -m benchmarks.bench_sobel`` (the issue's shapes); ``--quick`` for
 smaller ones; ``--tiles`` compares tile sizes; ``--others`` adds scipy,
@@ -89,14 +91,15 @@ def main(argv=None) -> None:
             f"{stack.size / ours / limit:>10.0%}{atan2:>7.0%}",
             flush=True,
         )
-    _lazy(np, sobel, _stack(np, rng, QUICK[1] if args.quick else FULL[2], "uint8"))
     _first_calls()
-    if torch.cuda.is_available():
-        _cuda(np, torch, sobel, rng, workloads)
     if args.tiles:
         _tile_sizes(np, sobel, rng)
     if args.others:
         _other_libraries(np, torch, _reference(np))
+    if torch.cuda.is_available():
+        _cuda(np, torch, sobel, rng, workloads)
+    # last: once dask's threads have run torch, torch is slower in this process
+    _lazy(np, sobel, _stack(np, rng, QUICK[1] if args.quick else FULL[2], "uint8"))
 
 
 def _stack(np, rng, shape, dtype):
@@ -188,18 +191,24 @@ def _reference(np):
 
 def _lazy(np, sobel, stack) -> None:
     """The four lazy outputs of a dask stack (one image per chunk) computed together,
-    against the numpy call on the same data (each block is convolved once)."""
+    against the numpy call on the same data (each block is convolved once), and what
+    dask alone costs to make four float32 stacks of it (its floor)."""
     import dask
     import dask.array as da
 
     lazy = da.from_array(stack, chunks=(1, *stack.shape[1:]))
-    numpy_call = best_of(lambda: sobel(stack), repeat=3, min_time=0.1)
-    together = best_of(lambda: dask.compute(*sobel(lazy)), repeat=3, min_time=0.1)
-    print(
-        f"\nlazy {_label(stack)}, one image per chunk, four outputs computed together: "
-        f"{together * 1e3:.0f} ms; numpy call {numpy_call * 1e3:.0f} ms "
-        f"({together / numpy_call:.2f}× the numpy call)"
-    )
+    copies = [lazy.astype(np.float32) + i for i in range(4)]
+    rows = {"numpy call": lambda: sobel(stack)}
+    for scheduler in ("synchronous", "threads"):
+        rows[f"lazy, {scheduler}"] = lambda s=scheduler: dask.compute(*sobel(lazy), scheduler=s)
+        rows[f"dask floor, {scheduler}"] = lambda s=scheduler: dask.compute(*copies, scheduler=s)
+    rows["numpy call, after dask's threads"] = lambda: sobel(stack)
+    times = {name: best_of(call, repeat=3, min_time=0.1) for name, call in rows.items()}
+    print(f"\nlazy {_label(stack)}, one image per chunk, four outputs computed together")
+    print("(dask floor: four float32 copies of the input, no Sobel)")
+    for name, seconds in times.items():
+        ratio = seconds / times["numpy call"]
+        print(f"  {name:<36}{seconds * 1e3:>8.0f} ms{ratio:>7.2f}× the numpy call")
 
 
 def _first_calls() -> None:

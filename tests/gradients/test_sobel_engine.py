@@ -125,6 +125,27 @@ def test_a_lazy_stack_is_convolved_once_per_block_for_all_four_outputs(
     np.testing.assert_allclose(computed[3], expected.direction, rtol=3e-7, atol=1e-7)
 
 
+def test_dask_threads_leave_torch_to_one_thread_of_its_own(monkeypatch):
+    """A dask thread that ran torch would start an OpenMP team of its own, slowing every
+    later torch call in the process: every block's Sobel runs on one thread instead."""
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    stack = np.random.default_rng(5).integers(0, 255, (6, 40, 50)).astype(np.uint8)
+    threads = []
+    tiled = gradients._sobel_numpy
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return tiled(*args, **kwargs)
+
+    monkeypatch.setattr(gradients, "_sobel_numpy", recorded)
+    g = sobel(da.from_array(stack, chunks=(1, 20, 50)))
+    gx, *_ = dask.compute(*g, scheduler="threads")
+    assert len(threads) == 12 and set(threads) == {"sobel-blocks_0"}
+    np.testing.assert_array_equal(gx, scipy_outputs(stack, "reflect")[0])
+
+
 #: Run in a fresh process: sobel's first calls on new shapes, with an audit hook that
 #: records every process started, library loaded or file opened for writing.
 _FIRST_CALLS = textwrap.dedent(

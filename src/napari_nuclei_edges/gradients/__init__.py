@@ -35,6 +35,7 @@ torch and numpy; no Qt, no napari (the package itself does not import this modul
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -72,9 +73,11 @@ __all__ = [
 PADDINGS = ("reflect", "zeros", "replicate", "valid")
 #: Large numpy outputs come from here, so that dropped results are recycled.
 _OUTPUTS = BufferPool()
-#: Dask's threads take turns at a block's Sobel: each torch operation already runs on
-#: every core, and two at once would make their thread teams fight for them.
-_ONE_BLOCK_AT_A_TIME = threading.Lock()
+#: The one thread that runs dask blocks' Sobel: each torch operation already uses every
+#: core, and a dask thread that ran torch itself would start an OpenMP team of its own,
+#: which slows every later torch call in the process (libgomp then stops spinning).
+_BLOCKS: list[ThreadPoolExecutor] = []
+_BLOCKS_LOCK = threading.Lock()
 
 
 #: Sobel Gx as a cross-correlation kernel (x along the columns).
@@ -322,6 +325,13 @@ def _sobel_dask(images, padding: str) -> Gradients:
     return Gradients(*(stacked.map_blocks(_pick, i, chunks=one)[0] for i in range(4)))
 
 
+def _block_thread() -> ThreadPoolExecutor:
+    with _BLOCKS_LOCK:
+        if not _BLOCKS:
+            _BLOCKS.append(ThreadPoolExecutor(1, thread_name_prefix="sobel-blocks"))
+        return _BLOCKS[0]
+
+
 def _pick(stacked: np.ndarray, index: int) -> np.ndarray:
     return stacked[index : index + 1]
 
@@ -330,8 +340,8 @@ def _block_gradients(block, padding: str, halo: bool, block_info=None) -> np.nda
     """The four outputs of one dask block, stacked ``(4, ...)``, its halo trimmed."""
     block = np.asarray(block)
     stacked = np.empty((4, *output_shape(block.shape, padding)), np.float32)
-    with _ONE_BLOCK_AT_A_TIME:  # torch's threads already use every core
-        _sobel_numpy(block, padding, torch.device("cpu"), Gradients(*stacked))
+    outputs = Gradients(*stacked)
+    _block_thread().submit(_sobel_numpy, block, padding, torch.device("cpu"), outputs).result()
     if not halo:
         return stacked
     where = block_info[0]["chunk-location"][-2:]

@@ -1,4 +1,4 @@
-"""The CPU engine of :func:`~napari_nuclei_edges.gradients.sobel`: all four outputs per tile.
+"""The engine of :func:`~napari_nuclei_edges.gradients.sobel`, any device: four outputs per tile.
 
 A tile is a group of whole small images, or a band of full-width rows of a large
 one, of about :data:`TILE_PIXELS` output pixels. Each tile is converted to
@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import torch
 
-#: Output pixels per tile: the float32 planes of a tile (padded input, two
-#: temporaries, four outputs: 14 MiB) stay within the last-level cache, and a tile is
-#: large enough that the fixed cost of a torch call stays a small share. Measured on
-#: this machine (2 threads, ``benchmarks/bench_sobel.py`` shapes): 2^19 is 4–15 % faster
-#: than 2^18 on every shape, and 2^20 no faster.
+#: Output pixels per tile: a tile's seven float32 planes (padded input, two
+#: temporaries, four outputs) stay within the last-level cache, and a torch call's
+#: fixed cost stays a small share (``python -m benchmarks.bench_sobel --tiles``).
 TILE_PIXELS = 1 << 19
 
 
