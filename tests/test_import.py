@@ -7,7 +7,16 @@ import pytest
 QT_AND_NAPARI = ("qtpy", "PyQt6", "PySide6", "pyqtgraph", "magicgui", "napari")
 HEAVY = ("torch", *QT_AND_NAPARI)
 #: The pure side: numpy, scikit-image, torch and dask; never Qt or napari.
-PURE = ("data", "synthetic", "intensity", "segmentation", "gradients", "training", "batch")
+PURE = (
+    "data",
+    "synthetic",
+    "intensity",
+    "segmentation",
+    "gradients",
+    "training",
+    "batch",
+    "focus",
+)
 
 
 def _modules_after(statement: str) -> set[str]:
