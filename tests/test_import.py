@@ -15,6 +15,7 @@ PURE = (
     "gradients",
     "training",
     "batch",
+    "classification",
     "focus",
 )
 

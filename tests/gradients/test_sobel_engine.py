@@ -195,7 +195,7 @@ def test_sobel_compiles_loads_and_writes_nothing(tmp_path):
 
 
 PURE = ("data", "synthetic", "intensity", "segmentation", "gradients", "training",
-        "classification", "batch")  # fmt: skip
+        "classification", "batch", "focus")  # fmt: skip
 #: What would compile, build or load code at run time.
 FORBIDDEN_IMPORTS = {"ctypes", "cffi", "subprocess", "torch.utils.cpp_extension", "numba"}
 FORBIDDEN_CALLS = {"compile", "exec", "eval", "torch.compile", "torch.jit.script",
