@@ -64,24 +64,24 @@ def speed(shape: tuple[int, int, int]) -> None:
     for name in _NAMES:
         np.testing.assert_allclose(ours[name], reference[name], rtol=1e-4)
     rows = [
-        ("napari_nuclei_edges.focus (torch)", best_of(lambda: focus_measures(stack), 1, 0)),
-        ("plain numpy, same five formulas", best_of(lambda: numpy_measures(stack), 1, 0)),
+        ("napari_nuclei_edges.focus (torch)", best_of(lambda: focus_measures(stack), 3, 0)),
+        ("plain numpy, same five formulas", best_of(lambda: numpy_measures(stack), 3, 0)),
     ]
     size = " × ".join(str(n) for n in shape)
     print_table(f"All five focus measures of a {size} uint16 stack", rows, rows[0][0])
 
 
-def judge(seeds: int, slices: int) -> None:
+def judge(seeds: int, slices: int, image=None, label: str = "the synthetic sample") -> None:
     from napari_nuclei_edges.focus import focus_measures, judge_curve, synthetic_focus_stack
 
-    print(f"\nJudging the measures: {slices}-slice synthetic stacks, mean over {seeds} seeds")
+    print(f"\nJudging the measures on {label}: {slices}-slice stacks, mean over {seeds} seeds")
     print(f"{'noise':>6}  {'measure':<22}{'|picked − true|':>16}{'false maxima':>14}{'width':>8}")
     for noise in NOISE_LEVELS:
         scores = {name: [] for name in _NAMES}
         for seed in range(seeds):
             best = [3, slices // 2, slices - 4][seed % 3]
             stack, true_best = synthetic_focus_stack(
-                slices=slices, best=best, noise=noise, seed=seed
+                image, slices=slices, best=best, noise=noise, seed=seed
             )
             for name, values in focus_measures(stack).items():
                 scores[name].append(judge_curve(values, true_best))
@@ -93,16 +93,60 @@ def judge(seeds: int, slices: int) -> None:
             )
 
 
+def real_nuclei(path: str | None):
+    """A user's image (``--image``), else a 4 × 5 mosaic of the reference dataset's real
+    nuclei (one of each class per row), else None with the reason printed."""
+    from napari_nuclei_edges.data import load_dataset, read_image
+
+    if path:
+        return read_image(path), path
+    try:
+        from tests.conftest import REFERENCE_DATA
+
+        stacks = load_dataset(REFERENCE_DATA)
+    except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
+        print(f"\n(no real image to judge on: {exc}; pass --image PATH)")
+        return None, ""
+    rows = [np.concatenate([stack[k] for stack in stacks.values()], axis=1) for k in range(4)]
+    return np.concatenate(rows, axis=0), "a mosaic of 20 real nuclei (CELL0027)"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small stack: check it runs")
+    parser.add_argument("--chunks", action="store_true", help="compare chunk sizes")
+    parser.add_argument("--image", help="also judge the measures on this 2D image")
     args = parser.parse_args(argv if argv is not None else [])
     limit_threads(2)
     import torch
 
     torch.set_num_threads(2)
-    speed((8, 256, 256) if args.quick else (64, 1024, 1024))
-    judge(seeds=2 if args.quick else 6, slices=21)
+    shape = (8, 256, 256) if args.quick else (64, 1024, 1024)
+    speed(shape)
+    if args.chunks:
+        chunk_sizes(shape)
+    seeds = 2 if args.quick else 6
+    judge(seeds=seeds, slices=21)
+    image, label = real_nuclei(args.image)
+    if image is not None:
+        judge(seeds=seeds, slices=21, image=image, label=label)
+
+
+def chunk_sizes(shape: tuple[int, int, int]) -> None:
+    """Seconds for all five measures per chunk size (pixels converted and measured at once)."""
+    from napari_nuclei_edges.focus import _measures, focus_measures
+
+    stack = np.random.default_rng(0).integers(0, 4096, shape, dtype=np.uint16)
+    default = _measures.CHUNK_PIXELS
+    print("\nchunk (pixels): ms for all five measures")
+    try:
+        for power in range(20, 26):
+            _measures.CHUNK_PIXELS = 1 << power
+            seconds = best_of(lambda: focus_measures(stack), 2, 0)
+            mark = "  (default)" if 1 << power == default else ""
+            print(f"  2^{power}: {seconds * 1e3:.0f}{mark}")
+    finally:
+        _measures.CHUNK_PIXELS = default
 
 
 if __name__ == "__main__":

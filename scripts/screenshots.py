@@ -13,15 +13,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from _shots import _fresh_settings, _front, _settle, _settle_until, _wait
+
 WINDOW_SIZE = (1920, 1080)
 LAPTOP_SIZE = (1366, 768)
-
-
-def _settle(viewer, rounds: int = 20) -> None:
-    from qtpy.QtWidgets import QApplication
-
-    for _ in range(rounds):
-        QApplication.processEvents()
 
 
 def _launched(size):
@@ -155,6 +150,26 @@ def edges(out: Path) -> Path:
     # the launcher's view: each class in a column, metaphase's outputs beneath it
     _settle(viewer)
     path = out / "edges.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    viewer.close()
+    return path
+
+
+def focus(out: Path) -> Path:
+    """The focus dock on the synthetic focus stack: the five curves, the sharpest slice."""
+    import napari
+
+    from napari_nuclei_edges._cli import PLUGIN_NAME
+
+    viewer = napari.Viewer(title="napari-nuclei-edges", show=True)
+    viewer.window.resize(*WINDOW_SIZE)
+    viewer.open_sample(PLUGIN_NAME, "synthetic_focus_stack")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, "Find the focus")
+    widget._noise_spin.setValue(8.0)  # a little noise: a false maximum or two to see
+    _wait(widget.measure())
+    widget.go_to_slice(widget.state.picked)
+    _settle(viewer)
+    path = out / "focus.png"
     viewer.screenshot(str(path), canvas_only=False)
     viewer.close()
     return path
@@ -320,51 +335,6 @@ def _saliency_shot(path: Path, method: str) -> Path:
     return path
 
 
-def _settle_until(done, timeout: float = 30) -> None:
-    import time
-
-    from qtpy.QtWidgets import QApplication
-
-    deadline = time.monotonic() + timeout
-    while not done() and time.monotonic() < deadline:
-        QApplication.processEvents()
-        time.sleep(0.01)
-
-
-def _front(widget) -> None:
-    """Bring a dock's tab to the front, as a click on its tab does."""
-    from qtpy.QtWidgets import QDockWidget
-
-    _settle(None)  # after the launcher's own deferred raise of the first tab
-    parent = widget.parentWidget()
-    while not isinstance(parent, QDockWidget):
-        parent = parent.parentWidget()
-    parent.raise_()
-
-
-def _wait(worker, timeout: float = 60) -> None:
-    import time
-
-    from qtpy.QtWidgets import QApplication
-
-    done = []
-    worker.finished.connect(lambda: done.append(True))
-    deadline = time.monotonic() + timeout
-    while not done and time.monotonic() < deadline:
-        QApplication.processEvents()
-        time.sleep(0.01)
-
-
-def _fresh_settings() -> None:
-    """Every widget as a new user first sees it: settings in an empty temporary folder."""
-    import tempfile
-
-    from qtpy.QtCore import QSettings
-
-    folder = tempfile.mkdtemp(prefix="napari-nuclei-edges-settings-")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
-
-
 SHOTS = {
     "launcher": launcher,
     "launcher-1366x768": laptop,
@@ -380,6 +350,7 @@ SHOTS = {
     "classify": classify,
     "saliency": saliency,
     "gradcam": gradcam,
+    "focus": focus,
 }
 
 

@@ -20,7 +20,8 @@ def test_manifest_parses_from_distribution():
     manifest = PluginManifest.from_distribution("napari-nuclei-edges")
     assert manifest.name == "napari-nuclei-edges"
     assert [s.display_name for s in manifest.contributions.sample_data] == [
-        "Synthetic nuclei (5 classes)"
+        "Synthetic nuclei (5 classes)",
+        "Synthetic focus stack (21 slices)",
     ]
     (reader,) = manifest.contributions.readers
     assert reader.accepts_directories
@@ -57,6 +58,7 @@ def test_docks_are_in_napari_layer_menus():
         "napari-nuclei-edges.training_widget",
     ]
     assert menus["napari/layers/classify"] == ["napari-nuclei-edges.classify_widget"]
+    assert menus["napari/layers/measure"] == ["napari-nuclei-edges.focus_widget"]
     widget_commands = {widget.command for widget in manifest.contributions.widgets}
     assert {c for items in menus.values() for c in items} == widget_commands
 

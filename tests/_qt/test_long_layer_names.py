@@ -9,7 +9,13 @@ LONG = "DAPI_field03_deconvolved_MaxIP_2024-11-21_experiment_B"
 
 @pytest.mark.parametrize(
     "display_name",
-    ["Sobel edges", "Learn a kernel", "Classify the stage", "Histograms and threshold"],
+    [
+        "Sobel edges",
+        "Learn a kernel",
+        "Classify the stage",
+        "Histograms and threshold",
+        "Find the focus",
+    ],
 )
 def test_a_long_layer_name_leaves_the_dock_as_narrow(viewer, open_dock, qtbot, display_name):
     widget = open_dock(display_name)

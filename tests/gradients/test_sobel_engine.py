@@ -260,3 +260,25 @@ def test_gpu_equals_scipy(kind, padding):
     assert on_device.gx.device.type == kind
     cpu = type(on_device)(*(t.cpu().numpy() for t in on_device))
     assert_matches_scipy(cpu, stack, padding)
+
+
+@pytest.mark.parametrize("padding", ["reflect", "zeros", "replicate", "valid"])
+def test_the_pair_alone_is_sobels_gx_and_gy_without_the_arctangent(padding, monkeypatch):
+    from napari_nuclei_edges.gradients import sobel_pair
+
+    stack = np.random.default_rng(6).integers(0, 65535, (3, 45, 61)).astype(np.uint16)
+    full = sobel(stack, padding=padding)
+
+    def no_atan2(*args, **kwargs):
+        raise AssertionError("the pair needs no direction")
+
+    monkeypatch.setattr(torch, "atan2", no_atan2)
+    for source in (stack, torch.from_numpy(stack.astype(np.float32))):
+        gx, gy = sobel_pair(source, padding=padding)
+        assert isinstance(gx, torch.Tensor) and gx.dtype == torch.float32
+        np.testing.assert_array_equal(gx.numpy(), full.gx)
+        np.testing.assert_array_equal(gy.numpy(), full.gy)
+    with pytest.raises(TypeError, match="real-valued"):
+        sobel_pair(np.ones((4, 4), complex))
+    with pytest.raises(ValueError, match="padding"):
+        sobel_pair(stack, padding="wrap")

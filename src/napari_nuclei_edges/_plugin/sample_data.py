@@ -35,3 +35,19 @@ def synthetic_nuclei_sample(n_per_class: int = 50, seed: int = 0) -> list[tuple]
             )
         )
     return layers
+
+
+def synthetic_focus_sample(slices: int = 21, seed: int = 0) -> list[tuple]:
+    """Layer data for napari: a focus series of the sample's nuclei, sharp at its middle slice.
+
+    The true best slice is recorded in the layer's metadata (``best_slice``).
+    """
+    from ..focus import synthetic_focus_stack
+
+    stack, best = synthetic_focus_stack(slices=slices, seed=seed)
+    metadata = {
+        "source": "synthetic_focus_stack",
+        "best_slice": best,
+        "synthetic_parameters": {"slices": slices, "seed": seed},
+    }
+    return [(stack, {"name": "focus_stack", "metadata": metadata}, "image")]

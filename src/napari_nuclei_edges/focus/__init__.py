@@ -43,29 +43,46 @@ import numpy as np
 
 from ._checks import check_stack, nan_sentence
 from ._judge import curve_width, false_maxima, judge_curve
-from ._measures import CHUNK_PIXELS, FOCUS_MEASURES, check_measures, iter_focus_measures
+from ._map import TILE, expand_map, focus_map, tile_starts
+from ._measures import (
+    CHUNK_PIXELS,
+    FOCUS_MEASURES,
+    MEASURE_LABELS,
+    check_measures,
+    iter_focus_measures,
+)
 from ._synthetic import DEFOCUS_PER_SLICE, sample_image, synthetic_focus_stack
 
 __all__ = [
     "CHUNK_PIXELS",
     "DEFOCUS_PER_SLICE",
     "FOCUS_MEASURES",
+    "MEASURE_LABELS",
+    "TILE",
     "best_focus",
     "check_measures",
     "check_stack",
     "curve_width",
+    "expand_map",
     "false_maxima",
+    "focus_map",
     "focus_measures",
     "iter_focus_measures",
     "judge_curve",
     "nan_sentence",
     "sample_image",
     "synthetic_focus_stack",
+    "tile_starts",
 ]
 
 
 def focus_measures(
-    stack, measures: str | Sequence[str] = FOCUS_MEASURES, *, axis: int = 0
+    stack,
+    measures: str | Sequence[str] = FOCUS_MEASURES,
+    *,
+    axis: int = 0,
+    noise: float = 0.0,
+    seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Each focus measure of every slice of a stack.
 
@@ -78,6 +95,11 @@ def focus_measures(
         Any of :data:`FOCUS_MEASURES` (the module docstring gives each formula).
     axis : int
         The axis along which the focus changes (negative counts from the end).
+    noise : float
+        Gaussian noise of this σ (grey levels) added to every slice first, drawn
+        from ``seed``: how robust each measure is (false maxima appear).
+    seed : int
+        The noise's seed (the same noise whatever the chunking).
 
     Returns
     -------
@@ -101,7 +123,7 @@ def focus_measures(
     >>> focus_measures(g, "brenner")["brenner"]   # (10 - 0)² for 3 columns
     array([  0., 300.])
     """
-    steps = iter_focus_measures(stack, measures, axis=axis)
+    steps = iter_focus_measures(stack, measures, axis=axis, noise=noise, seed=seed)
     while True:
         try:
             next(steps)

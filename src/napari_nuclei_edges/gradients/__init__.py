@@ -68,6 +68,7 @@ __all__ = [
     "output_shape",
     "release_buffers",
     "sobel",
+    "sobel_pair",
 ]
 
 PADDINGS = ("reflect", "zeros", "replicate", "valid")
@@ -183,6 +184,43 @@ def sobel(
     if is_torch(images):
         return _sobel_torch(images, padding, target)
     return _sobel_numpy(images, padding, target, out)
+
+
+def sobel_pair(images, *, padding: str = "reflect") -> tuple[torch.Tensor, torch.Tensor]:
+    """Sobel Gx and Gy alone, as float32 torch tensors on the images' device.
+
+    What :func:`sobel` computes for ``gx`` and ``gy``, bit for bit, without the
+    magnitude and direction (whose arctangent is most of :func:`sobel`'s time):
+    for measures built on the pair, such as the Tenengrad focus measure.
+
+    Parameters
+    ----------
+    images : array_like or torch.Tensor
+        ``(..., H, W)``, any real dtype (a numpy array is read on the CPU).
+    padding : {"reflect", "zeros", "replicate", "valid"}
+        As in :func:`sobel`.
+
+    Examples
+    --------
+    >>> gx, gy = sobel_pair(np.tile(np.arange(5.0), (4, 1)), padding="valid")
+    >>> gx.tolist(), gy.tolist()
+    ([[8.0, 8.0, 8.0], [8.0, 8.0, 8.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    """
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, not {padding!r}.")
+    images = images if is_torch(images) else np.asarray(images)
+    check_images(images)
+    check_size(*images.shape[-2:], padding)
+    if not is_torch(images):
+        images = torch.from_numpy(numpy_images(images))
+    lead, (h, w) = images.shape[:-2], images.shape[-2:]
+    n = int(np.prod(tuple(lead), dtype=np.int64))
+    shape = output_shape(tuple(images.shape), padding)
+    pair = [torch.empty((n, *shape[-2:]), dtype=torch.float32, device=images.device)
+            for _ in range(2)]  # fmt: skip
+    whole = 0 if images.device.type != "cpu" else None  # one tile on a GPU
+    sobel_into(images.detach().reshape(n, h, w), [*pair, None, None], padding, whole)
+    return pair[0].reshape(shape), pair[1].reshape(shape)
 
 
 def release_buffers() -> int:

@@ -50,7 +50,8 @@ def sobel_into(
     """Write Gx, Gy, magnitude and direction of ``source`` ``(N, H, W)`` into ``outputs``.
 
     ``outputs`` are four float32 ``(N, OH, OW)`` tensors on one device that overlap
-    neither each other nor ``source`` (the caller checks); ``source`` has any
+    neither each other nor ``source`` (the caller checks), or Gx and Gy and two
+    None (the pair alone: no square root, no arctangent); ``source`` has any
     real dtype, on that device. ``tile_pixels``: :data:`TILE_PIXELS` by default;
     0 for one tile (a GPU, where a launch costs more than memory).
     """
@@ -84,7 +85,7 @@ def sobel_into(
             else:
                 low, high = top, bottom + 2
             geometry.fill(source[first:last, low:high])
-            tiles = [out[first:last, top:bottom] for out in outputs]
+            tiles = [None if out is None else out[first:last, top:bottom] for out in outputs]
             geometry.stencil(*tiles)
 
 
@@ -150,6 +151,8 @@ class _Geometry:
         torch.add(left, right, out=s)  # a [1, 2, 1] sum along x ...
         s.add_(centre, alpha=2.0)
         torch.sub(*self.gy_args, out=gy)  # ... then a [-1, 0, 1] difference along y
+        if magnitude is None:  # the gradient pair alone (sobel_pair)
+            return
         # sqrt(gx² + gy²) in three in-place passes: torch's hypot is slower on CPUs
         torch.mul(gx, gx, out=magnitude)
         magnitude.addcmul_(gy, gy).sqrt_()

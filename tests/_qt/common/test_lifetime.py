@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QThreadPool
 
-DOCKS = ("Histograms and threshold", "Sobel edges", "Learn a kernel")
+DOCKS = ("Histograms and threshold", "Sobel edges", "Learn a kernel", "Find the focus")
 
 
 def offered_layers(widget) -> list[str]:
@@ -77,7 +77,7 @@ def test_closing_the_viewer_stops_every_dock(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     viewer.add_image(synthetic_nuclei(n_per_class=4)["interphase"], name="interphase")
     widgets = [viewer.window.add_plugin_dock_widget("napari-nuclei-edges", n)[1] for n in DOCKS]
-    training = widgets[-1]
+    training = widgets[DOCKS.index("Learn a kernel")]
     training.set_options(optimiser="sgd", learning_rate=1e-7, steps=1_000_000)
     worker = training.start()
     qtbot.waitUntil(lambda: len(training.history) >= 2, timeout=20_000)
