@@ -16,7 +16,13 @@ from napari_nuclei_edges.data import CLASS_NAMES
 from napari_nuclei_edges.gradients import sobel
 
 LAPTOP = (1366, 768)
-DOCKS = ("Histograms and threshold", "Sobel edges", "Learn a kernel", "Classify the stage")
+DOCKS = (
+    "Histograms and threshold",
+    "Sobel edges",
+    "Learn a kernel",
+    "Classify the stage",
+    "Find the focus",
+)
 
 
 def dock_of(widget) -> QDockWidget:
