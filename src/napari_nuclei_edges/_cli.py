@@ -12,6 +12,9 @@ from . import __version__
 
 PLUGIN_NAME = "napari-nuclei-edges"
 SAMPLE_KEY = "synthetic_nuclei"
+#: Tab texts shorter than the docks' names, so that every tab is read whole on a
+#: 1366-pixel screen (the dock's own title bar still gives its whole name).
+TAB_TITLES = {"Histograms and threshold": "Threshold", "Classify the stage": "Classify"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +110,7 @@ def dock_course(viewer) -> None:
     docks = []
     for name in plugin_widget_names():
         dock, _ = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=True)
-        dock.setWindowTitle(name)  # the tab's text: "(napari-nuclei-edges)" would cut it
+        dock.setWindowTitle(TAB_TITLES.get(name, name))  # no "(napari-nuclei-edges)" in tabs
         docks.append(dock)
     if docks:
         first = docks[0]

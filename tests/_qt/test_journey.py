@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from napari.layers import Labels
 from qtpy.QtCore import QThreadPool
-from qtpy.QtWidgets import QDockWidget
+from qtpy.QtWidgets import QDockWidget, QTabBar
 
-from napari_nuclei_edges._cli import PLUGIN_NAME, launch
+from napari_nuclei_edges._cli import PLUGIN_NAME, TAB_TITLES, launch
 from napari_nuclei_edges.data import CLASS_NAMES
 from napari_nuclei_edges.gradients import sobel
 
@@ -55,7 +55,13 @@ def test_the_launcher_fits_a_laptop_with_every_dock_a_tab(launched, qtbot):
     docks = [dock_of(launched.window.add_plugin_dock_widget(PLUGIN_NAME, n)[1]) for n in DOCKS]
     tabbed = window.tabifiedDockWidgets(docks[0])
     assert set(tabbed) == set(docks[1:])  # one tab each, in one place
-    assert [dock.windowTitle() for dock in docks] == list(DOCKS)  # tabs readable, not cut
+    assert [dock.windowTitle() for dock in docks] == [TAB_TITLES.get(n, n) for n in DOCKS]
+    bar = next(b for b in window.findChildren(QTabBar) if b.count() == len(DOCKS))
+    assert [bar.tabText(i) for i in range(bar.count())] == [d.windowTitle() for d in docks]
+    qtbot.wait(50)
+    for i in range(bar.count()):  # every tab read whole: none shrunk into its padding
+        text = bar.tabText(i)
+        assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(text) + 10, text
     for dock in docks:  # each dock scrolls instead of making the window taller
         assert dock.minimumSizeHint().height() < 300
 
