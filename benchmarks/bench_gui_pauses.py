@@ -12,6 +12,9 @@ samples is the worst freeze a user could feel.
   took.
 - **Sobel on a large image** (3000 × 4000 uint16, computed in a worker), three
   runs in one window: the longest pause of each, until its layers are shown.
+- **Find the focus**: *Measure*, then *Focus map*, on the 21-slice sample and on a
+  64 × 1024 × 1024 uint16 stack: the longest pause of each, until its result is
+  shown (bar: 50 ms).
 
 Needs a display: ``xvfb-run -a -s "-screen 0 1920x1080x24" python -m benchmarks.bench_gui_pauses``.
 Never run it beside other work on a 2-core machine: it measures the event loop.
@@ -147,6 +150,35 @@ def large_sobel_runs(runs: int = 3) -> list[dict]:
     return results
 
 
+def focus_runs() -> list[dict]:
+    """Measure, then Focus map, on the focus sample and on a 64 × 1024² uint16 stack."""
+    import numpy as np
+
+    from napari_nuclei_edges._cli import PLUGIN_NAME
+
+    viewer = _launch()
+    viewer.open_sample(PLUGIN_NAME, "synthetic_focus_stack")
+    stack = np.random.default_rng(0).integers(0, 4096, (64, 1024, 1024), dtype=np.uint16)
+    viewer.add_image(stack, name="large stack")
+    widget = _dock(viewer, "Find the focus")
+    meter, results = PauseMeter(), []
+    for name in ("focus_stack", "large stack"):
+        widget.layer_name = name
+        measured = lambda: bool(widget.state.values)  # noqa: E731
+        mapped = lambda n=name: f"{n}_focus_map" in viewer.layers  # noqa: E731
+        for action, done in ((widget.measure, measured), (widget.make_focus_map, mapped)):
+            _wait(0.5)
+            meter.start()
+            start = time.perf_counter()
+            action()
+            _wait(120, until=lambda d=done: d() and not widget.busy)
+            _wait(0.2)  # the frames that draw the result
+            results.append({"what": f"{action.__name__}, {name}", "pause": meter.stop(),
+                            "seconds": time.perf_counter() - start})  # fmt: skip
+    viewer.close()
+    return results
+
+
 def main() -> None:
     limit_threads()
     from qtpy.QtCore import QSettings
@@ -175,6 +207,9 @@ def main() -> None:
         f"median {statistics.median(pauses):7.1f} ms   max {max(pauses):7.1f} ms   "
         f"(done after {statistics.median(r['seconds'] for r in large):.2f} s)"
     )
+    for run in focus_runs():
+        print(f"{'Find the focus: ' + run['what']:<44}longest {run['pause']:7.1f} ms   "
+              f"(done after {run['seconds']:.2f} s)")  # fmt: skip
     sys.stdout.flush()
 
 

@@ -9,8 +9,6 @@ is large or lazy), moves napari's slider when the plot is clicked, and makes
 
 from __future__ import annotations
 
-import math
-
 import napari.viewer
 import numpy as np
 from qtpy.QtWidgets import (
@@ -24,7 +22,6 @@ from qtpy.QtWidgets import (
 )
 
 from ...focus import (
-    CHUNK_PIXELS,
     FOCUS_MEASURES,
     TILE,
     expand_map,
@@ -170,7 +167,6 @@ class FocusWidget(QWidget):
             result = failures_as_values(focus_measures)(data, FOCUS_MEASURES, **noise)
             return self._on_result(run, name, axis, result)
         slices = int(data.shape[axis])
-        chunks = math.ceil(slices / max(1, CHUNK_PIXELS // (data.size // slices)))
         self._progress.begin(slices, f"Measuring the {slices} slices of {name}…")
         return self._start(
             iter_focus_measures,
@@ -180,7 +176,6 @@ class FocusWidget(QWidget):
             on_failure=lambda message: self._say(f"{name}: {message}"),
             on_yielded=lambda done: self._progress.advance(done),
             on_returned=lambda values: self._on_result(run, name, axis, values),
-            progress={"total": chunks, "desc": f"Focus of {name}"},
         )
 
     def make_focus_map(self):
@@ -196,15 +191,16 @@ class FocusWidget(QWidget):
             return None
         run, tile, measure = self._begin(), self._tile_spin.value(), self.state.pick_by
         self._progress.begin(0, f"Mapping the focus of {name} in {tile}-pixel tiles…")
+        shape = tuple(np.delete(np.asarray(data.shape), axis))
         return self._start(
-            failures_as_values(focus_map),
+            failures_as_values(_painted_focus_map),
             data,
             measure,
-            tile=tile,
-            axis=axis,
+            tile,
+            axis,
+            shape,
             on_failure=lambda message: self._say(f"{name}: {message}"),
             on_returned=lambda m: self._on_map(run, name, axis, tile, measure, m),
-            progress={"desc": f"Focus map of {name}"},
         )
 
     def stop(self) -> None:
@@ -284,10 +280,8 @@ class FocusWidget(QWidget):
             return self._say(f"{name}: {result.message}")
         if name not in self._viewer.layers:
             return self._say(f"{name} was removed before its focus map was ready.")
-        layer = self._viewer.layers[name]
-        shape = tuple(np.delete(np.asarray(layer.data.shape), axis))
-        slices = int(layer.data.shape[axis])
-        painted = expand_map(result, shape, tile)
+        result, painted = result
+        slices = int(self._viewer.layers[name].data.shape[axis])
         params = {"tile": tile, "axis": axis, "measure": measure}
         look = {"colormap": "turbo", "contrast_limits": (0, max(slices - 1, 1)), "opacity": 0.6}
         made = put_layer(self._viewer, "image", name, MAP, painted, params, **look)
@@ -378,3 +372,10 @@ class FocusWidget(QWidget):
         self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
         self._viewer.dims.events.current_step.disconnect(self._on_current_step)
         self._unfollow_theme()
+
+
+def _painted_focus_map(data, measure: str, tile: int, axis: int, shape) -> tuple:
+    """The worker's part of *Focus map*: the map and the map painted at the slices' size
+    (int16: the GUI thread only inserts the layer)."""
+    found = focus_map(data, measure, tile=tile, axis=axis)
+    return found, expand_map(found, shape, tile).astype(np.int16)
