@@ -176,6 +176,38 @@ def focus_runs() -> list[dict]:
             results.append({"what": f"{action.__name__}, {name}", "pause": meter.stop(),
                             "seconds": time.perf_counter() - start})  # fmt: skip
     viewer.close()
+    return results + _napari_floor(stack)
+
+
+def _napari_floor(stack) -> list[dict]:
+    """napari's own pauses, for scale, in a plain window of the same size holding the
+    same large stack (no plugin): one slider step (a frame drawn) and inserting a
+    16 × 16 image layer."""
+    import napari
+    import numpy as np
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1920, 1080)
+    viewer.add_image(stack, name="large stack")
+    _wait(2.0)
+
+    def step() -> None:
+        viewer.dims.current_step = (viewer.dims.current_step[0] + 1, 0, 0)
+
+    def insert() -> None:
+        viewer.add_image(np.zeros((16, 16), np.int16), contrast_limits=(0, 1))
+
+    meter, results = PauseMeter(), []
+    actions = (("napari alone: a slider step", step), ("napari alone: add a 16² layer", insert))
+    for what, action in actions:
+        _wait(0.5)
+        meter.start()
+        start = time.perf_counter()
+        action()
+        _wait(0.3)
+        seconds = time.perf_counter() - start
+        results.append({"what": what, "pause": meter.stop(), "seconds": seconds})
+    viewer.close()
     return results
 
 
