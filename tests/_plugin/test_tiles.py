@@ -48,7 +48,7 @@ def test_output_images_go_beneath_their_source_overlays_onto_it(viewer):
         layer = Image(np.zeros((3, 80, 80), np.float32), name=f"metaphase_{what}")
         insert_after_source(viewer, layer, "metaphase")
         made.append(layer)
-    arrows = Vectors(np.zeros((1, 2, 3)), name="metaphase_sobel_vectors")
+    arrows = Vectors(np.zeros((1, 2, 3)), name="metaphase_sobel_arrows")
     insert_after_source(viewer, arrows, "metaphase")
     x = _yx(source)[1]
     rows = [_yx(layer)[0] for layer in made]
@@ -56,7 +56,7 @@ def test_output_images_go_beneath_their_source_overlays_onto_it(viewer):
     assert 80 < rows[0] < rows[1] and rows[1] - rows[0] == pytest.approx(rows[0])
     assert _yx(arrows) == _yx(source) and is_overlay(arrows)  # the arrows over the image
     names = [layer.name for layer in viewer.layers]
-    assert names.index("metaphase_sobel_vectors") < names.index(TITLES)  # names stay on top
+    assert names.index("metaphase_sobel_arrows") < names.index(TITLES)  # names stay on top
     assert list(viewer.layers[TITLES].features["name"]) == [
         "interphase", "metaphase", "metaphase_sobel_gx", "metaphase_sobel_gy"
     ]  # fmt: skip
