@@ -101,7 +101,8 @@ def test_a_newcomers_session(launched, qtbot):
     assert viewer.layers["metaphase_sobel_direction_colour"].rgb
     # each output in its own tile beneath metaphase, named above it, none hidden
     source = viewer.layers["metaphase"]
-    outputs = [viewer.layers[f"metaphase_sobel_{w}"] for w in ("gx", "gy", "magnitude", "direction_colour")]
+    shown = ("gx", "gy", "magnitude", "direction_colour")
+    outputs = [viewer.layers[f"metaphase_sobel_{w}"] for w in shown]
     assert all(layer.visible for layer in outputs)
     assert {float(layer.translate[-1]) for layer in outputs} == {float(source.translate[-1])}
     rows = [float(layer.translate[-2]) for layer in outputs]

@@ -17,7 +17,8 @@ def test_sobel_follows_a_rename_and_its_outputs_follow_too(viewer, open_dock, qt
     qtbot.waitUntil(lambda: not widget.busy, timeout=20_000)
     viewer.layers["metaphase"].name = "mitosis 2"
     assert widget.layer_name == "mitosis 2"
-    assert "mitosis 2" in [widget._layer_combo.itemText(i) for i in range(widget._layer_combo.count())]
+    combo = widget._layer_combo
+    assert "mitosis 2" in [combo.itemText(i) for i in range(combo.count())]
     assert "mitosis 2_sobel_gx" in viewer.layers and "metaphase_sobel_gx" not in viewer.layers
     widget._run_button.click()  # updates the renamed outputs, no second set
     qtbot.waitUntil(lambda: not widget.busy, timeout=20_000)
