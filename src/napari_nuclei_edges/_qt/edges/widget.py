@@ -302,7 +302,8 @@ class SobelWidget(QWidget):
         meta = {**params, "kernel_x": SOBEL_X.tolist(), "kernel_y": SOBEL_Y.tolist()}
         steps = []
         for what, look in computed.looks.items():
-            made = lambda d=getattr(result, what): d  # noqa: E731
+            data = getattr(result, what)
+            made = lambda d=data: d  # noqa: E731
             steps.append((OUTPUT_LABELS[what], "image", OUTPUT_NAMES[what], made, look))
         if computed.rgb is not None:
             steps.append((OUTPUT_LABELS["rgb"], "image", OUTPUT_NAMES["rgb"],
