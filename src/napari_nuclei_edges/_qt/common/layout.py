@@ -28,8 +28,12 @@ _BREAK = re.compile(r"[_/.-](?![0-9])")
 #: Longest row name a table shows whole; longer ones are shortened in the middle.
 ROW_NAME_CHARACTERS = 22
 
-#: The least height a dock's content asks for; the rest scrolls.
-MIN_DOCK_HEIGHT = 160
+#: The least height a dock's content asks for; the rest scrolls (five docks opened from
+#: the Plugins menu, stacked, still fit a 768-px screen).
+MIN_DOCK_HEIGHT = 96
+#: The most width a dock asks napari for (its plots' natural width took half a
+#: 1366-px screen); a dock whose controls need more still gets their least width.
+DOCK_WIDTH = 440
 
 
 class _NaturalScrollArea(QScrollArea):
@@ -39,9 +43,10 @@ class _NaturalScrollArea(QScrollArea):
         content = self.widget()
         if content is None:
             return super().sizeHint()
-        hint = content.sizeHint()
+        hint, least = content.sizeHint(), content.minimumSizeHint()
         bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(hint.width() + bar + 2 * self.frameWidth(), hint.height())
+        width = max(min(hint.width(), DOCK_WIDTH), least.width())
+        return QSize(width + bar + 2 * self.frameWidth(), hint.height())
 
     def minimumSizeHint(self) -> QSize:
         content = self.widget()
