@@ -122,3 +122,24 @@ def test_where_napari_private_flag_differs_the_output_is_inserted_as_napari_does
     assert layer in viewer.layers
     assert viewer.layers.selection.active is layer  # napari's own insert path ran
     assert viewer.layers._activate_on_insert == 1  # untouched
+
+
+def test_tile_names_never_overlap_at_any_zoom():
+    from napari_nuclei_edges._plugin.grid import CHARACTER_PX_PER_POINT, GAP, TITLE_POINTS
+
+    viewer = ViewerModel()
+    for name in ("interphase", "prometaphase", "metaphase", "anaphase", "apoptosis"):
+        viewer.add_image(np.zeros((3, 80, 80), np.uint8), name=name)
+    tile_layers(viewer)
+    titles = viewer.layers[TITLES]
+    step = float(viewer.layers["prometaphase"].translate[-1])  # one tile and its gap
+    for zoom in (0.3, 0.57, 1.0, 2.0, 8.0):  # 0.57: napari's first window on a laptop
+        viewer.camera.zoom = zoom
+        size = titles.text.size
+        tile_px = step * (1 - GAP / 2) * zoom
+        shown = list(titles.features["shown"])
+        assert all(len(s) * CHARACTER_PX_PER_POINT * size <= tile_px for s in shown), zoom
+        assert list(titles.features["name"])[1] == "prometaphase"  # whole in the features
+    assert titles.text.size == TITLE_POINTS and shown[1] == "prometaphase"  # zoomed in: whole
+    viewer.camera.zoom = 0.57
+    assert titles.features["shown"][1].endswith("…") and 6 <= titles.text.size < TITLE_POINTS
