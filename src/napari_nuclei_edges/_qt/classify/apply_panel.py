@@ -26,7 +26,7 @@ class ApplyPanel(QWidget):
             "Grad-CAM: the regions the last convolution block's features fire on for it."
         )
         self.saliency_combo.setCurrentText(
-            _settings.read(settings, "saliency/method", SALIENCY_METHODS[0])
+            _settings.read(settings, "saliency/method", SALIENCY_METHODS[0], set(SALIENCY_METHODS))
         )
         self.saliency_combo.currentTextChanged.connect(self._on_saliency_method_changed)
         self.saliency_button = QPushButton("Saliency map")

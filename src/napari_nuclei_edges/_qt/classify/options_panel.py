@@ -67,7 +67,8 @@ class ClassifierOptionsPanel(QWidget):
         for name in MODELS:
             c["model"].addItem(MODEL_LABELS[name], name)
         c["optimiser"].addItem("auto", "")
-        c["optimiser"].addItems(OPTIMISERS)
+        for name in OPTIMISERS:  # read by their data: "" is auto
+            c["optimiser"].addItem(name, name)
         c["normalisation"].addItems(NORMALISATIONS)
         c["device"].addItems(available_devices())
         c["epochs"].setSpecialValueText("auto")
@@ -147,10 +148,12 @@ class ClassifierOptionsPanel(QWidget):
                 settings.setValue(f"options/{name}", "" if value is None else value)
 
     def restore(self, settings) -> None:
+        """Set the controls from ``settings``; an unusable value keeps its default."""
         defaults = ClassifierOptions().to_dict()
         values = {}
-        for name in self.controls:
-            stored = settings.value(f"options/{name}", None)
+        for name, control in self.controls.items():
+            key = f"options/{name}"
+            stored = settings.value(key, None)
             if stored in ("", None):
                 continue
             default = DEFAULT_DEVICE if name == "device" else defaults[name]
@@ -158,12 +161,11 @@ class ClassifierOptionsPanel(QWidget):
                 default = 0.0 if name in ("learning_rate", "weight_decay") else 0
                 if name == "patience":
                     default = -1
-            values[name] = _settings.read(settings, f"options/{name}", default)
-        try:
-            self.set_options(**values)
-            self.options()
-        except (TypeError, ValueError):
-            self.set_options(**defaults, device=DEFAULT_DEVICE)
+            within = _settings.limits(control, 100 if name == "validation_fraction" else 1)
+            if name == "device":  # one this machine lacks is auto (set_options), not an error
+                within = None
+            values[name] = _settings.read(settings, key, default, within)
+        self.set_options(**values)
 
     def _on_model_changed(self, *_) -> None:
         cnn = self.controls["model"].currentData() != "features"

@@ -69,6 +69,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._make_controls(viewer)
         self._lay_out()
         self._options_panel.restore(self._settings)
+        self._say(_settings.reset_sentence(self._settings))  # once: the bad values are gone
         self._connect()
         self._attach()
         self._life = DockLife(self)

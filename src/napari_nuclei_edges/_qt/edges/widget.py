@@ -423,11 +423,14 @@ class SobelWidget(QWidget):
 
     def _restore_settings(self) -> None:
         s = self._settings
-        self._padding_combo.setCurrentText(_settings.read(s, "padding", "reflect"))
-        self._sigma_spin.setValue(_settings.read(s, "sigma", 0.0))
+        padding = _settings.limits(self._padding_combo)
+        self._padding_combo.setCurrentText(_settings.read(s, "padding", "reflect", padding))
+        sigma = _settings.limits(self._sigma_spin)
+        self._sigma_spin.setValue(_settings.read(s, "sigma", 0.0, sigma))
         for name, check in self._output_checks.items():
             default = name in DEFAULT_OUTPUTS
             check.setChecked(_settings.read(s, f"output/{name}", default))
+        self._say(_settings.reset_sentence(s))  # once: the bad values are gone
 
     # ------------------------------------------------------------------ life (see DockLife)
 

@@ -114,7 +114,11 @@ class FocusWidget(QWidget):
         layout.addWidget(self._status_label)
         layout.addStretch()
 
-        self._pick_combo.setCurrentText(_settings.read(self._settings, "pick_by", "brenner"))
+        pick_by = _settings.limits(self._pick_combo)
+        self._pick_combo.setCurrentText(
+            _settings.read(self._settings, "pick_by", "brenner", pick_by)
+        )
+        self._say(_settings.reset_sentence(self._settings))  # once: the bad value is gone
         self.state.set_pick_by(self._pick_combo.currentText())
         self._pick_combo.currentTextChanged.connect(self._on_pick_changed)
         self._layer_combo.currentTextChanged.connect(self._on_layer_chosen)

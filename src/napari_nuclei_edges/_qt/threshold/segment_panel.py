@@ -152,9 +152,13 @@ class SegmentationPanel(QGroupBox):
             "split_touching": False,
             "keep_centre": False,
         }
-        self.set_options(
-            **{k: _settings.read(self._settings, f"segment/{k}", v) for k, v in defaults.items()}
-        )
+        within = {"sigma": _settings.limits(self._sigma_spin),
+                  "opening": _settings.limits(self._opening_spin),
+                  "min_size": _settings.limits(self._min_size_spin)}  # fmt: skip
+        self.set_options(**{
+            k: _settings.read(self._settings, f"segment/{k}", v, within.get(k))
+            for k, v in defaults.items()
+        })  # fmt: skip
 
     def _on_option_changed(self, *_):
         for key, value in self.options().items():

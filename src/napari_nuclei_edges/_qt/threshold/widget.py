@@ -86,6 +86,8 @@ class HistogramThresholdWidget(ThresholdControls):
         )
         self._opening = False
         self._show_plan()
+        if note := _settings.reset_sentence(self._settings):  # once: the bad values are gone
+            self._say(note)
 
     # ------------------------------------------------------------------ public API
 
@@ -535,10 +537,7 @@ _SETTINGS = {"log": False, "density": False, "bins": 0, "polarity": "bright",
 
 def _restore(state: ThresholdState, settings) -> None:
     """The remembered fields, as they were saved (the data's range clamps them later)."""
-    _settings.restore_fields(state, settings, _SETTINGS)
-    if state.method not in (MANUAL, *THRESHOLD_METHODS):
-        state.method = "otsu"
-    if state.polarity not in ("bright", "dark"):
-        state.polarity = "bright"
-    if state.segment_rule not in (AS_SET, PER_IMAGE):
-        state.segment_rule = AS_SET
+    within = {"bins": (0, 1 << 16), "threshold": (-1e12, 1e12),
+              "polarity": {"bright", "dark"}, "method": {MANUAL, *THRESHOLD_METHODS},
+              "segment_rule": {AS_SET, PER_IMAGE}}  # fmt: skip
+    _settings.restore_fields(state, settings, _SETTINGS, within)

@@ -57,7 +57,7 @@ class TrainingOptionsPanel(QWidget):
         self._patience_spin = QSpinBox(minimum=0, maximum=1_000_000, value=100, singleStep=50,
                                        suffix=" steps")  # fmt: skip
         self._patience_spin.setSpecialValueText("never")
-        controls = dict(zip(SHOWN, (
+        self._controls = controls = dict(zip(SHOWN, (
             self._model_combo, self._kernel_spin, self._bias_check, self._optimiser_combo,
             self._rate_spin, self._steps_spin, self._batch_spin, self._validation_spin,
             self._normalisation_combo, self._seed_spin, self._layers_spin, self._channels_spin,
@@ -130,24 +130,22 @@ class TrainingOptionsPanel(QWidget):
             settings.setValue(name, "" if value is None else value)
 
     def restore(self, settings) -> None:
+        """Set the controls from ``settings``; an unusable value keeps its default."""
         defaults = TrainingOptions()
-        optional = ("learning_rate", "batch_size", "optimiser")
-        values = {
-            name: _settings.read(settings, name, getattr(defaults, name))
-            for name in SHOWN
-            if name not in optional
-        }
-        rate, batch = settings.value("learning_rate", ""), settings.value("batch_size", "")
-        optimiser = settings.value("optimiser", "")
-        try:
-            values["learning_rate"] = float(rate) if rate not in ("", None) else None
-            values["batch_size"] = int(batch) if batch not in ("", None) else None
-            values["optimiser"] = optimiser if optimiser in OPTIMISERS else None
-            self.set_options(**values)
-        except (TypeError, ValueError):
-            kept = (name for name in SHOWN if name not in optional)
-            self.set_options(**{name: getattr(defaults, name) for name in kept})
-            self.set_options(optimiser=None, learning_rate=None, batch_size=None)
+        auto = {"optimiser": "", "learning_rate": 0.0, "batch_size": 0}  # stored as ""
+        values = {}
+        for name in SHOWN:
+            if name in auto and settings.value(name, "") == "":
+                values[name] = None
+                continue
+            default = getattr(defaults, name)
+            default = auto[name] if default is None else default
+            scale = 100 if name == "validation_fraction" else 1
+            within = _settings.limits(self._controls[name], scale)
+            values[name] = _settings.read(settings, name, default, within)
+        for name in auto:
+            values[name] = values[name] or None
+        self.set_options(**values)
 
     def _on_model_changed(self, *_) -> None:
         model = self._model_combo.currentData()

@@ -405,7 +405,10 @@ class KernelTrainingWidget(QWidget):
         self._options_panel.restore(self._settings)
         self._held_out_check.setChecked(_settings.read(self._settings, "held_out", False))
         self._target_combo.addItems(list(SOBEL_TARGETS))
-        self._target_combo.setCurrentText(_settings.read(self._settings, "target", "Sobel Gx"))
+        targets = _settings.limits(self._target_combo)
+        target = _settings.read(self._settings, "target", "Sobel Gx", targets)
+        self._target_combo.setCurrentText(target)
+        self._say(_settings.reset_sentence(self._settings))  # once: the bad values are gone
 
     # ------------------------------------------------------------------ life (see DockLife)
 
