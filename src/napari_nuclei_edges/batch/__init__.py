@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tables import unreadable_note
 from . import _store, _tables, _tasks
 from ._params import GONE, RULES, STEPS, Parameters, compare, parameters
 from ._plan import Plan, make_plan
@@ -68,6 +69,7 @@ class BatchResult:
     threshold_kept: bool = False  # the store's threshold, computed by its first run
     seconds: float = 0.0
     tables: dict[Path, int] = field(default_factory=dict)  # CSV written -> its rows
+    unreadable: int = 0  # image names written in the CSVs with their bytes as \xNN
 
     def summary(self) -> str:
         lines = []
@@ -92,6 +94,8 @@ class BatchResult:
                          + f" in {self.seconds:.1f} s.")  # fmt: skip
         lines += [f"{path}: {_count(rows, 'image')}, one row each." for path, rows in
                   self.tables.items()]  # fmt: skip
+        if self.unreadable:
+            lines.append(unreadable_note(self.unreadable, "the CSV"))
         if self.failed:
             lines.append(f"{_count(len(self.failed), 'image')} skipped:")
             lines += [f"  {name}: {why}" for name, why in self.failed.items()]
@@ -223,7 +227,7 @@ def run_batch(
         if record != stored:  # images marked gone, or an .npz touched but the same
             _store.write_record(_store.open_for_writing(out, stored, outputs, tables), record)
         if tables:  # the CSV of the store as it is (the input's images, gone ones left out)
-            result.tables = _tables.write_csvs(out, record, params.steps)
+            result.tables, result.unreadable = _tables.write_csvs(out, record, params.steps)
         result.seconds = time.perf_counter() - start
         return result  # nothing to compute
     root = _store.open_for_writing(out, record, outputs, tables)
@@ -247,7 +251,7 @@ def run_batch(
         else:
             result.failed[names[index]] = status
     if tables:  # rewritten whole from the store: a resumed run's CSV lists every image
-        result.tables = _tables.write_csvs(out, record, params.steps)
+        result.tables, result.unreadable = _tables.write_csvs(out, record, params.steps)
     result.seconds = time.perf_counter() - start
     return result
 

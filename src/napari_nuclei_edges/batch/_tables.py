@@ -15,8 +15,8 @@ numpy, zarr (torch only to load the model); no Qt, no napari.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -95,17 +95,18 @@ def block_columns(found, steps, class_names) -> dict[str, np.ndarray]:
     return columns
 
 
-def write_csvs(out: Path, record: dict, steps) -> dict[Path, int]:
-    """Each table of the store as ``<out>/<table>.csv``: path -> rows written.
+def write_csvs(out: Path, record: dict, steps) -> tuple[dict[Path, int], int]:
+    """Each table of the store as ``<out>/<table>.csv``: (path -> rows written, names unreadable).
 
     One row per image of the input that is done (gone and skipped images left
     out), in slot order: ``name``, ``slot``, then the columns; the class by name.
-    Read a chunk of slots at a time; each file replaced whole, never half written.
+    One header, then a chunk of slots at a time (:class:`~napari_nuclei_edges.tables.CsvTable`:
+    formulas escaped, names not valid UTF-8 shown as ``\\xNN`` and counted once per
+    image); each file replaced whole, never half written.
     """
     import zarr
 
-    from ..classification.measurements import FEATURES
-    from ..classification.model_io import table_csv
+    from ..tables import save_csv
 
     root = zarr.open_group(str(out), mode="r")
     slots = record["images"]
@@ -113,39 +114,47 @@ def write_csvs(out: Path, record: dict, steps) -> dict[Path, int]:
     rows = np.array([k for k, entry in enumerate(slots)
                      if entry and not entry.get("gone") and k < done.size and done[k]],
                     np.int64)  # fmt: skip
-    written = {}
+    written, unreadable = {}, 0
     for table in (MEASUREMENTS, PREDICTIONS):
         if (table == MEASUREMENTS and "measure" not in steps) or (
             table == PREDICTIONS and "classify" not in steps
         ):
             continue
-        if table == MEASUREMENTS:
-            columns = {name: f"{MEASUREMENTS}/{name}" for name in ("label", *FEATURES)}
-            class_names = None
-        else:
-            class_names = list(root[f"{PREDICTIONS}/class"].attrs["class_names"])
-            columns = {"predicted_class": f"{PREDICTIONS}/class",
-                       "confidence": f"{PREDICTIONS}/confidence"}  # fmt: skip
-            for name, array in zip(class_names, probability_arrays(class_names), strict=True):
-                columns[f"p_{name}"] = f"{PREDICTIONS}/{array}"
+        columns, class_names = _csv_columns(root, table)
         path = out / f"{table}.csv"
-        partial = out / f".{table}.csv.partial"
-        with open(partial, "w", newline="", encoding="utf-8") as file:
-            if not rows.size:
-                file.write(",".join(["name", "slot", *columns]) + "\n")
-            for begin in range(0, rows.size, TABLE_CHUNK):
-                part = rows[begin : begin + TABLE_CHUNK]
-                values = {"name": np.array([slots[k]["name"] for k in part], dtype=object),
-                          "slot": part}  # fmt: skip
-                for column, array in columns.items():
-                    # the run of slots these rows span, read once, then picked
-                    values[column] = root[array][part[0] : part[-1] + 1][part - part[0]]
-                if class_names is not None:
-                    index = values["predicted_class"]
-                    names = np.array([*class_names, ""], dtype=object)
-                    values["predicted_class"] = names[np.where(index >= 0, index, -1)]
-                text = table_csv(values)
-                file.write(text if begin == 0 else text.split("\n", 1)[1])
-        os.replace(partial, path)
-        written[path] = int(rows.size)
-    return written
+        csv = save_csv(path, partial(_write_table, root=root, slots=slots, rows=rows,
+                                     columns=columns, class_names=class_names))  # fmt: skip
+        written[path] = csv.rows
+        unreadable = max(unreadable, csv.unreadable)  # the same names in each table
+    return written, unreadable
+
+
+def _csv_columns(root, table: str) -> tuple[dict[str, str], list | None]:
+    """CSV column -> array of the store, and the class names (None for measurements)."""
+    from ..classification.measurements import FEATURES
+
+    if table == MEASUREMENTS:
+        return {name: f"{MEASUREMENTS}/{name}" for name in ("label", *FEATURES)}, None
+    class_names = list(root[f"{PREDICTIONS}/class"].attrs["class_names"])
+    columns = {"predicted_class": f"{PREDICTIONS}/class",
+               "confidence": f"{PREDICTIONS}/confidence"}  # fmt: skip
+    for name, array in zip(class_names, probability_arrays(class_names), strict=True):
+        columns[f"p_{name}"] = f"{PREDICTIONS}/{array}"
+    return columns, class_names
+
+
+def _write_table(file, *, root, slots, rows, columns, class_names):
+    from ..tables import CsvTable
+
+    csv = CsvTable(file, ["name", "slot", *columns])
+    for begin in range(0, rows.size, TABLE_CHUNK):
+        part = rows[begin : begin + TABLE_CHUNK]
+        values = [np.array([slots[k]["name"] for k in part], dtype=object), part]
+        for array in columns.values():
+            # the run of slots these rows span, read once, then picked
+            values.append(root[array][part[0] : part[-1] + 1][part - part[0]])
+        if class_names is not None:
+            names = np.array([*class_names, ""], dtype=object)
+            values[2] = names[np.where(values[2] >= 0, values[2], -1)]
+        csv.write_rows(zip(*values, strict=True))
+    return csv

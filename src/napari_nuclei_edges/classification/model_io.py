@@ -1,4 +1,4 @@
-"""Save and load classifiers, export training histories and tables as CSV.
+"""Save and load classifiers, export training histories and tables as CSV (:mod:`..tables`).
 
 A classifier is two files: ``name.pt``, the network's state dict (tensors only,
 read back with ``torch.load(..., weights_only=True)``, which executes no code),
@@ -8,15 +8,16 @@ image size, plugin version. A file that is not one of these gets a sentence.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["history_csv", "load_classifier", "save_classifier", "table_csv"]
+from ..tables import CsvTable, table_csv
+
+__all__ = ["history_csv", "load_classifier", "save_classifier", "table_csv", "write_history"]
 
 FORMAT = "napari-nuclei-edges classifier"
 VERSION = 1
@@ -30,6 +31,10 @@ HISTORY_COLUMNS = (
     "macro_f1",
     "elapsed_s",
 )
+HISTORY_FORMATS = {
+    **dict.fromkeys(("accuracy", "val_accuracy", "macro_f1"), "{:.4f}".format),
+    "elapsed_s": "{:.3f}".format,
+}
 
 
 def _paths(path) -> tuple[Path, Path]:
@@ -124,38 +129,13 @@ def load_classifier(path):
 def history_csv(steps: Iterable) -> str:
     """The training history (one row per :class:`ClassifierStep`) as CSV text."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HISTORY_COLUMNS)
-    for s in steps:
-        row = (s.epoch, f"{s.loss:.6g}", f"{s.val_loss:.6g}", f"{s.accuracy:.4f}",
-               f"{s.val_accuracy:.4f}", f"{s.macro_f1:.4f}", f"{s.elapsed:.3f}")  # fmt: skip
-        writer.writerow(row)
+    write_history(out, steps)
     return out.getvalue()
 
 
-def table_csv(table: Mapping[str, np.ndarray]) -> str:
-    """Columns of equal length (a :func:`measure` table, predictions) as CSV text.
-
-    Examples
-    --------
-    >>> print(table_csv({"image": np.array([0, 1]), "area": np.array([12.0, np.nan])}), end="")
-    image,area
-    0,12
-    1,
-    """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    names = list(table)
-    writer.writerow(names)
-    columns = [np.asarray(table[name]) for name in names]
-    for row in zip(*columns, strict=True):
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
-
-
-def _cell(value) -> str:
-    if isinstance(value, (float, np.floating)):
-        return "" if not np.isfinite(value) else f"{float(value):.6g}"
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
+def write_history(file, steps: Iterable) -> CsvTable:
+    """Write the training history to an open text ``file`` (see :mod:`..tables`)."""
+    table = CsvTable(file, HISTORY_COLUMNS, HISTORY_FORMATS)
+    table.write_rows((s.epoch, s.loss, s.val_loss, s.accuracy, s.val_accuracy, s.macro_f1,
+                      s.elapsed) for s in steps)  # fmt: skip
+    return table

@@ -11,7 +11,6 @@ numpy only; no torch, no Qt.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_nuclei_edges.tables import CsvTable, save_csv
 from napari_nuclei_edges.training.options import MAX_KERNEL_SIZE
 
 __all__ = ["fiji_kernel_text", "history_csv", "load_kernel", "save_history_csv", "save_kernel"]
@@ -244,21 +244,25 @@ def history_csv(steps: Iterable) -> str:
     the validation loss appears on the steps where it was measured.
     """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for report in steps:
-        for step, loss in zip(report.trace_steps, report.trace_losses, strict=True):
-            measured = step == report.step and report.val_loss is not None
-            elapsed = f"{report.elapsed:.6f}" if step == report.step else ""
-            writer.writerow([step, repr(loss), repr(report.val_loss) if measured else "", elapsed])
+    _history_table(out, steps)
     return out.getvalue()
 
 
 def save_history_csv(path, steps: Iterable) -> Path:
-    """Write :func:`history_csv` to ``path``."""
-    path = Path(path)
-    path.write_text(history_csv(steps))
-    return path
+    """Write :func:`history_csv` to ``path`` (replaced whole)."""
+    save_csv(path, lambda file: _history_table(file, steps))
+    return Path(path)
+
+
+def _history_table(file, steps: Iterable) -> CsvTable:
+    exact = dict.fromkeys(("loss", "val_loss"), repr)  # every digit of the loss
+    table = CsvTable(file, CSV_COLUMNS, {**exact, "elapsed_s": "{:.6f}".format})
+    for report in steps:
+        for step, loss in zip(report.trace_steps, report.trace_losses, strict=True):
+            measured = step == report.step and report.val_loss is not None
+            elapsed = report.elapsed if step == report.step else None
+            table.write_rows([(step, loss, report.val_loss if measured else None, elapsed)])
+    return table
 
 
 def _number(value: float, digits: int) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qtpy.QtWidgets import QFileDialog, QGridLayout, QPushButton
 
 
@@ -70,23 +68,28 @@ class FileActions:
         return model
 
     def export_history(self, path) -> None:
-        from ...classification.model_io import history_csv
+        from ...classification.model_io import write_history
+        from ...tables import save_csv
 
-        self._write(path, history_csv(self._dock.history), "the training history")
+        history = self._dock.history
+        self._write(path, lambda: save_csv(path, lambda file: write_history(file, history)),
+                    "the training history")  # fmt: skip
 
     def export_predictions(self, path) -> None:
         from ...classification.batch_steps import prediction_table
-        from ...classification.model_io import table_csv
+        from ...tables import save_table
 
         table = prediction_table(self._dock.predictions)
-        self._write(path, table_csv(table), "the predictions")
+        self._write(path, lambda: save_table(path, table), "the predictions")
 
-    def _write(self, path, text: str, what: str) -> None:
+    def _write(self, path, save, what: str) -> None:
+        from ...tables import written_sentence
+
         try:
-            Path(path).write_text(text)
+            written = save()
         except OSError as exc:
             return self._dock._say(f"Could not write {what}: {exc}")
-        self._dock._say(f"Wrote {what} to {Path(path).name}.")
+        self._dock._say(written_sentence(written, what, path))
 
     # ------------------------------------------------------------------ dialogs
 

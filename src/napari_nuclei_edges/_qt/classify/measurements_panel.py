@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from qtpy.QtCore import Qt
@@ -124,13 +123,13 @@ class MeasurementsPanel(QWidget):
         self.export_button.setEnabled(True)
 
     def export(self, path) -> None:
-        from ...classification.model_io import table_csv
+        from ...tables import save_table, written_sentence
 
         try:
-            Path(path).write_text(table_csv(self.table))
+            written = save_table(path, self.table)
         except OSError as exc:
             return self._say(f"Could not write the measurements: {exc}")
-        self._say(f"Wrote {len(self.table['index'])} nuclei to {Path(path).name}.")
+        self._say(written_sentence(written, f"{written.rows} nuclei", path))
 
     def _on_export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the measurements",
