@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 
 import numpy as np
 import pytest
@@ -167,10 +168,22 @@ def _bad_models(tmp_path, weights):
     damaged = tmp_path / "damaged"
     damaged.with_suffix(".json").write_text(weights.with_suffix(".json").read_text())
     damaged.with_suffix(".pt").write_bytes(b"not torch at all")
+    tampered = tmp_path / "tampered"  # a shared model's .json edited: once a KeyError
+    info = json.loads(weights.with_suffix(".json").read_text())
+    del info["feature_mean"]
+    tampered.with_suffix(".json").write_text(json.dumps(info))
+    tampered.with_suffix(".pt").write_bytes(weights.read_bytes())
+    zero = tmp_path / "zero"  # feature_std all zero: once NaN, every image the first class
+    info = json.loads(weights.with_suffix(".json").read_text())
+    info["feature_std"] = [0.0] * len(info["feature_std"])
+    zero.with_suffix(".json").write_text(json.dumps(info))
+    zero.with_suffix(".pt").write_bytes(weights.read_bytes())
     return {
         tmp_path / "missing.pt": "is not a saved classifier",
         foreign.with_suffix(".pt"): "was not written by this plugin's classifier",
-        damaged.with_suffix(".pt"): "does not hold this classifier's weights",
+        damaged.with_suffix(".pt"): "is not a weights file this plugin saved",
+        tampered.with_suffix(".pt"): "tampered.json lacks feature_mean",
+        zero.with_suffix(".pt"): "feature_std holds zeros",
     }
 
 

@@ -151,7 +151,7 @@ def test_damaged_weights_get_a_sentence(data, tmp_path):
     last = list(fit_classifier(data, epochs=2))[-1]
     save_classifier(tmp_path / "stage", last.model)
     (tmp_path / "stage.pt").write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="does not hold this classifier's weights"):
+    with pytest.raises(ValueError, match="is not a weights file this plugin saved"):
         load_classifier(tmp_path / "stage.pt")
 
 

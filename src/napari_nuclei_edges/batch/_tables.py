@@ -31,13 +31,13 @@ def load_model(path: str):
     """The classifier at ``path`` and a hash of its files; ValueError in one line naming it."""
     from ..classification.model_io import _paths, load_classifier
 
-    try:
+    try:  # checked whole: a tampered or foreign file is one sentence, before any work
         model = load_classifier(path)
-    except ValueError as exc:
+        digest = hashlib.sha256()
+        for part in _paths(path):
+            digest.update(part.read_bytes())
+    except (ValueError, OSError) as exc:
         raise ValueError(f"--model {path}: {exc}") from None
-    digest = hashlib.sha256()
-    for part in _paths(path):
-        digest.update(part.read_bytes())
     return model, digest.hexdigest()
 
 

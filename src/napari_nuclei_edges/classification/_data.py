@@ -33,31 +33,35 @@ class Dataset:
 
 
 def check_stack(name: str, stack) -> np.ndarray:
-    """One class's images as a float32 (N, H, W) array, or a sentence saying why not."""
+    """One class's images as a float32 (N, H, W) array, or a sentence saying why not.
+
+    ``name``: the class, or ``"images"`` (the images a model is applied to).
+    """
+    subject = "The image stack" if name == "images" else f"Class '{name}'"
     array = np.asarray(stack)
     if array.ndim == 2:
         array = array[None]
     if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] > 4:
         raise ValueError(
-            f"Class '{name}' looks like RGB (shape {array.shape}): the classifier needs "
+            f"{subject} looks like RGB (shape {array.shape}): the classifier needs "
             "single-channel images; split the channels first."
         )
     if array.ndim == 4 and array.shape[-1] in (3, 4):
         raise ValueError(
-            f"Class '{name}' is RGB (shape {array.shape}): the classifier needs "
+            f"{subject} is RGB (shape {array.shape}): the classifier needs "
             "single-channel images; split the channels first."
         )
     if array.ndim != 3 or array.size == 0:
         raise ValueError(
-            f"Class '{name}' must be a stack of 2D images (N, H, W), not shape {array.shape}."
+            f"{subject} must be a stack of 2D images (N, H, W), not shape {array.shape}."
         )
     if array.dtype.kind not in "uifb":
-        raise ValueError(f"Class '{name}' holds {array.dtype} values, not numbers.")
+        raise ValueError(f"{subject} holds {array.dtype} values, not numbers.")
     array = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
         raise ValueError(
-            f"Class '{name}' contains NaN or infinite pixels: replace them "
-            "(for example with 0) before training."
+            f"{subject} contains NaN or infinite pixels: replace them "
+            f"(for example with 0) {'first' if name == 'images' else 'before training'}."
         )
     return array
 
@@ -70,6 +74,14 @@ def prepare(images_by_class: Mapping, opts: ClassifierOptions, *, min_per_class=
         raise ValueError(
             f"A classifier needs at least two classes, not {len(images_by_class)}: "
             "add a layer (a stack of images) for each stage."
+        )
+    texts = [str(name) for name in images_by_class]
+    same = sorted({text for text in texts if texts.count(text) > 1})
+    if same:  # {1: a, "1": b}: one class name each, as text
+        keys = [repr(key) for key in images_by_class if str(key) in same]
+        raise ValueError(
+            f"The classes {', '.join(keys)} have the same name as text ({', '.join(same)}): "
+            "name each class differently."
         )
     stacks = {str(name): check_stack(str(name), s) for name, s in images_by_class.items()}
     few = [f"'{name}' ({len(s)})" for name, s in stacks.items() if len(s) < min_per_class]

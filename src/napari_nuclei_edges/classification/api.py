@@ -204,9 +204,11 @@ def iter_predict(
     (:func:`~napari_nuclei_edges.classification.measure` and the network work on
     whole stacks).
     """
-    from ._data import check_stack
     from .measurements import measure
 
+    if not (isinstance(block_size, (int, np.integer)) and block_size >= 1):
+        raise ValueError(f"block_size must be a whole number of images (1 or more), "
+                         f"not {block_size!r}.")  # fmt: skip
     shape = images.shape if hasattr(images, "shape") else np.shape(images)
     if len(shape) == 2:
         images = np.asarray(images)[None]
@@ -216,8 +218,7 @@ def iter_predict(
     with _Reader(images, block_size, lazy=not isinstance(images, np.ndarray)) as reader:
         for begin in starts:
             end = min(begin + block_size, total)
-            raw = reader.block(begin, prefetch=end < total)
-            block = check_stack("images", raw)
+            raw, block, bad = _finite_images(reader.block(begin, prefetch=end < total))
             features = positions = None
             if model.options.uses_features:
                 table = measure(raw)
@@ -225,11 +226,27 @@ def iter_predict(
                 features = features.astype(np.float32)
                 positions = np.stack([table["centroid_y"], table["centroid_x"]], 1)
             probabilities = model.probabilities(block, features, batch_size)
+            probabilities[bad] = np.nan  # an image with NaN pixels gets no class
             centre = (np.array(block.shape[-2:]) - 1) / 2
             if positions is None:
                 positions = np.tile(centre, (len(block), 1))
             positions = np.where(np.isfinite(positions), positions, centre)
             yield PredictionBlock(begin, end, total, probabilities.astype(np.float32), positions)
+
+
+def _finite_images(raw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The block as read (its NaN/inf pixels zeroed), checked as float32, and which
+    images held NaN/inf (they get no class)."""
+    from ._data import check_stack
+
+    array = np.asarray(raw)
+    bad = np.zeros(len(array), bool)
+    if array.dtype.kind == "f" and array.ndim == 3:
+        finite = np.isfinite(array)
+        if not finite.all():
+            bad = ~finite.reshape(len(array), -1).all(axis=1)
+            array = np.where(finite, array, 0).astype(array.dtype)
+    return array, check_stack("images", array), bad
 
 
 class _Reader:
@@ -284,7 +301,9 @@ def predict(model, images, block_size: int = 1024, batch_size: int | None = None
     -------
     Predictions
         ``labels`` (class names), ``probabilities`` (N, C), ``positions`` (N, 2):
-        the nucleus' centroid for the feature models, else the image centre.
+        the nucleus' centroid for the feature models, else the image centre. An image
+        with NaN pixels, or whose probabilities are not finite, has the label ``""``
+        and NaN probabilities; ``note`` says how many.
     """
     blocks = list(iter_predict(model, images, block_size, batch_size))
     n_classes = len(model.class_names)
@@ -292,10 +311,4 @@ def predict(model, images, block_size: int = 1024, batch_size: int | None = None
         np.concatenate([b.probabilities for b in blocks]) if blocks else np.zeros((0, n_classes))
     )
     positions = np.concatenate([b.positions for b in blocks]) if blocks else np.zeros((0, 2))
-    names = np.asarray(model.class_names, dtype=object)
-    return Predictions(
-        labels=names[probabilities.argmax(1)] if len(probabilities) else names[:0],
-        probabilities=probabilities,
-        class_names=tuple(model.class_names),
-        positions=positions,
-    )
+    return Predictions.of(probabilities, model.class_names, positions)

@@ -158,6 +158,9 @@ def block_tables(block, *, measurements: bool = True, model=None) -> BlockTables
             found.problems.update({int(kept[row]): why for row, why in more.items()})
         for row in found.problems:
             probabilities[row] = np.nan
+        for row in np.flatnonzero(ok & ~np.isfinite(probabilities).all(1)):  # never class 0
+            found.problems.setdefault(int(row), "the model gives no finite class probabilities "
+                                      "for this image (values it overflows on)")  # fmt: skip
         known = np.isfinite(probabilities).all(1)
         index = np.where(known, np.nan_to_num(probabilities).argmax(1), -1).astype(np.int16)
         found.predictions = {

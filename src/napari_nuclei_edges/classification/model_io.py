@@ -31,6 +31,13 @@ HISTORY_COLUMNS = (
     "macro_f1",
     "elapsed_s",
 )
+#: The keys of a classifier's ``.json`` besides its format and version.
+FIELDS = ("options", "class_names", "feature_names", "feature_mean", "feature_std", "image_size")
+#: Far above what the plugin saves (a few kB of description, at most ~4 MB of weights).
+MAX_DESCRIPTION_BYTES = 1 << 20
+MAX_WEIGHTS_BYTES = 64 << 20
+MAX_CLASSES = 1000
+MAX_IMAGE_SIDE = 1024  # of the crops a CNN reads (the feature model reads any size)
 HISTORY_FORMATS = {
     **dict.fromkeys(("accuracy", "val_accuracy", "macro_f1"), "{:.4f}".format),
     "elapsed_s": "{:.3f}".format,
@@ -81,16 +88,19 @@ def save_classifier(path, model) -> Path:
 def load_classifier(path):
     """Read a classifier written by :func:`save_classifier` (``.pt`` or ``.json`` path).
 
+    Everything is checked before a model is returned: the description's every field
+    (types, lengths, finite numbers, unique text class names, known measurements,
+    sizes), the weights (tensors only, finite, the network's shapes), and the
+    model's outputs on a probe (finite probabilities).
+
     Raises
     ------
     ValueError
-        With a sentence, for a missing, foreign or damaged file.
+        With a sentence naming the file and the problem, for a missing, foreign,
+        damaged or tampered file.
     """
-    import torch
-
     from ._classifier import Classifier
     from ._models import build
-    from .options import ClassifierOptions
 
     weights, meta = _paths(path)
     if not meta.exists() or not weights.exists():
@@ -98,32 +108,142 @@ def load_classifier(path):
             f"{Path(path).name} is not a saved classifier: one needs both "
             f"{weights.name} and {meta.name} side by side."
         )
+    for part, limit in ((meta, MAX_DESCRIPTION_BYTES), (weights, MAX_WEIGHTS_BYTES)):
+        if part.stat().st_size > limit:
+            raise ValueError(f"{part.name} is {part.stat().st_size / 1e6:.0f} MB, far more "
+                             "than a classifier this plugin saves: it is not one.")  # fmt: skip
+    opts, names, features, mean, std, size = _description(meta)
+    state = _weights(weights)
+    net = build(len(names), opts, len(features), opts.seed)
     try:
-        info = json.loads(meta.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{meta.name} is not a classifier description ({exc}).") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise ValueError(f"{meta.name} was not written by this plugin's classifier.")
-    if info.get("version", 0) > VERSION:
-        raise ValueError(f"{meta.name} was written by a newer version of the plugin.")
-    try:
-        opts = ClassifierOptions.from_dict(info["options"])
-        names = tuple(info["class_names"])
-        features = tuple(info["feature_names"])
-        net = build(len(names), opts, len(features), opts.seed)
-        state = torch.load(weights, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
-    except Exception as exc:  # a damaged or mismatched file: one sentence
+    except (RuntimeError, KeyError, TypeError) as exc:  # missing, extra or reshaped tensors
+        first = str(exc).strip().splitlines()[0][:160]
         raise ValueError(
-            f"{weights.name} does not hold this classifier's weights ({type(exc).__name__}): "
-            "save the model again."
+            f"{weights.name} does not hold the weights of the network {meta.name} describes "
+            f"({first}): save the model again."
         ) from None
     net.eval()
-    return Classifier(
-        net, opts, names, features,
-        np.asarray(info["feature_mean"], np.float32), np.asarray(info["feature_std"], np.float32),
-        tuple(info["image_size"]),
-    )  # fmt: skip
+    model = Classifier(net, opts, names, features, mean, std, size)
+    _check_outputs(model, weights.name)
+    return model
+
+
+def _description(meta: Path):
+    """The checked fields of a ``.json``: options, class names, features, mean, std, size."""
+    from .measurements import FEATURES
+    from .options import ClassifierOptions
+
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+        raise ValueError(f"{meta.name} is not a classifier description ({why}).") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ValueError(f"{meta.name} was not written by this plugin's classifier.")
+    version = info.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ValueError(f"{meta.name}: its version {version!r} is not a version number.")
+    if version > VERSION:
+        raise ValueError(f"{meta.name} was written by a newer version of the plugin.")
+    missing = [key for key in FIELDS if key not in info]
+    if missing:
+        raise ValueError(f"{meta.name} lacks {', '.join(missing)}: save the model again.")
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{meta.name}: {what}; it was not saved by this plugin as it is.")
+
+    try:
+        opts = ClassifierOptions.from_dict(info["options"])
+    except ValueError as exc:
+        raise bad(f"its options are not valid ({exc})") from None
+    names = _names(info["class_names"], bad, "class_names")
+    if not 2 <= len(names) <= MAX_CLASSES:
+        raise bad(f"class_names holds {len(names)} classes, not 2 to {MAX_CLASSES}")
+    features = _names(info["feature_names"], bad, "feature_names")
+    unknown = [name for name in features if name not in FEATURES]
+    if unknown:
+        raise bad(f"feature_names {unknown} are not measurements ({', '.join(FEATURES)})")
+    if opts.uses_features and not features:
+        raise bad(f"a {opts.model} model needs feature_names")
+    n = len(features) if opts.uses_features else 0
+    mean = _numbers(info["feature_mean"], n, bad, "feature_mean")
+    std = _numbers(info["feature_std"], n, bad, "feature_std")
+    if (std <= 0).any():
+        raise bad("feature_std holds zeros or negative values (a division by zero)")
+    size, most = info["image_size"], MAX_IMAGE_SIDE if opts.uses_images else 1 << 16
+    if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)
+            and all(1 <= v <= most for v in size)):  # fmt: skip
+        raise bad(f"image_size must be two sizes from 1 to {most}, not {size!r:.40}")
+    return opts, names, features, mean, std, (int(size[0]), int(size[1]))
+
+
+def _names(value, bad, key: str) -> tuple[str, ...]:
+    """A list of distinct, non-empty strings."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise bad(f"{key} must be a list of names (text), not {value!r:.60}")
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if repeated:
+        raise bad(f"{key} names {repeated} more than once")
+    return tuple(value)
+
+
+def _numbers(value, n: int, bad, key: str) -> np.ndarray:
+    """A list of ``n`` finite numbers, as float32."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    ):
+        raise bad(f"{key} must be a list of numbers, not {value!r:.60}")
+    if len(value) != n:
+        raise bad(f"{key} holds {len(value)} numbers, not one per measurement ({n})")
+    array = np.asarray(value, np.float64)
+    if not np.isfinite(array).all() or (np.abs(array) > np.finfo(np.float32).max).any():
+        raise bad(f"{key} holds NaN, infinite or out-of-range numbers")
+    return array.astype(np.float32)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _weights(weights: Path) -> dict:
+    """The tensors of a ``.pt`` (read without running code), each finite."""
+    import torch
+
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip or torch's refusal of code: one sentence
+        raise ValueError(
+            f"{weights.name} is not a weights file this plugin saved ({type(exc).__name__}): "
+            "save the model again."
+        ) from None
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise ValueError(f"{weights.name} does not hold named tensors: it is not a classifier.")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if broken:
+        raise ValueError(f"{weights.name} holds NaN or infinite weights ({', '.join(broken[:3])}):"
+                         " this model cannot classify; train it and save it again.")  # fmt: skip
+    return state
+
+
+def _check_outputs(model, name: str) -> None:
+    """Refuse a model whose probabilities on a probe are not finite."""
+    rng = np.random.default_rng(0)
+    h, w = model.image_size if model.options.uses_images else (16, 16)
+    images = rng.integers(0, 256, (2, h, w)).astype(np.float32)
+    features = None
+    if model.options.uses_features:  # typical measurements: the training mean ± std
+        noise = rng.standard_normal((2, len(model.feature_mean)))
+        features = (model.feature_mean + noise * model.feature_std).astype(np.float32)
+    with np.errstate(all="ignore"):
+        probabilities = model.probabilities(images, features)
+    if not np.isfinite(probabilities).all():
+        raise ValueError(
+            f"{name} gives no finite probabilities (its weights overflow): it would label "
+            "every image with the first class; train it and save it again."
+        )
 
 
 def history_csv(steps: Iterable) -> str:

@@ -236,8 +236,22 @@ class ClassifierOptions:
 
     @classmethod
     def from_dict(cls, values: dict) -> ClassifierOptions:
-        known = {f.name for f in fields(cls)}
+        """Options from :meth:`to_dict`'s form (a file's): unknown keys ignored, each
+        value's type checked (a ValueError naming the option, never a TypeError).
+
+        >>> ClassifierOptions.from_dict({"model": "cnn", "layers": 2, "extra": 1}).layers
+        2
+        >>> ClassifierOptions.from_dict({"layers": "2"})
+        Traceback (most recent call last):
+        ...
+        ValueError: option layers must be int, not str ('2').
+        """
+        if not isinstance(values, dict):
+            raise ValueError(f"options must be a mapping, not {type(values).__name__}.")
+        known = {f.name: f.type for f in fields(cls)}
         values = {k: v for k, v in values.items() if k in known}
+        for name, value in values.items():
+            _check_type(name, value, known[name])
         if values.get("features") is not None:
             values["features"] = tuple(values["features"])
         return cls(**values)
@@ -310,10 +324,70 @@ class Predictions:
     class_names: tuple[str, ...]
     positions: np.ndarray  # (N, 2) row, column of each image's nucleus (the centre without one)
 
+    @classmethod
+    def of(cls, probabilities, class_names, positions) -> Predictions:
+        """Each image labelled with its most probable class; an image whose probabilities
+        are not finite gets no label (``""``), never the first class.
+
+        >>> p = Predictions.of(np.array([[0.2, 0.8], [np.nan, np.nan]]), ("a", "b"),
+        ...                    np.zeros((2, 2)))
+        >>> p.labels.tolist(), p.unlabelled
+        (['b', ''], 1)
+        >>> p.note  # doctest: +ELLIPSIS
+        '1 image has no finite class probabilities (...): it is not labelled.'
+        """
+        probabilities = np.asarray(probabilities)
+        names = np.asarray([*class_names, ""], dtype=object)
+        known = np.isfinite(probabilities).all(axis=1)
+        index = np.where(known, np.nan_to_num(probabilities, nan=-1.0).argmax(axis=1), -1)
+        return cls(names[index], probabilities, tuple(class_names), np.asarray(positions))
+
+    @property
+    def unlabelled(self) -> int:
+        """Images without a label (their probabilities are not finite)."""
+        return int(np.sum(~np.isfinite(self.probabilities).all(axis=1)))
+
+    @property
+    def note(self) -> str:
+        """The sentence that says how many images got no label ('' when all did)."""
+        n = self.unlabelled
+        if not n:
+            return ""
+        images, has, it = ("image", "has", "it is") if n == 1 else ("images", "have", "they are")
+        return (f"{n} {images} {has} no finite class probabilities (NaN pixels or values the "
+                f"model overflows on): {it} not labelled.")  # fmt: skip
+
     @property
     def indices(self) -> np.ndarray:
-        return np.argmax(self.probabilities, axis=1)
+        """Each image's class index; -1 for an image without a label."""
+        known = np.isfinite(self.probabilities).all(axis=1)
+        return np.where(known, np.nan_to_num(self.probabilities, nan=-1.0).argmax(axis=1), -1)
 
     @property
     def confidence(self) -> np.ndarray:
-        return np.max(self.probabilities, axis=1)
+        """The probability of each image's class; NaN for an image without a label."""
+        with np.errstate(invalid="ignore"):
+            return np.max(self.probabilities, axis=1)
+
+
+def _check_type(name: str, value, annotation: str) -> None:
+    """``value`` fits the field's annotation (``int``, ``float | None``, ``tuple[str, ...]``)."""
+    kinds = [kind.strip() for kind in str(annotation).split("|")]
+    if value is None and "None" in kinds:
+        return
+    kind = kinds[0]
+    if kind.startswith("tuple"):
+        fits = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        kind = "a list of names"
+    elif kind == "bool":
+        fits = isinstance(value, bool)
+    elif kind in ("int", "float"):
+        numbers = (int,) if kind == "int" else (int, float)
+        fits = isinstance(value, numbers) and not isinstance(value, bool)
+        if fits and not abs(value) < 2**63:  # NaN, infinities, integers torch cannot hold
+            raise ValueError(f"option {name} must be a finite number, not {value!r}.")
+    else:
+        fits = isinstance(value, str)
+    if not fits:
+        shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:19] + "…"
+        raise ValueError(f"option {name} must be {kind}, not {type(value).__name__} ({shown}).")

@@ -263,7 +263,12 @@ def histogram_edges(
         raise ValueError(f"bins must be at least 1, not {bins}.")
     if high == low:
         low, high = low - 0.5, high + 0.5
-    return np.linspace(low, high, n_bins + 1), False
+    edges = np.linspace(low, high, n_bins + 1)
+    if not (np.diff(edges) > 0).all():
+        # a range spanning fewer float32 values than bins (denormals, 0.1 to 0.1000002):
+        # float64 bins keep them apart where numpy's float32 ones collapse
+        edges = np.linspace(float(low), float(high), n_bins + 1)
+    return edges, False
 
 
 def bin_counts(array, edges: np.ndarray, unit_bins: bool) -> tuple[np.ndarray, int]:

@@ -226,6 +226,8 @@ def _as_images(array, what: str) -> np.ndarray:
         raise TypeError(f"{what} must be an array of numbers: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{what} must be real numbers, not {array.dtype} data.")
+    if not array.dtype.isnative:  # big-endian files: torch reads the machine's order only
+        array = array.astype(array.dtype.newbyteorder("="))
     if array.ndim == 3:
         array = array[:, None]
     if array.ndim != 4:

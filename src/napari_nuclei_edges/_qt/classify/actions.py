@@ -142,7 +142,7 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
     for i, name in enumerate(predictions.class_names):
         features[f"p_{name}"] = predictions.probabilities[:, i].astype(float)
     colors = {name: layer_color(name, i) for i, name in enumerate(predictions.class_names)}
-    face = [colors[str(label)] for label in predictions.labels]
+    face = [colors.get(str(label), "gray") for label in predictions.labels]  # "": no class
     text = {"string": "{stage} {probability:.0%}", "color": "white", "size": 10,
             "translation": [-10, 0] if ndim == 2 else [0, -10, 0]}  # fmt: skip
     metadata = output_metadata(layer_name, "stage", {"classes": list(predictions.class_names)})

@@ -54,14 +54,15 @@ class FileActions:
     def load_model(self, path):
         from ...classification.model_io import load_classifier
 
-        try:
+        try:  # checked whole (and its filters read) before the dock changes at all
             model = load_classifier(path)
-        except ValueError as exc:
-            return self._dock._say(str(exc))
+            filters = model.first_filters()
+        except (ValueError, OSError) as exc:
+            return self._dock._say(f"{exc} The dock keeps its model and options.")
         self._dock.reset()
         self._dock.state.model = model
         self._dock.set_options(**model.options.to_dict())
-        self._dock._filters.show_filters(model.first_filters())
+        self._dock._filters.show_filters(filters)
         self._dock._update_buttons()
         names = ", ".join(model.class_names)
         self._dock._say(f"Loaded a {model.options.model} model of {names}: Predict applies it.")

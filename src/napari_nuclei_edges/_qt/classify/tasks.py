@@ -179,9 +179,8 @@ class ModelTasks:
             if not blocks or blocks[-1].stop < n or name not in self._viewer.layers:
                 return
             probabilities = np.concatenate([b.probabilities for b in blocks])
-            names = np.asarray(self.model.class_names, dtype=object)
-            self.predictions = Predictions(
-                names[probabilities.argmax(1)], probabilities, tuple(self.model.class_names),
+            self.predictions = Predictions.of(  # an image without finite ones: no class
+                probabilities, self.model.class_names,
                 np.concatenate([b.positions for b in blocks]),
             )  # fmt: skip
             new = owned_output(self._viewer, name, "stage") is None
@@ -193,7 +192,11 @@ class ModelTasks:
                 QTimer.singleShot(SHOW_AFTER_MS, lambda: actions.show_layer(viewer, shown))
             counts = ", ".join(f"{c} {int(np.sum(self.predictions.labels == c))}"
                                for c in self.model.class_names)  # fmt: skip
-            self._say(f"{out.name}: {counts}." + actions.prediction_scores(self.predictions, name))
+            self._say(
+                f"{out.name}: {counts}."
+                + actions.prediction_scores(self.predictions, name)
+                + (" " + self.predictions.note if self.predictions.note else "")
+            )
             self.files.update_buttons()
 
         self._task_progress.begin(n, f"predicting {name}")
