@@ -284,7 +284,8 @@ def batch_parser() -> argparse.ArgumentParser:
         "--out",
         required=True,
         metavar="OUTPUT",
-        help="the zarr store: a new path, an empty folder, or a store this command made",
+        help="the zarr store: a new path, an empty folder, or a store this command made "
+        "(one run at a time: a second is refused while the first runs)",
     )
     parser.add_argument(
         "--steps",
@@ -355,12 +356,24 @@ def batch_main(argv: Sequence[str]) -> int:
         print(f"napari-nuclei-edges batch: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a store made read-only: say so, keep what is done
+        _silence_abandoned_writes()
         print(f"napari-nuclei-edges batch: {exc.filename or args.out}: "
               f"{exc.strerror or exc}; what was finished is kept, run again to resume.",
               file=sys.stderr)  # fmt: skip
         return 2
     print(result.summary())
     return 1 if result.failed else 0
+
+
+def _silence_abandoned_writes() -> None:
+    """After a failed write, the one sentence is all the user reads: zarr's other writes,
+    abandoned in its event loop, would each log a traceback (hundreds on a full disk)."""
+    import logging
+    import warnings
+
+    logging.getLogger("asyncio").disabled = True
+    warnings.simplefilter("ignore")  # "coroutine ... was never awaited"
+    sys.unraisablehook = lambda unraisable: None  # their tasks, destroyed at exit
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -190,7 +190,8 @@ def npz_members(path: str | Path) -> list[NpzMember]:
         With a sentence naming the file (and the member) when it is not a zip
         of ``.npy`` arrays, a member holds Python objects (never unpickled),
         its header disagrees with the zip's sizes, or it declares far more data
-        than its compressed size (:data:`NPZ_MOST_EXPANSION`, a zip bomb).
+        than its compressed size (:data:`NPZ_MOST_EXPANSION`, a zip bomb), or two
+        members share a name (the reader and the batch command refuse it alike).
     """
     import zipfile
 
@@ -204,6 +205,13 @@ def npz_members(path: str | Path) -> list[NpzMember]:
                 members.append(_npz_member(path, archive, info))
     except (OSError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:
         raise ValueError(f"{path}: cannot read this .npz file ({exc}).") from exc
+    keys = [member.key for member in members]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:  # a zip may hold one name twice: numpy reads the last, a listing both
+        raise ValueError(
+            f"{path}: the .npz holds more than one array named {', '.join(map(repr, twice))}, "
+            "so which one is meant is unclear; save it again with one array per name."
+        )
     return members
 
 

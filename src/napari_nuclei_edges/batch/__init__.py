@@ -70,9 +70,14 @@ class BatchResult:
     seconds: float = 0.0
     tables: dict[Path, int] = field(default_factory=dict)  # CSV written -> its rows
     unreadable: int = 0  # image names written in the CSVs with their bytes as \xNN
+    stale_lock: dict | None = None  # the lock a killed run left, taken over: its holder
 
     def summary(self) -> str:
         lines = []
+        if self.stale_lock:
+            held = self.stale_lock
+            lines.append(f"The lock left by a run that was stopped (process {held['pid']} on "
+                         f"{held['host']}, since {held['started']}) was taken over.")  # fmt: skip
         if self.resumed:
             gone = f"{len(self.gone)} gone"
             if self.gone:
@@ -170,10 +175,10 @@ def run_batch(
         When ``source`` does not exist.
     ValueError
         With one line naming the parameter or the file, before anything is
-        written: a bad parameter, an ``--out`` that is not new nor this
-        command's, a store made with other parameters, an input without one
-        usable image, a model that is not a saved classifier or not for these
-        images' size.
+        written: another run writing to ``out`` (``_lock``), a bad parameter, an
+        ``--out`` that is not new nor this command's, a store made with other
+        parameters, an input without one usable image, a model that is not a
+        saved classifier or not for these images' size.
 
     Examples
     --------
@@ -186,6 +191,19 @@ def run_batch(
     >>> result.processed, [path.name for path in result.tables]
     (10, ['measurements.csv'])
     """
+    from ._lock import holding
+
+    where = Path(out).expanduser().absolute()
+    with holding(where) as stale:  # one run at a time on a store
+        result = _run(source, where, steps=steps, threshold=threshold, rule=rule,
+                      padding=padding, size=size, gone=gone, scheduler=scheduler,
+                      progress=progress, model=model)  # fmt: skip
+    result.stale_lock = stale
+    return result
+
+
+def _run(source, out: Path, *, steps, threshold, rule, padding, size, gone, scheduler,
+         progress, model) -> BatchResult:  # fmt: skip
     from .. import __version__
 
     start = time.perf_counter()
@@ -195,7 +213,6 @@ def run_batch(
     if params.model is not None:  # loaded (safely) and identified before anything else
         classifier, identity = _tables.load_model(params.model)
         params = replace(params, model_identity=identity)
-    out = Path(out).expanduser().absolute()
     if out == images.path or images.path in out.parents:
         raise ValueError(f"--out {out} is inside the input {images.path}; give a path outside it.")
     stored = _store.existing_store(out)
