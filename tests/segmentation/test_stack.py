@@ -89,7 +89,8 @@ def test_otsu_per_image_values_on_bin_edges_nan_inf_and_narrow_ranges():
     holes[rng.random(holes.shape) < 0.1] = np.nan
     holes[5, 3, 3] = np.inf
     narrow = (1000 + rng.random((10, 20, 20)) * 0.01).astype(np.float32)  # < 256 distinct edges
-    for stack in (on_edges, holes, narrow):
+    mixed = np.concatenate([narrow, on_edges[:10]])  # float64 bins for some images only
+    for stack in (on_edges, holes, narrow, mixed):
 
         def one(plane):
             try:
@@ -98,7 +99,8 @@ def test_otsu_per_image_values_on_bin_edges_nan_inf_and_narrow_ranges():
                 return np.nan
 
         np.testing.assert_array_equal(otsu_per_image(stack), [one(p) for p in stack])
-    assert np.isnan(otsu_per_image(narrow)).all()
+    found = otsu_per_image(narrow)  # once NaN ("Too many bins"): counted in float64 bins
+    assert ((found > narrow.min(axis=(1, 2))) & (found < narrow.max(axis=(1, 2)))).all()
 
 
 def test_images_without_a_threshold_get_nan_or_a_sentence():

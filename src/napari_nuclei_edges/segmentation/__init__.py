@@ -292,6 +292,7 @@ def segment_nuclei(
         thresholds = per_image_thresholds(work, method, if_no_threshold)
 
     mask = _stack_mask(work, thresholds, polarity)
+    del work  # the smoothed copy (4 bytes a pixel) is not needed by the steps below
     if opening > 0:
         from scipy import ndimage
         from skimage.morphology import disk

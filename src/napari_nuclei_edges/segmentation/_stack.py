@@ -31,6 +31,9 @@ from ..intensity._histograms import DEFAULT_BINS, MAX_UNIT_SPAN, histogram_edges
 
 #: Most histogram bins counted in one ``np.bincount`` (16-bit stacks are counted in parts).
 _MAX_BINS = 1 << 22
+#: Most pixels a step holds a wide temporary (int64, float) for at once: a large image is
+#: counted and relabelled in chunks, so its memory stays a small multiple of the image.
+_CHUNK = 1 << 20
 
 
 def _plane_structure(kind: str) -> np.ndarray:
@@ -55,9 +58,9 @@ def otsu_per_image(stack: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of float64, shape (N,)
         Equal, image by image, to ``auto_threshold(image, "otsu")`` (and so to
-        ``skimage.filters.threshold_otsu(image)``); NaN where ``auto_threshold``
-        finds none (a constant image, no finite pixel, a float range too narrow
-        for 256 bins).
+        ``skimage.filters.threshold_otsu(image)``, except on a float range too
+        narrow for 256 float32 bins, which both count in float64); NaN where
+        ``auto_threshold`` finds none (a constant image, no finite pixel).
 
     Examples
     --------
@@ -93,6 +96,10 @@ def otsu_per_image(stack: np.ndarray) -> np.ndarray:
             for i in np.flatnonzero(wide):
                 thresholds[i] = auto_threshold(stack[i], "otsu")
             varied &= ~wide
+    large = varied & (flat.shape[1] > _CHUNK)
+    for i in np.flatnonzero(large):  # one image at a time, counted in chunks
+        thresholds[i] = _large_otsu(flat[i], low[i], high[i], integer)
+    varied &= ~large
     for part in _parts(np.flatnonzero(varied), spans):
         if integer:
             counts, centres = _unit_histograms(flat[part], low[part], high[part])
@@ -102,6 +109,8 @@ def otsu_per_image(stack: np.ndarray) -> np.ndarray:
         for k, i in enumerate(part):
             if usable[k]:
                 thresholds[i] = threshold_otsu(hist=(counts[k], centres[k]))
+            else:  # fewer float32 values than bins: float64 bins, as auto_threshold's
+                thresholds[i] = _large_otsu(flat[i], low[i], high[i], integer)
     return thresholds
 
 
@@ -120,6 +129,29 @@ def _parts(indices: np.ndarray, spans: np.ndarray | None):
         total += spans[i]
     if begin < len(indices):
         yield indices[begin:]
+
+
+def _large_otsu(values: np.ndarray, low, high, integer: bool) -> float:
+    """Otsu's threshold of one large image from counts made a chunk at a time.
+
+    The counts are :func:`_unit_histograms`' (integers) or ``np.histogram``'s (floats:
+    its 256 equal bins over the image's range, numpy's own rule, itself counted in
+    blocks; NaN and ±inf fall outside the range), so the threshold is the same.
+    """
+    from skimage.filters import threshold_otsu
+
+    if integer:
+        span, start = int(high) - int(low) + 1, int(low)
+        counts = np.zeros(span, np.int64)
+        for begin in range(0, values.size, _CHUNK):
+            counts += np.bincount(values[begin : begin + _CHUNK].astype(np.int64) - start,
+                                  minlength=span)  # fmt: skip
+        return threshold_otsu(hist=(counts, np.arange(span, dtype=float) + start))
+    edges = histogram_edges(False, low, high)[0]
+    if not (edges[1:] > edges[:-1]).all():
+        return float("nan")  # as auto_threshold: no 256 distinct bins in this range
+    counts, _ = np.histogram(values, bins=DEFAULT_BINS, range=(edges[0], edges[-1]))
+    return threshold_otsu(hist=(counts, (edges[:-1] + edges[1:]) / 2))
 
 
 def _unit_histograms(flat: np.ndarray, low: np.ndarray, high: np.ndarray):
@@ -144,7 +176,9 @@ def _float_histograms(flat: np.ndarray, low: np.ndarray, high: np.ndarray):
     """
     n, bins = len(flat), DEFAULT_BINS
     # each image's edges as auto_threshold makes them (its range, 256 equal bins)
-    edges = np.stack([histogram_edges(False, lo, hi)[0] for lo, hi in zip(low, high, strict=True)])
+    # (in the images' type: a range too narrow for it gets unusable edges, counted apart)
+    edges = np.stack([histogram_edges(False, lo, hi)[0].astype(flat.dtype, copy=False)
+                      for lo, hi in zip(low, high, strict=True)])  # fmt: skip
     dtype = np.result_type(edges.dtype, flat.dtype)
     edges = edges.astype(dtype, copy=False)
     first = edges[:, :1]
@@ -194,12 +228,20 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     """
     from scipy import ndimage
 
-    background, _ = ndimage.label(~mask, structure=_plane_structure("cross"), output=np.intp)
+    background, _ = ndimage.label(~mask, structure=_plane_structure("cross"),
+                                  output=_label_type(mask))  # fmt: skip
     touching = np.zeros(background.max() + 1, bool)
     for edge in (background[:, 0], background[:, -1], background[:, :, 0], background[:, :, -1]):
         touching[edge] = True
     touching[0] = False  # label 0 is the mask itself: kept
-    return ~touching[background]
+    filled = touching[background]
+    del background
+    return np.logical_not(filled, out=filled)
+
+
+def _label_type(mask: np.ndarray):
+    """int32 labels (half of intp's memory) unless the stack could hold more labels."""
+    return np.int32 if mask.size < np.iinfo(np.int32).max else np.intp
 
 
 def label_stack(mask: np.ndarray, *, min_size: int = 0, fill: bool = False):
@@ -233,22 +275,36 @@ def label_stack(mask: np.ndarray, *, min_size: int = 0, fill: bool = False):
     n = len(mask)
     if fill:
         mask = fill_holes(mask)
-    # intp labels: bincount and the relabelling gather take them without a copy
-    labels, total = ndimage.label(mask, structure=_plane_structure("square"), output=np.intp)
+    labels, total = ndimage.label(mask, structure=_plane_structure("square"),
+                                  output=_label_type(mask))  # fmt: skip
     if total == 0:
         return labels.astype(np.int32), np.zeros(n, np.int64)
     # ndimage numbers labels in raster order of the stack: image i holds (last[i-1], last[i]]
     last = np.maximum.accumulate(labels.reshape(n, -1).max(axis=1)).astype(np.int64)
     keep = np.ones(total + 1, bool)
     if min_size > 0:
-        keep = np.bincount(labels.ravel(), minlength=total + 1) >= min_size
+        keep = _sizes(labels.ravel(), total + 1) >= min_size
     keep[0] = False
     kept = np.cumsum(keep)  # kept[k]: kept labels among 1..k
     before = kept[np.concatenate(([0], last[:-1]))]  # kept labels in the images before i
     counts = kept[last] - before
     image_of = np.minimum(np.searchsorted(last, np.arange(total + 1), side="left"), n - 1)
     relabel = np.where(keep, kept - before[image_of], 0).astype(np.int32)
-    return relabel[labels], counts
+    if labels.dtype != np.int32:
+        return relabel[labels], counts
+    flat = labels.ravel()  # relabelled in place, a chunk at a time: no second label image
+    for begin in range(0, flat.size, _CHUNK):
+        flat[begin : begin + _CHUNK] = relabel[flat[begin : begin + _CHUNK]]
+    return labels, counts
+
+
+def _sizes(flat: np.ndarray, length: int) -> np.ndarray:
+    """``np.bincount(flat, minlength=length)``, a chunk at a time (bincount copies to intp)."""
+    step = max(_CHUNK, length)  # each chunk's counts cost no more than its copy
+    sizes = np.zeros(length, np.int64)
+    for begin in range(0, flat.size, step):
+        sizes += np.bincount(flat[begin : begin + step], minlength=length)
+    return sizes
 
 
 def centre_object(labels: np.ndarray) -> np.ndarray:
@@ -276,7 +332,10 @@ def centre_object(labels: np.ndarray) -> np.ndarray:
     h, w = labels.shape[-2:]
     chosen = labels[:, h // 2, w // 2].copy()
     missing = np.flatnonzero(chosen == 0)
-    if missing.size:
+    if missing.size and h * w > _CHUNK:  # large images: a block of rows at a time
+        for i in missing:
+            chosen[i] = _nearest_object(labels[i])
+    elif missing.size:
         rows, cols = np.ogrid[:h, :w]
         # distance first, raster index second: one integer key per pixel
         key = (((rows - h // 2) ** 2 + (cols - w // 2) ** 2) * (h * w) + rows * w + cols).ravel()
@@ -285,6 +344,23 @@ def centre_object(labels: np.ndarray) -> np.ndarray:
         nearest = keyed.argmin(axis=1)
         chosen[missing] = part[np.arange(len(missing)), nearest]
     return chosen
+
+
+def _nearest_object(plane: np.ndarray):
+    """:func:`centre_object`'s rule on one large image, in blocks of rows (same key)."""
+    h, w = plane.shape
+    cols = np.arange(w, dtype=np.int64)
+    best_key, best = np.iinfo(np.int64).max, plane.dtype.type(0)
+    step = max(1, _CHUNK // w)
+    for top in range(0, h, step):
+        block = plane[top : top + step]
+        rows = np.arange(top, top + len(block), dtype=np.int64)[:, None]
+        key = ((rows - h // 2) ** 2 + (cols - w // 2) ** 2) * (h * w) + rows * w + cols
+        key[block <= 0] = np.iinfo(np.int64).max
+        at = int(key.argmin())
+        if key.flat[at] < best_key:
+            best_key, best = key.flat[at], block.flat[at]
+    return best
 
 
 def keep_labels(labels: np.ndarray, chosen: np.ndarray) -> np.ndarray:
