@@ -108,11 +108,16 @@ def region_properties(regions: np.ndarray, intensity: np.ndarray, count: int) ->
 def _perimeters(regions, pixels, ids, count) -> np.ndarray:
     """skimage's ``perimeter(region, 4)`` of every region (each region on its own)."""
     n, h, w = regions.shape
-    padded = np.zeros((n, h + 2, w + 2), np.int32)
-    padded[:, 1:-1, 1:-1] = regions
-    flat = padded.ravel()
     image, within = np.divmod(pixels, h * w)
-    where = image * ((h + 2) * (w + 2)) + (within // w + 1) * (w + 2) + within % w + 1
+    rows, cols = np.divmod(within, w)
+    # only the box around the objects (padded by one): a large image's one nucleus
+    # costs that nucleus' box, not a copy of the image
+    r0, c0 = int(rows.min()), int(cols.min())
+    h, w = int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1
+    padded = np.zeros((n, h + 2, w + 2), np.int32)
+    padded[:, 1:-1, 1:-1] = regions[:, r0 : r0 + h, c0 : c0 + w]
+    flat = padded.ravel()
+    where = image * ((h + 2) * (w + 2)) + (rows - r0 + 1) * (w + 2) + cols - c0 + 1
     label = (ids + 1).astype(np.int32)
     side = (-(w + 2), w + 2, -1, 1)
     corner = (-(w + 3), -(w + 1), w + 1, w + 3)

@@ -141,8 +141,9 @@ def measure(
         image_of = np.flatnonzero(chosen)
         rank = np.zeros(n, np.int32)
         rank[image_of] = np.arange(1, len(image_of) + 1)
-        regions = np.where(label_stack == chosen[:, None, None], rank[:, None, None], 0)
-        regions[chosen == 0] = 0
+        # the labels segment_nuclei made are ours: their region ids go in their place
+        regions = label_stack if labels is None else np.empty(label_stack.shape, np.int32)
+        np.multiply(label_stack == chosen[:, None, None], rank[:, None, None], out=regions)
         found = chosen[image_of]
     else:
         regions, image_of, found = _unique_regions(label_stack)

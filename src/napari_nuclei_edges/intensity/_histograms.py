@@ -238,6 +238,10 @@ def class_histograms(
     return ClassHistograms(edges=edges, counts=counts, statistics=statistics, unit_bins=unit_bins)
 
 
+#: Pixels counted at once (bincount's int64 copy of a chunk: 8 MB).
+_CHUNK = 1 << 20
+
+
 def histogram_edges(
     all_integer: bool, low: float, high: float, bins: int | None = None
 ) -> tuple[np.ndarray, bool]:
@@ -289,15 +293,21 @@ def bin_counts(array, edges: np.ndarray, unit_bins: bool) -> tuple[np.ndarray, i
     n_bins = edges.size - 1
     flat = array.ravel()
     if unit_bins:
+        # a chunk at a time: bincount copies its input to int64 (8 bytes a pixel)
         low = int(edges[0] + 0.5)
         if array.dtype in (np.uint8, np.uint16) and low >= 0:
             # no shift and no mask: count every value of the type, keep the range's
-            top = min(low + n_bins, np.iinfo(array.dtype).max + 1)
-            counts = np.bincount(flat, minlength=top)[low : low + n_bins].astype(np.int64)
+            every = np.zeros(np.iinfo(array.dtype).max + 1, np.int64)
+            for begin in range(0, flat.size, _CHUNK):
+                every += np.bincount(flat[begin : begin + _CHUNK], minlength=every.size)
+            counts = every[low : low + n_bins]
             return np.pad(counts, (0, n_bins - counts.size)), 0
-        shifted = flat.astype(np.int64) - low
-        inside = (shifted >= 0) & (shifted < n_bins)
-        return np.bincount(shifted[inside], minlength=n_bins).astype(np.int64), 0
+        counts = np.zeros(n_bins, np.int64)
+        for begin in range(0, flat.size, _CHUNK):
+            shifted = flat[begin : begin + _CHUNK].astype(np.int64) - low
+            counts += np.bincount(shifted[(shifted >= 0) & (shifted < n_bins)],
+                                  minlength=n_bins)  # fmt: skip
+        return counts, 0
     finite = finite_values(flat)
     nonfinite = int(flat.size - finite.size)
     # np.histogram's own uniform-bin rule (with its edge corrections), so the counts
