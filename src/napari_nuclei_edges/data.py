@@ -258,8 +258,29 @@ def available_memory() -> int | None:
         import psutil
 
         return int(psutil.virtual_memory().available)
-    except Exception:  # psutil missing or unsupported here: no cap rather than a wrong one
+    except Exception:  # psutil missing or unsupported here: the system's own count
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: no cap
         return None
+
+
+def check_memory(needed: int, doing: str, fix: str) -> None:
+    """Refuse, before it starts, work that would not fit in the memory free now.
+
+    ``doing`` names the work ("Training on 1 image of 20000 × 20000"), ``fix`` what
+    makes it smaller; the sentence names both sizes.
+
+    >>> check_memory(1 << 60, "Counting the stars", "count fewer.")
+    Traceback (most recent call last):
+    ...
+    ValueError: Counting the stars needs about 1073741824.0 GiB of memory ...
+    """
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ValueError(f"{doing} needs about {_size(needed)} of memory and "
+                         f"{_size(available)} is free: {fix}")  # fmt: skip
 
 
 def _size(nbytes: int) -> str:

@@ -69,15 +69,28 @@ def moments(inputs: torch.Tensor, targets: torch.Tensor, k: int, bias: bool) -> 
     r = k // 2
     count = (h - 2 * r) * (w - 2 * r)
     per_chunk = max(1, CHUNK_PIXELS // (h * w * k * k))
+    # a large image in bands of rows (each with its r rows of context): the patches of a
+    # 20000² image would take k² times its float64 size at once
+    rows = max(1, CHUNK_PIXELS // (w * k * k)) if per_chunk == 1 else h - 2 * r
     grams, crosses, squares = [], [], []
     for start in range(0, n, per_chunk):
-        x = inputs[start : start + per_chunk]
-        patches = F.unfold(x, k)  # (n, C_in·k·k, L), the order of weight.reshape(C_out, -1)
-        if bias:
-            ones = torch.ones_like(patches[:, :1])
-            patches = torch.cat([patches, ones], 1)
-        y = targets[start : start + per_chunk, :, r : h - r, r : w - r].flatten(2)
-        grams.append(patches @ patches.transpose(1, 2))
-        crosses.append(patches @ y.transpose(1, 2))
-        squares.append((y * y).sum(2))
+        parts = [
+            _band(inputs[start : start + per_chunk], targets[start : start + per_chunk],
+                  k, bias, top, min(top + rows, h - 2 * r))
+            for top in range(0, h - 2 * r, rows)
+        ]  # fmt: skip
+        grams.append(sum(part[0] for part in parts))
+        crosses.append(sum(part[1] for part in parts))
+        squares.append(sum(part[2] for part in parts))
     return Moments(torch.cat(grams), torch.cat(crosses), torch.cat(squares), count)
+
+
+def _band(x: torch.Tensor, targets: torch.Tensor, k: int, bias: bool, top: int, bottom: int):
+    """The moments of output rows ``top:bottom`` (the valid region's) of images ``x``."""
+    r, w = k // 2, x.shape[-1]
+    patches = F.unfold(x[:, :, top : bottom + 2 * r], k)  # (n, C_in·k·k, L): weight's order
+    if bias:
+        ones = torch.ones_like(patches[:, :1])
+        patches = torch.cat([patches, ones], 1)
+    y = targets[:, :, r + top : r + bottom, r : w - r].flatten(2)
+    return patches @ patches.transpose(1, 2), patches @ y.transpose(1, 2), (y * y).sum(2)
