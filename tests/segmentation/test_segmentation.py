@@ -9,6 +9,7 @@ from napari_nuclei_edges.segmentation import (
     segment_nuclei,
     segmentation_scores,
 )
+from napari_nuclei_edges.segmentation.scores import is_instance_labels
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +208,52 @@ def test_scores_count_objects():
     assert s["precision"] == pytest.approx(tp / np.count_nonzero(pred))
     assert s["recall"] == pytest.approx(tp / np.count_nonzero(truth))
     assert s["dice"] == s["f1"]
+
+
+def test_binary_truth_counts_each_separate_blob():
+    truth = np.zeros((20, 20), np.uint8)  # a 0/1 truth, as a mask saved as integers
+    truth[2:8, 2:8] = truth[12:18, 12:18] = 1
+    s = segmentation_scores(truth, truth)
+    assert (s["true_objects"], s["predicted_objects"], s["matched"], s["split"]) == (2, 2, 2, 0)
+    # one predicted object per blob, as 0/255: matched, not "one nucleus split in two"
+    s = segmentation_scores(truth * 255, truth)
+    assert (s["matched"], s["split"], s["merged"]) == (2, 0, 0)
+
+
+def test_instance_truth_is_used_as_it_is():
+    truth = np.zeros((20, 20), np.int32)
+    truth[2:10, 2:10], truth[2:10, 10:18] = 1, 2  # two touching nuclei
+    whole = (truth > 0).astype(np.uint8)  # one region covering both
+    s = segmentation_scores(whole, truth)
+    assert (s["true_objects"], s["predicted_objects"], s["merged"], s["matched"]) == (2, 1, 1, 0)
+    assert segmentation_scores(truth, truth)["matched"] == 2
+    assert is_instance_labels(truth) and not is_instance_labels(whole)
+
+
+def test_a_stack_is_labelled_per_2d_image():
+    mask = np.zeros((3, 20, 20), bool)
+    mask[:, 2:8, 2:8] = True
+    mask[1, 12:18, 12:18] = True  # image 1 holds two nuclei
+    # the same nucleus in every image is 3 objects, never 1 across the stack
+    s = segmentation_scores(mask, mask.astype(np.uint8))
+    assert (s["true_objects"], s["matched"], s["split"]) == (4, 4, 0)
+    # instance labels with ids repeated in every image: per image too
+    labels = mask.astype(np.int32)
+    labels[1, 12:18, 12:18] = 2
+    s = segmentation_scores(mask, labels)
+    assert (s["true_objects"], s["matched"]) == (4, 4)
+
+
+def test_sample_truth_gives_no_split_with_the_defaults():
+    from napari_nuclei_edges.synthetic import synthetic_nuclei
+
+    images, truth = synthetic_nuclei(n_per_class=10, masks="labels")
+    stack = np.concatenate([images[n] for n in CLASS_NAMES])
+    labels = np.concatenate([truth[n] for n in CLASS_NAMES])
+    s = segmentation_scores(segment_nuclei(stack), labels)
+    assert s["split"] == 0
+    assert s["true_objects"] > len(stack)  # neighbours and pieces: more than one per image
+    assert s["matched"] > 0.85 * s["true_objects"]
 
 
 def test_scores_edge_cases():
