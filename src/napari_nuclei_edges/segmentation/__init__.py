@@ -186,7 +186,7 @@ def segment_nuclei(
     opening: int = 0,
     fill_holes: bool = True,
     min_size: int = 20,
-    split_touching: bool = True,
+    split_touching: bool | Literal["auto"] = "auto",
     min_distance: int | None = None,
     keep_centre: bool = False,
     return_thresholds: bool = False,
@@ -221,10 +221,12 @@ def segment_nuclei(
         Fill holes inside objects.
     min_size : int
         Remove objects with fewer pixels; 0 keeps all.
-    split_touching : bool
-        Split touching nuclei (the default): a distance-transform watershed of
-        each concave object, sized from the image (``_split.split_touching``).
-        On ``synthetic_field`` it matches 91 % of nuclei, against 35 % unsplit.
+    split_touching : bool or "auto"
+        Split touching nuclei: a distance-transform watershed of each concave
+        object, sized from the image (``_split.split_touching``). ``"auto"`` (the
+        default) splits them in crowded images only (10 objects or more): on
+        ``synthetic_field`` it matches 106 of 120 nuclei, against 43 unsplit,
+        and it leaves the course's crops (one nucleus and its neighbours) whole.
     min_distance : int, optional
         Smallest distance between two nucleus centres when splitting; by
         default half the typical nucleus radius measured in each image.
@@ -279,6 +281,8 @@ def segment_nuclei(
         raise ValueError(f"rule must be 'global' or 'per_image', not {rule!r}.")
     if polarity not in ("bright", "dark"):
         raise ValueError(f"polarity must be 'bright' or 'dark', not {polarity!r}.")
+    if split_touching not in (True, False, "auto"):
+        raise ValueError(f"split_touching must be True, False or 'auto', not {split_touching!r}.")
     if if_no_threshold not in ("raise", "empty"):
         raise ValueError(f"if_no_threshold must be 'raise' or 'empty', not {if_no_threshold!r}.")
     if image.dtype == bool:
@@ -305,12 +309,13 @@ def segment_nuclei(
     if fill_holes:
         mask = fill_stack_holes(mask)
     labels, _ = label_stack(mask, min_size=min_size)
+    auto = split_touching == "auto"
     if split_touching:
         from ._split import split_touching as split
 
         for i, plane in enumerate(labels):
             if plane.any():
-                labels[i] = split(plane > 0, min_distance)
+                labels[i] = split(plane > 0, min_distance, crowded_only=auto)
     if keep_centre:
         chosen = centre_object(labels)[:, None, None]
         labels = ((labels == chosen) & (chosen > 0)).astype(np.int32)

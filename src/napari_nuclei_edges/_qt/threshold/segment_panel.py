@@ -66,7 +66,9 @@ class SegmentationPanel(QGroupBox):
         self._fill_holes_check = QCheckBox("fill holes")
         self._split_check = QCheckBox("split touching nuclei (watershed)")
         self._split_check.setToolTip(
-            "Split touching nuclei along a watershed of the distance transform."
+            "Split touching nuclei in every image, by a watershed of the distance to the "
+            "background. Unticked, they are split only in crowded images (10 objects or "
+            "more: a field), never in a crop of one nucleus and its neighbours."
         )
         self._centre_check = QCheckBox("keep only the centre nucleus")
         self._centre_check.setToolTip(
@@ -126,7 +128,7 @@ class SegmentationPanel(QGroupBox):
             "opening": self._opening_spin.value(),
             "min_size": self._min_size_spin.value(),
             "fill_holes": self._fill_holes_check.isChecked(),
-            "split_touching": self._split_check.isChecked(),
+            "split_touching": True if self._split_check.isChecked() else "auto",
             "keep_centre": self._centre_check.isChecked(),
         }
 
@@ -137,7 +139,7 @@ class SegmentationPanel(QGroupBox):
             "opening": self._opening_spin.setValue,
             "min_size": self._min_size_spin.setValue,
             "fill_holes": self._fill_holes_check.setChecked,
-            "split_touching": self._split_check.setChecked,
+            "split_touching": lambda value: self._split_check.setChecked(value is True),
             "keep_centre": self._centre_check.setChecked,
         }
         for name, value in options.items():
