@@ -125,7 +125,8 @@ def test_where_napari_private_flag_differs_the_output_is_inserted_as_napari_does
 
 
 def test_tile_names_never_overlap_at_any_zoom():
-    from napari_nuclei_edges._plugin.grid import CHARACTER_PX_PER_POINT, GAP, TITLE_POINTS
+    from napari_nuclei_edges._plugin.grid import GAP
+    from napari_nuclei_edges._plugin.tile_names import CHARACTER_PX_PER_POINT, TITLE_POINTS
 
     viewer = ViewerModel()
     for name in ("interphase", "prometaphase", "metaphase", "anaphase", "apoptosis"):
