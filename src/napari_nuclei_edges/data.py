@@ -348,17 +348,28 @@ def read_image(file: str | Path) -> np.ndarray:
     ValueError
         When the file cannot be read; the message names the file and why.
     """
+    import logging
+
     file = Path(file)
+    # tifffile logs a broken file's problem and returns an empty array: said here instead
+    quiet = logging.getLogger("tifffile")
+    level, quiet.level = quiet.level, logging.CRITICAL
     try:
         if file.suffix.lower() in (".tif", ".tiff"):
             import tifffile
 
-            return np.asarray(tifffile.imread(file))
-        import imageio.v3 as iio
+            image = np.asarray(tifffile.imread(file))
+        else:
+            import imageio.v3 as iio
 
-        return np.asarray(iio.imread(file))
+            image = np.asarray(iio.imread(file))
     except Exception as exc:  # each reader raises its own types for a broken file
         raise ValueError(f"{file}: cannot read image ({type(exc).__name__}: {exc}).") from exc
+    finally:
+        quiet.setLevel(level)
+    if image.ndim < 2 or image.size == 0:
+        raise ValueError(f"{file}: cannot read image (no pixels in it: shape {image.shape}).")
+    return image
 
 
 def finite_values(array) -> np.ndarray:

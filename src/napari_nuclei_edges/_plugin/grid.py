@@ -67,14 +67,16 @@ def tile_layers(viewer) -> None:
     """Lay the viewer's layers out in tiles: each group's source in a column, from left to
     right in layer order, its output images beneath it, its overlays on it.
 
-    Names each tile with a "tile names" Points layer, and fits the view.
+    A column is as wide as its group's largest image (a user's 512² field beside 80²
+    crops leaves the crops their size). Names each tile with a "tile names" Points
+    layer, and fits the view.
     """
     layers = {layer.name: layer for layer in viewer.layers}
-    groups = layer_groups(viewer)
-    step = _step([layers[name] for group in groups for name in group])
-    for column, group in enumerate(groups):
+    left = 0.0
+    for column, group in enumerate(layer_groups(viewer)):
         source = layers[group[0]]
-        origin = (0.0, column * step[1])
+        step = _step([layers[name] for name in group])
+        origin = (0.0, left)
         _place(source, origin, column, 0)
         row = 0
         for name in group[1:]:
@@ -85,8 +87,22 @@ def tile_layers(viewer) -> None:
             else:
                 row += 1
                 _place(layer, (row * step[0], origin[1]), column, row)
+        left += step[1]
     update_titles(viewer)
     viewer.reset_view()
+
+
+def place_in_new_column(layers, layer) -> bool:
+    """Put a layer the user adds to a tiled viewer's ``layers`` in a column of its own,
+    right of the others (never on top of the class tiles); False when nothing is tiled."""
+    tiled = [each for each in layers if TILE_KEY in each.metadata and each is not layer]
+    if not tiled:
+        return False
+    right = max(_origin_world(each)[1] + _plane(each)[1] for each in tiled)
+    column = 1 + max(each.metadata[TILE_KEY]["column"] for each in tiled)
+    gap = GAP * float(max(_plane(layer).max(), max(_plane(each).max() for each in tiled)))
+    _place(layer, (0.0, right + gap), column, 0)
+    return True
 
 
 def insert_after_source(viewer, layer, source_name: str) -> None:
@@ -107,7 +123,9 @@ def insert_after_source(viewer, layer, source_name: str) -> None:
             _place(layer, tile["origin"], tile["column"], 0)
         else:
             row = _free_row(viewer, tile["column"])
-            step = _step([each for each in viewer.layers if TILE_KEY in each.metadata] + [layer])
+            column = [each for each in viewer.layers if TILE_KEY in each.metadata
+                      and each.metadata[TILE_KEY]["column"] == tile["column"]]  # fmt: skip
+            step = _step([*column, layer])
             origin = (tile["origin"][0] + row * step[0], tile["origin"][1])
             _place(layer, origin, tile["column"], row)
     insert_unselected(viewer.layers, position, layer)

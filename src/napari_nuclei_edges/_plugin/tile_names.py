@@ -11,7 +11,10 @@ import weakref
 
 import numpy as np
 
-from .grid import GAP, TILE_KEY, TITLES, _origin_world, _step, _unwrap, is_overlay
+from .grid import GAP, TILE_KEY, TITLES, _origin_world, _plane, _step, _unwrap, is_overlay
+
+#: ``layer.metadata`` key of the plugin's outputs (``_qt.common.outputs``: no Qt here).
+OWNER_KEY = "napari_nuclei_edges"
 
 #: Size of a tile's name, in screen points, when its tile is wide enough for it ...
 TITLE_POINTS = 8
@@ -22,11 +25,13 @@ TITLE_LEAST_POINTS = 6
 CHARACTER_PX_PER_POINT = 1.15
 
 
-def fitted_titles(names, tile_px: float) -> tuple[float, list[str]]:
+def fitted_titles(names, tile_px) -> tuple[float, list[str]]:
     """The text size and the shown names so that no name is wider than its tile.
 
-    The size shrinks from :data:`TITLE_POINTS` to :data:`TITLE_LEAST_POINTS`; names
-    that still do not fit are shortened with "…" (the layer list has them whole).
+    ``tile_px`` is each tile's width on screen (or one width for all). The size
+    shrinks from :data:`TITLE_POINTS` to :data:`TITLE_LEAST_POINTS` until every
+    name fits; names that still do not fit are shortened with "…" (the layer list
+    has them whole).
 
     Examples
     --------
@@ -34,13 +39,19 @@ def fitted_titles(names, tile_px: float) -> tuple[float, list[str]]:
     (8.0, ['metaphase', 'prometaphase'])
     >>> fitted_titles(["metaphase", "prometaphase"], 50.0)
     (6.0, ['metaph…', 'promet…'])
+    >>> fitted_titles(["metaphase", "my field"], [50.0, 400.0])
+    (6.0, ['metaph…', 'my field'])
     """
-    longest = max((len(name) for name in names), default=1)
-    size = tile_px / (CHARACTER_PX_PER_POINT * max(longest, 1))
-    size = float(min(max(size, TITLE_LEAST_POINTS), TITLE_POINTS))
-    fits = int(tile_px // (CHARACTER_PX_PER_POINT * size))
-    shown = [name if len(name) <= fits else name[: max(fits - 1, 0)] + "…" for name in names]
-    return size, [name if name != "…" else "" for name in shown]
+    widths = np.broadcast_to(np.asarray(tile_px, dtype=float), (len(names),))
+    pairs = list(zip(names, widths, strict=True))
+    wanted = [w / (CHARACTER_PX_PER_POINT * max(len(n), 1)) for n, w in pairs]
+    size = float(min(max(min(wanted, default=TITLE_POINTS), TITLE_LEAST_POINTS), TITLE_POINTS))
+    shown = []
+    for name, width in pairs:
+        fits = int(width // (CHARACTER_PX_PER_POINT * size))
+        short = name if len(name) <= fits else name[: max(fits - 1, 0)] + "…"
+        shown.append("" if short == "…" else short)
+    return size, shown
 
 
 def keeper(viewer) -> TileKeeper:
@@ -65,6 +76,7 @@ class TileKeeper:
         self._colour = "white"
         self._size = float(TITLE_POINTS)
         layers.events.removed.connect(self.on_removed)
+        layers.events.inserted.connect(self.on_inserted)
         viewer.events.theme.connect(self.on_theme)
         viewer.camera.events.zoom.connect(self.on_zoom)
         self.on_theme()
@@ -84,17 +96,33 @@ class TileKeeper:
     def on_changed(self, event=None) -> None:
         self.refresh()
 
+    def on_inserted(self, event) -> None:
+        """A layer the user opens or adds gets a tile of its own beside the others
+        (the plugin's outputs are placed by ``insert_after_source``)."""
+        from .grid import place_in_new_column
+
+        layer = event.value
+        if TILE_KEY in layer.metadata or layer.name == TITLES or OWNER_KEY in layer.metadata:
+            return
+        if place_in_new_column(self._layers(), layer):
+            self.follow(layer)
+            self.refresh()
+            viewer = self._viewer()
+            if viewer is not None:
+                viewer.reset_view()  # the new column may be right of the window
+
     def on_zoom(self, event=None) -> None:
         """Names never overlap: sized, then shortened, to their tile's width on screen."""
         titles, viewer = self._titles(), self._viewer()
         if titles is None or viewer is None or not len(titles.data):
             return
-        tiles = [layer for layer in self._layers() or () if TILE_KEY in layer.metadata]
-        if not tiles:
-            return
-        tile_px = (_step(tiles)[1] * (1 - GAP / 2)) * float(viewer.camera.zoom)
+        layers = {layer.name: layer for layer in self._layers() or ()}
         names = list(titles.features["name"])
-        size, shown = fitted_titles(names, tile_px)
+        if not all(name in layers for name in names):
+            return  # a refresh follows a removal or a rename
+        # each name over its own tile's width (and half a gap): tiles differ in size
+        widths = [_plane(layers[name])[1] * (1 + GAP / 2) for name in names]
+        size, shown = fitted_titles(names, np.asarray(widths) * float(viewer.camera.zoom))
         if size != self._size:
             self._size = size
             titles.text = self._text()
