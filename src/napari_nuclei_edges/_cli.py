@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._plugin.titles import SHORT_TITLES
 
 PLUGIN_NAME = "napari-nuclei-edges"
 SAMPLE_KEY = "synthetic_nuclei"
 #: Tab texts shorter than the docks' names, so that every tab is read whole on a
 #: 1366-pixel screen (the dock's own title bar still gives its whole name).
-TAB_TITLES = {"Histograms and threshold": "Threshold", "Classify the stage": "Classify"}
+TAB_TITLES = SHORT_TITLES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,26 +124,38 @@ def dock_course(viewer) -> None:
         QTimer.singleShot(0, raise_first)
 
 
-def fit_to_screen(viewer, screen_size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """Shrink napari's window to the screen it is on, if it is larger (napari remembers it).
+def fit_to_screen(viewer, screen: tuple[int, ...] | None = None) -> tuple[int, int]:
+    """Make napari's window fill the screen it is on (its available part).
 
-    Returns the window's (width, height) after.
+    napari opens at the size it remembers, or a default: on a first launch on a
+    1366 × 768 laptop that was 1122 × 630, a 258-px canvas beside the docks.
+
+    Parameters
+    ----------
+    screen : tuple, optional
+        ``(width, height)`` or ``(left, top, width, height)`` of the screen's free
+        area; by default, that of the screen under the window's centre.
+
+    Returns
+    -------
+    tuple of int
+        The window's (width, height) after.
     """
-    if screen_size is None:
-        from qtpy.QtWidgets import QApplication
+    if screen is None:
+        from qtpy.QtCore import QPoint
+        from qtpy.QtGui import QGuiApplication
 
-        screen = QApplication.primaryScreen()
-        if screen is None:
-            return viewer.window.geometry()[2:]
-        available = screen.availableGeometry()
-        screen_size = (available.width(), available.height())
-    left, top, width, height = viewer.window.geometry()
-    fitted = (min(width, screen_size[0]), min(height, screen_size[1]))
-    if fitted != (width, height):
-        left = max(0, min(left, screen_size[0] - fitted[0]))
-        top = max(0, min(top, screen_size[1] - fitted[1]))
-        viewer.window.set_geometry(left, top, *fitted)
-    return fitted
+        left, top, width, height = viewer.window.geometry()
+        found = QGuiApplication.screenAt(QPoint(left + width // 2, top + height // 2))
+        found = found or QGuiApplication.primaryScreen()
+        if found is None:
+            return (width, height)
+        free = found.availableGeometry()
+        screen = (free.x(), free.y(), free.width(), free.height())
+    if len(screen) == 2:
+        screen = (0, 0, *screen)
+    viewer.window.set_geometry(*screen)
+    return tuple(viewer.window.geometry()[2:])
 
 
 def show_classes_side_by_side(viewer) -> None:

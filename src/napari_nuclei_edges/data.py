@@ -27,7 +27,8 @@ __all__ = [
     "npz_members",
     "read_image",
     "sample_indices",
-    "synthetic_nuclei",  # noqa: F822 (reached through __getattr__ below)
+    "synthetic_field",  # noqa: F822 (reached through __getattr__ below)
+    "synthetic_nuclei",  # noqa: F822
 ]
 
 CLASS_NAMES: tuple[str, ...] = (
@@ -398,8 +399,8 @@ def __getattr__(name: str):
     # the look-alike has its own module, which needs CLASS_NAMES from this one: it is
     # reached lazily, so ``from napari_nuclei_edges.data import synthetic_nuclei`` keeps
     # working whichever of the two modules is imported first
-    if name == "synthetic_nuclei":
-        from .synthetic import synthetic_nuclei
+    if name in ("synthetic_nuclei", "synthetic_field"):
+        from . import synthetic
 
-        return synthetic_nuclei
+        return getattr(synthetic, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

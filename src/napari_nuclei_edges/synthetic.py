@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._synthetic_field import synthetic_field
 from .data import CLASS_NAMES
 
-__all__ = ["synthetic_nuclei"]
+__all__ = ["synthetic_field", "synthetic_nuclei"]
 
 
 def synthetic_nuclei(

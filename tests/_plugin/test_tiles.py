@@ -48,7 +48,7 @@ def test_output_images_go_beneath_their_source_overlays_onto_it(viewer):
         layer = Image(np.zeros((3, 80, 80), np.float32), name=f"metaphase_{what}")
         insert_after_source(viewer, layer, "metaphase")
         made.append(layer)
-    arrows = Vectors(np.zeros((1, 2, 3)), name="metaphase_sobel_vectors")
+    arrows = Vectors(np.zeros((1, 2, 3)), name="metaphase_sobel_arrows")
     insert_after_source(viewer, arrows, "metaphase")
     x = _yx(source)[1]
     rows = [_yx(layer)[0] for layer in made]
@@ -56,7 +56,7 @@ def test_output_images_go_beneath_their_source_overlays_onto_it(viewer):
     assert 80 < rows[0] < rows[1] and rows[1] - rows[0] == pytest.approx(rows[0])
     assert _yx(arrows) == _yx(source) and is_overlay(arrows)  # the arrows over the image
     names = [layer.name for layer in viewer.layers]
-    assert names.index("metaphase_sobel_vectors") < names.index(TITLES)  # names stay on top
+    assert names.index("metaphase_sobel_arrows") < names.index(TITLES)  # names stay on top
     assert list(viewer.layers[TITLES].features["name"]) == [
         "interphase", "metaphase", "metaphase_sobel_gx", "metaphase_sobel_gy"
     ]  # fmt: skip
@@ -122,3 +122,24 @@ def test_where_napari_private_flag_differs_the_output_is_inserted_as_napari_does
     assert layer in viewer.layers
     assert viewer.layers.selection.active is layer  # napari's own insert path ran
     assert viewer.layers._activate_on_insert == 1  # untouched
+
+
+def test_tile_names_never_overlap_at_any_zoom():
+    from napari_nuclei_edges._plugin.grid import CHARACTER_PX_PER_POINT, GAP, TITLE_POINTS
+
+    viewer = ViewerModel()
+    for name in ("interphase", "prometaphase", "metaphase", "anaphase", "apoptosis"):
+        viewer.add_image(np.zeros((3, 80, 80), np.uint8), name=name)
+    tile_layers(viewer)
+    titles = viewer.layers[TITLES]
+    step = float(viewer.layers["prometaphase"].translate[-1])  # one tile and its gap
+    for zoom in (0.3, 0.57, 1.0, 2.0, 8.0):  # 0.57: napari's first window on a laptop
+        viewer.camera.zoom = zoom
+        size = titles.text.size
+        tile_px = step * (1 - GAP / 2) * zoom
+        shown = list(titles.features["shown"])
+        assert all(len(s) * CHARACTER_PX_PER_POINT * size <= tile_px for s in shown), zoom
+        assert list(titles.features["name"])[1] == "prometaphase"  # whole in the features
+    assert titles.text.size == TITLE_POINTS and shown[1] == "prometaphase"  # zoomed in: whole
+    viewer.camera.zoom = 0.57
+    assert titles.features["shown"][1].endswith("…") and 6 <= titles.text.size < TITLE_POINTS

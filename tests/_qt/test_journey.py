@@ -98,10 +98,11 @@ def test_a_newcomers_session(launched, qtbot):
         np.testing.assert_array_equal(
             viewer.layers[f"metaphase_sobel_{what}"].data, getattr(expected, what)
         )
-    assert viewer.layers["metaphase_sobel_rgb"].rgb
+    assert viewer.layers["metaphase_sobel_direction_colour"].rgb
     # each output in its own tile beneath metaphase, named above it, none hidden
     source = viewer.layers["metaphase"]
-    outputs = [viewer.layers[f"metaphase_sobel_{w}"] for w in ("gx", "gy", "magnitude", "rgb")]
+    shown = ("gx", "gy", "magnitude", "direction_colour")
+    outputs = [viewer.layers[f"metaphase_sobel_{w}"] for w in shown]
     assert all(layer.visible for layer in outputs)
     assert {float(layer.translate[-1]) for layer in outputs} == {float(source.translate[-1])}
     rows = [float(layer.translate[-2]) for layer in outputs]
@@ -124,7 +125,7 @@ def test_a_newcomers_session(launched, qtbot):
     steps = len(training.history)
     qtbot.wait(200)
     assert len(training.history) == steps  # nothing trains behind a closed dock
-    viewer.layers.remove("metaphase_sobel_rgb")  # and nothing reacts
+    viewer.layers.remove("metaphase_sobel_direction_colour")  # and nothing reacts
     assert not training._life.attached
 
     # 4. opened again from the Plugins menu: a new, working dock

@@ -58,13 +58,43 @@ def test_reader_through_napari_open(make_napari_viewer, qtbot, tmp_path):
     assert layer.data[:, 0, 0].tolist() == [0, 1, 2]
 
 
-def test_a_remembered_window_larger_than_the_screen_is_shrunk_to_it(make_napari_viewer, qtbot):
+def test_the_launcher_fills_the_screen_it_opens_on(make_napari_viewer, qtbot):
     from napari_nuclei_edges._cli import fit_to_screen
 
     viewer = launch(viewer=make_napari_viewer(show=True))
     viewer.window.set_geometry(500, 400, 1500, 1000)  # what napari may restore from last time
     assert fit_to_screen(viewer, (1366, 768)) == (1366, 768)
+    assert tuple(viewer.window.geometry()) == (0, 0, 1366, 768)
+    viewer.window.set_geometry(10, 10, 1122, 630)  # napari's first window on a laptop
+    assert fit_to_screen(viewer, (0, 0, 1366, 768)) == (1366, 768)
+    from qtpy.QtGui import QGuiApplication
+
+    free = QGuiApplication.primaryScreen().availableGeometry()
+    viewer.window.set_geometry(10, 10, 600, 400)
+    fit_to_screen(viewer)  # the screen under the window, as the command line does
     left, top, width, height = viewer.window.geometry()
-    assert (width, height) == (1366, 768)
-    assert left + width <= 1366 and top + height <= 768
-    assert fit_to_screen(viewer, (1920, 1080)) == (1366, 768)  # a smaller window is left alone
+    assert (left, top) == (free.x(), free.y())
+    # the whole free area (or napari's least size, on a screen smaller than it: 800 × 600)
+    assert width >= free.width() and height >= free.height()
+    assert width < 1000 and height < 700
+
+
+def test_five_docks_from_the_plugins_menu_fit_a_laptop(make_napari_viewer, qtbot):
+    from qtpy.QtWidgets import QDockWidget
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window.set_geometry(0, 0, 1366, 768)
+    names = ["Histograms and threshold", "Sobel edges", "Learn a kernel",
+             "Classify the stage", "Find the focus"]  # fmt: skip
+    docks = []
+    for name in names:
+        dock, _ = viewer.window.add_plugin_dock_widget("napari-nuclei-edges", name)
+        assert isinstance(dock, QDockWidget)
+        docks.append(dock)
+    qtbot.waitUntil(lambda: all(dock.isVisible() for dock in docks))
+    assert tuple(viewer.window.geometry()[2:]) == (1366, 768)  # stacked, they still fit
+    assert all(dock.width() <= 0.4 * 1366 for dock in docks)  # not half the screen
+    # a tab shows the dock's name, short, without "(napari-nuclei-edges)"
+    assert [dock.windowTitle() for dock in docks] == [
+        "Threshold", "Sobel edges", "Learn a kernel", "Classify", "Find the focus"
+    ]  # fmt: skip

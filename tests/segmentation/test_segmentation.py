@@ -98,15 +98,55 @@ def test_opening_removes_a_bridge_and_split_separates_touching():
     yy, xx = np.mgrid[:40, :60]
     two = ((yy - 20) ** 2 + (xx - 18) ** 2 < 100) | ((yy - 20) ** 2 + (xx - 35) ** 2 < 100)
     image = two.astype(np.uint8) * 200
-    assert segment_nuclei(image, threshold=100, sigma=0).max() == 1  # touching: one object
-    split = segment_nuclei(image, threshold=100, sigma=0, split_touching=True)
+    unsplit = segment_nuclei(image, threshold=100, sigma=0, split_touching=False)
+    assert unsplit.max() == 1  # touching: one object
+    split = segment_nuclei(image, threshold=100, sigma=0)  # the default splits them
     assert split.max() == 2
     assert split[20, 18] != split[20, 35]
     bridged = np.zeros((30, 60), np.uint8)
     bridged[5:25, 5:25] = bridged[5:25, 35:55] = 200
     bridged[15, 25:35] = 200  # a one-pixel bridge
-    assert segment_nuclei(bridged, threshold=100, sigma=0).max() == 1
+    assert segment_nuclei(bridged, threshold=100, sigma=0, split_touching=False).max() == 1
     assert segment_nuclei(bridged, threshold=100, sigma=0, opening=1).max() == 2
+
+
+def test_convex_nuclei_are_never_split_however_long():
+    yy, xx = np.mgrid[:60, :80]
+    bar = ((xx - 40) / 30.0) ** 2 + ((yy - 30) / 5.0) ** 2 < 1  # a metaphase plate
+    disc = np.hypot(yy - 30, xx - 40) < 25
+    for shape in (bar, disc):
+        labels = segment_nuclei(shape.astype(np.uint8) * 200, threshold=100, sigma=0)
+        assert labels.max() == 1
+
+
+def test_touching_nuclei_of_a_crowded_field_are_split_by_the_defaults():
+    from napari_nuclei_edges.data import synthetic_field
+
+    image, truth = synthetic_field()
+    unsplit = segmentation_scores(segment_nuclei(image, split_touching=False), truth)
+    scores = segmentation_scores(segment_nuclei(image), truth)
+    assert unsplit["matched"] < 0.4 * 120 and unsplit["merged"] > 50  # clumps: one object
+    assert scores["matched"] >= 0.85 * 120 and scores["merged"] <= 6  # measured: 106
+    assert scores["split"] <= 2 and scores["dice"] > 0.94
+
+
+def test_the_split_size_follows_the_nuclei_in_the_image():
+    from napari_nuclei_edges.data import synthetic_field
+
+    image, truth = synthetic_field(size=256, n_nuclei=30, seed=5)
+    small = segmentation_scores(segment_nuclei(image), truth)["matched"]
+    # the same field twice as large (nuclei twice the size): the same nuclei found
+    large_image = np.kron(image, np.ones((2, 2), image.dtype))
+    large_truth = np.kron(truth, np.ones((2, 2), truth.dtype))
+    large = segmentation_scores(segment_nuclei(large_image), large_truth)["matched"]
+    assert abs(large - small) <= 2 and small >= 0.85 * truth.max()
+
+
+def test_splitting_keeps_the_course_crops_as_good(pooled):
+    images, truth = pooled
+    unsplit = segmentation_scores(segment_nuclei(images, split_touching=False), truth)
+    split = segmentation_scores(segment_nuclei(images), truth)
+    assert split["matched"] >= unsplit["matched"] and split["dice"] == unsplit["dice"]
 
 
 @pytest.mark.parametrize("source", ["synthetic", "reference"])

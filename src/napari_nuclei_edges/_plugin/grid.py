@@ -30,8 +30,34 @@ TILE_KEY = "napari_nuclei_edges_tile"
 TITLES = "tile names"
 #: Space between tiles, as a share of the largest image.
 GAP = 0.12
-#: Size of a tile's name, in screen points.
+#: Size of a tile's name, in screen points, when its tile is wide enough for it ...
 TITLE_POINTS = 8
+#: ... and the least it shrinks to before the name is shortened ("prometa…").
+TITLE_LEAST_POINTS = 6
+#: Width of a character of a tile's name in screen pixels per point (measured on
+#: napari's canvas: "prometaphase" at 8 points is 103 px wide), with a margin.
+CHARACTER_PX_PER_POINT = 1.15
+
+
+def fitted_titles(names, tile_px: float) -> tuple[float, list[str]]:
+    """The text size and the shown names so that no name is wider than its tile.
+
+    The size shrinks from :data:`TITLE_POINTS` to :data:`TITLE_LEAST_POINTS`; names
+    that still do not fit are shortened with "…" (the layer list has them whole).
+
+    Examples
+    --------
+    >>> fitted_titles(["metaphase", "prometaphase"], 200.0)
+    (8.0, ['metaphase', 'prometaphase'])
+    >>> fitted_titles(["metaphase", "prometaphase"], 50.0)
+    (6.0, ['metaph…', 'promet…'])
+    """
+    longest = max((len(name) for name in names), default=1)
+    size = tile_px / (CHARACTER_PX_PER_POINT * max(longest, 1))
+    size = float(min(max(size, TITLE_LEAST_POINTS), TITLE_POINTS))
+    fits = int(tile_px // (CHARACTER_PX_PER_POINT * size))
+    shown = [name if len(name) <= fits else name[: max(fits - 1, 0)] + "…" for name in names]
+    return size, [name if name != "…" else "" for name in shown]
 
 
 def layer_groups(viewer) -> list[list[str]]:
@@ -173,8 +199,10 @@ class _TileKeeper:
             self._viewer = lambda: None
         self._bottom: int | None = None  # the lowest row of visible tiles named so far
         self._colour = "white"
+        self._size = float(TITLE_POINTS)
         layers.events.removed.connect(self.on_removed)
         viewer.events.theme.connect(self.on_theme)
+        viewer.camera.events.zoom.connect(self.on_zoom)
         self.on_theme()
         for layer in layers:
             if TILE_KEY in layer.metadata:
@@ -191,6 +219,23 @@ class _TileKeeper:
 
     def on_changed(self, event=None) -> None:
         self.refresh()
+
+    def on_zoom(self, event=None) -> None:
+        """Names never overlap: sized, then shortened, to their tile's width on screen."""
+        titles, viewer = self._titles(), self._viewer()
+        if titles is None or viewer is None or not len(titles.data):
+            return
+        tiles = [layer for layer in self._layers() or () if TILE_KEY in layer.metadata]
+        if not tiles:
+            return
+        tile_px = (_step(tiles)[1] * (1 - GAP / 2)) * float(viewer.camera.zoom)
+        names = list(titles.features["name"])
+        size, shown = fitted_titles(names, tile_px)
+        if size != self._size:
+            self._size = size
+            titles.text = self._text()
+        if list(titles.features["shown"]) != shown:
+            titles.features = {"name": names, "shown": shown}
 
     def on_theme(self, event=None) -> None:
         from napari.utils.theme import get_theme
@@ -211,10 +256,9 @@ class _TileKeeper:
         )  # fmt: skip
 
     def _text(self) -> dict:
-        # screen points, whatever the zoom: sized with the tiles, a name filled the
-        # window when zoomed into one; at 8 points "prometaphase" still fits its tile's
-        # width in a laptop's window (1366 × 768, five classes)
-        return {"string": "{name}", "color": self._colour, "size": TITLE_POINTS,
+        # screen points, whatever the zoom (sized with the tiles, a name filled the
+        # window when zoomed into one), fitted to the tiles by on_zoom
+        return {"string": "{shown}", "color": self._colour, "size": self._size,
                 "anchor": "lower_left"}  # fmt: skip
 
     def refresh(self) -> None:
@@ -240,7 +284,8 @@ class _TileKeeper:
             from napari.layers import Points
 
             titles = Points(
-                coords, name=TITLES, features={"name": names}, size=0.0, opacity=1.0,
+                coords, name=TITLES, features={"name": names, "shown": names},
+                size=0.0, opacity=1.0,
                 face_color="transparent", border_color="transparent", border_width=0,
                 text=self._text(),
             )  # fmt: skip
@@ -250,7 +295,9 @@ class _TileKeeper:
             same = titles.data.shape == coords.shape and np.array_equal(titles.data, coords)
             if not (same and list(titles.features["name"]) == list(names)):
                 titles.data = coords
-                titles.features = {"name": names}  # napari refreshes the text from them
+                # napari refreshes the text from them
+                titles.features = {"name": names, "shown": names}
+        self.on_zoom()
         bottom = max(layer.metadata[TILE_KEY]["row"] for layer in tiles)
         if self._bottom is not None and bottom > self._bottom:
             viewer = self._viewer()

@@ -54,3 +54,24 @@ def synthetic_focus_sample(slices: int = 21, seed: int = 0) -> list[tuple]:
         "synthetic_parameters": {"slices": slices, "seed": seed},
     }
     return [(stack, {"name": "focus_stack", "metadata": metadata}, "image")]
+
+
+def synthetic_field_sample(size: int = 512, n_nuclei: int = 120, seed: int = 0) -> list[tuple]:
+    """Layer data for napari: a crowded 12-bit field of nuclei and its instance truth.
+
+    The image is ``field`` (uint16, 0..4095); its truth ``field_truth`` is a Labels
+    layer with one id per nucleus, hidden at first.
+    """
+    from ..synthetic import synthetic_field
+
+    image, labels = synthetic_field(size=size, n_nuclei=n_nuclei, seed=seed)
+    metadata = {
+        "source": "synthetic_field",
+        "synthetic_parameters": {"size": size, "n_nuclei": n_nuclei, "seed": seed},
+    }
+    truth = {"name": f"field{TRUTH_SUFFIX}", "visible": False,
+             "metadata": {**metadata, "ground_truth_of": "field"}}  # fmt: skip
+    return [
+        (image, {"name": "field", "contrast_limits": (0, 4095), "metadata": metadata}, "image"),
+        (labels, truth, "labels"),
+    ]

@@ -46,7 +46,7 @@ def test_a_new_user_gets_the_colour_picture_as_the_direction_view(viewer, widget
     assert checked == {"gx", "gy", "magnitude", "rgb"}
     widget.layer_name = "anaphase"
     click_run(widget, qtbot)
-    rgb = viewer.layers["anaphase_sobel_rgb"]
+    rgb = viewer.layers["anaphase_sobel_direction_colour"]
     assert rgb.rgb and "anaphase_sobel_direction" not in viewer.layers
     magnitude = viewer.layers["anaphase_sobel_magnitude"]
     # as bright as the magnitude layer shows it: full brightness at its upper limit
@@ -129,9 +129,9 @@ def test_valid_padding_rgb_and_vectors(viewer, widget, qtbot):
     widget._padding_combo.setCurrentText("valid")
     click_run(widget, qtbot)
     assert viewer.layers["interphase_sobel_gx"].data.shape == (6, 78, 78)
-    rgb = viewer.layers["interphase_sobel_rgb"]
+    rgb = viewer.layers["interphase_sobel_direction_colour"]
     assert rgb.rgb and rgb.data.shape == (6, 78, 78, 3)
-    vectors = viewer.layers["interphase_sobel_vectors"]
+    vectors = viewer.layers["interphase_sobel_arrows"]
     assert vectors.data.ndim == 3 and vectors.data.shape[1:] == (2, 3)
     assert vectors.edge_width >= 0.8  # visible at the default zoom
     assert "interphase_sobel_magnitude" not in viewer.layers
@@ -188,7 +188,7 @@ def test_dask_layer_stays_lazy(viewer, widget, qtbot):
     out = viewer.layers["lazy_sobel_gx"].data
     assert isinstance(out, da.Array)
     # the colour picture is ticked by default: not made for a lazy layer, and said so
-    assert "lazy_sobel_rgb" not in viewer.layers
+    assert "lazy_sobel_direction_colour" not in viewer.layers
     assert "direction (colour) needs the whole image in memory" in widget._status_label.text()
     np.testing.assert_array_equal(np.asarray(out[2]), sobel(viewer.layers["metaphase"].data[2]).gx)
 
@@ -283,7 +283,7 @@ def test_a_large_input_leaves_the_gui_thread_only_the_layers_to_make(
     main = threading.main_thread().name
     assert set(threads) == {"display_settings", "magnitude_direction_rgb", "gradient_arrows"}
     assert all(main not in names for names in threads.values()), threads
-    for what in ("gx", "gy", "magnitude", "rgb", "vectors"):
+    for what in ("gx", "gy", "magnitude", "direction_colour", "arrows"):
         assert f"prometaphase_sobel_{what}" in viewer.layers
     magnitude = viewer.layers["prometaphase_sobel_magnitude"]
     assert magnitude.contrast_limits[0] == 0 and magnitude.contrast_limits[1] > 0
@@ -331,10 +331,10 @@ def test_arrow_count_follows_max_vectors(viewer, widget, monkeypatch, qtbot):
     widget.set_outputs("vectors")
     monkeypatch.setattr(gradients_widget, "MAX_VECTORS", 200)
     click_run(widget, qtbot)
-    few = len(viewer.layers["anaphase_sobel_vectors"].data)
+    few = len(viewer.layers["anaphase_sobel_arrows"].data)
     monkeypatch.setattr(gradients_widget, "MAX_VECTORS", 5000)
     click_run(widget, qtbot)
-    assert few <= 1.1 * 200 and len(viewer.layers["anaphase_sobel_vectors"].data) > 2 * few
+    assert few <= 1.1 * 200 and len(viewer.layers["anaphase_sobel_arrows"].data) > 2 * few
 
 
 def test_outputs_appear_one_per_frame_and_run_waits_for_them(viewer, widget, qtbot):

@@ -9,6 +9,8 @@ remembered with the dock's settings.
 
 from __future__ import annotations
 
+import re
+
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import (
     QFrame,
@@ -20,13 +22,18 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-#: Characters after which a long name may break across lines ("_", "-", "/", ".").
-_BREAKS = str.maketrans({c: c + "\u200b" for c in "_-/."})
+#: Characters after which a long name may break across lines ("_", "-", "/", "."),
+#: never before a digit, so that a number ("3.9e-05", "-0.5", "1/4") stays whole.
+_BREAK = re.compile(r"[_/.-](?![0-9])")
 #: Longest row name a table shows whole; longer ones are shortened in the middle.
 ROW_NAME_CHARACTERS = 22
 
-#: The least height a dock's content asks for; the rest scrolls.
-MIN_DOCK_HEIGHT = 160
+#: The least height a dock's content asks for; the rest scrolls (five docks opened from
+#: the Plugins menu, stacked, still fit a 768-px screen).
+MIN_DOCK_HEIGHT = 96
+#: The most width a dock asks napari for (its plots' natural width took half a
+#: 1366-px screen); a dock whose controls need more still gets their least width.
+DOCK_WIDTH = 440
 
 
 class _NaturalScrollArea(QScrollArea):
@@ -36,9 +43,10 @@ class _NaturalScrollArea(QScrollArea):
         content = self.widget()
         if content is None:
             return super().sizeHint()
-        hint = content.sizeHint()
+        hint, least = content.sizeHint(), content.minimumSizeHint()
         bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(hint.width() + bar + 2 * self.frameWidth(), hint.height())
+        width = max(min(hint.width(), DOCK_WIDTH), least.width())
+        return QSize(width + bar + 2 * self.frameWidth(), hint.height())
 
     def minimumSizeHint(self) -> QSize:
         content = self.widget()
@@ -113,8 +121,15 @@ def section(title: str, settings, key: str, *, expanded: bool = False, tooltip: 
 def breakable(text: str) -> str:
     """``text`` with a zero-width space after each ``_ - / .``: Qt wraps only at spaces,
     so one long layer name (``DAPI_field03_deconvolved_MaxIP``) otherwise sets a
-    word-wrapped label's least width, and widens the dock past a laptop's screen."""
-    return text.translate(_BREAKS)
+    word-wrapped label's least width, and widens the dock past a laptop's screen.
+    A number never breaks: no break point between a digit and the next digit.
+
+    Examples
+    --------
+    >>> breakable("a_b 3.9e-05 x.").split("\u200b")
+    ['a_', 'b 3.9e-05 x.', '']
+    """
+    return _BREAK.sub(lambda m: m.group(0) + "\u200b", text)
 
 
 class WrappingLabel(QLabel):

@@ -16,6 +16,8 @@ from qtpy.compat import isalive
 from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import QDockWidget, QWidget
 
+from ..._plugin.titles import short_title
+
 
 class DockLife(QObject):
     """Calls ``widget._detach()`` when napari takes the widget away, ``_attach()`` on return.
@@ -59,6 +61,8 @@ class DockLife(QObject):
                 watched.removeEventFilter(self)
         self._watched = []
         dock = self._dock()
+        if dock is not None:
+            dock.setWindowTitle(short_title(dock.windowTitle()))  # what its tab shows
         window = self._widget.window()
         for watched in dict.fromkeys((dock, window)):
             if watched is not None and watched is not self._widget:

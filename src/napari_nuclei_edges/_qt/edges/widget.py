@@ -35,7 +35,8 @@ from ...gradients.display import (
     colormap as _colormap,
 )
 from ..common import settings as _settings
-from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
+from ..common.choice import LayerChoice
+from ..common.layers import is_lazy, layer_data, layer_problem
 from ..common.layout import WrappingLabel, scrolling_layout
 from ..common.lifetime import DockLife
 from ..common.outputs import owned_output, put_layer
@@ -51,6 +52,15 @@ OUTPUT_LABELS = {
     "direction": "direction angle",
     "rgb": "direction (colour)",
     "vectors": "arrows",
+}
+#: Each output's layer, ``<source>_<name>``: named for what it shows, as its box is.
+OUTPUT_NAMES = {
+    "gx": "sobel_gx",
+    "gy": "sobel_gy",
+    "magnitude": "sobel_magnitude",
+    "direction": "sobel_direction",
+    "rgb": "sobel_direction_colour",
+    "vectors": "sobel_arrows",
 }
 #: Checked for a new user: the colour picture is the direction view that reads at a
 #: glance (hue = direction, only where there is an edge); the angle itself is opt-in.
@@ -107,7 +117,11 @@ class SobelWidget(QWidget):
         self._last: dict[str, Gradients] = {}  # the result last shown, per source
 
         self._layer_combo = QComboBox()
-        self._layer_combo.setToolTip("The image layer (or stack of images) to differentiate.")
+        self._layer_combo.setToolTip(
+            "The image layer (or stack of images) to differentiate: the layer selected in "
+            "napari's layer list, until you pick one here."
+        )
+        self._choice = LayerChoice(self._layer_combo, viewer, on_renamed=self._on_renamed)
         self._output_checks = {name: QCheckBox(OUTPUT_LABELS[name]) for name in OUTPUTS}
         self._output_checks["rgb"].setToolTip(
             "The direction as hue, the magnitude as brightness: colour only at edges."
@@ -182,11 +196,11 @@ class SobelWidget(QWidget):
 
     @property
     def layer_name(self) -> str:
-        return self._layer_combo.currentText()
+        return self._choice.name
 
     @layer_name.setter
     def layer_name(self, name: str) -> None:
-        self._layer_combo.setCurrentText(name)
+        self._choice.name = name
 
     def set_outputs(self, *names: str) -> None:
         """Choose the outputs by name: any of ``OUTPUTS``."""
@@ -289,12 +303,13 @@ class SobelWidget(QWidget):
         steps = []
         for what, look in computed.looks.items():
             data = getattr(result, what)
-            steps.append((OUTPUT_LABELS[what], "image", f"sobel_{what}", lambda d=data: d, look))
+            made = lambda d=data: d  # noqa: E731
+            steps.append((OUTPUT_LABELS[what], "image", OUTPUT_NAMES[what], made, look))
         if computed.rgb is not None:
-            steps.append((OUTPUT_LABELS["rgb"], "image", "sobel_rgb",
+            steps.append((OUTPUT_LABELS["rgb"], "image", OUTPUT_NAMES["rgb"],
                           lambda: computed.rgb, {"rgb": True}))  # fmt: skip
         if computed.arrows is not None:
-            steps.append(("arrows", "vectors", "sobel_vectors",
+            steps.append(("arrows", "vectors", OUTPUT_NAMES["vectors"],
                           lambda: computed.arrows, ARROW_STYLE))  # fmt: skip
         if suggestion and params["sigma"] == 0:
             self._suggest_button.show()
@@ -389,8 +404,11 @@ class SobelWidget(QWidget):
         self._progress.end()
         self._run_button.setEnabled(True)
 
-    def _on_layers_changed(self, event=None) -> None:
-        fill_image_combo(self._layer_combo, self._viewer)
+    def _on_renamed(self, old: str, new: str) -> None:
+        """A source renamed in napari: its buffers follow it (its layers follow by name)."""
+        for kept in (self._spare, self._last):
+            if old in kept:
+                kept[new] = kept.pop(old)
 
     def _say(self, text: str) -> None:
         self._status_label.setText(text)
@@ -414,10 +432,8 @@ class SobelWidget(QWidget):
     # ------------------------------------------------------------------ life (see DockLife)
 
     def _attach(self) -> None:
-        self._viewer.layers.events.inserted.connect(self._on_layers_changed)
-        self._viewer.layers.events.removed.connect(self._on_layers_changed)
+        self._choice.attach()
         self._viewer.events.theme.connect(self._on_theme_changed)
-        self._on_layers_changed()
 
     def _detach(self) -> None:
         if self._worker is not None:
@@ -426,6 +442,5 @@ class SobelWidget(QWidget):
         self._pending.clear()
         self._show_timer.stop()
         self._set_idle()
-        self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
-        self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
+        self._choice.detach()
         self._viewer.events.theme.disconnect(self._on_theme_changed)

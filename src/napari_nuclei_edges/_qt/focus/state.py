@@ -57,6 +57,11 @@ class FocusState:
             self.layer = name
             self.clear()
 
+    def rename_layer(self, old: str, new: str) -> None:
+        """The stack was renamed in napari: its curves stay, under the new name."""
+        if self.layer == old:
+            self.layer = new
+
     def set_axis(self, axis: int) -> None:
         """Another slice axis: the old curves are cleared."""
         if int(axis) != self.axis:

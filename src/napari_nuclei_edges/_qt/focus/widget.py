@@ -30,7 +30,8 @@ from ...focus import (
     iter_focus_measures,
 )
 from ..common import settings as _settings
-from ..common.layers import fill_image_combo, is_lazy, layer_data, layer_problem
+from ..common.choice import LayerChoice
+from ..common.layers import is_lazy, layer_data, layer_problem
 from ..common.layout import WrappingLabel, scrolling_layout
 from ..common.lifetime import DockLife
 from ..common.outputs import put_layer
@@ -117,6 +118,9 @@ class FocusWidget(QWidget):
         self.state.set_pick_by(self._pick_combo.currentText())
         self._pick_combo.currentTextChanged.connect(self._on_pick_changed)
         self._layer_combo.currentTextChanged.connect(self._on_layer_chosen)
+        self._choice = LayerChoice(
+            self._layer_combo, self._viewer, self._on_layers_changed, self.state.rename_layer
+        )
         self._axis_spin.valueChanged.connect(self.state.set_axis)
         self._noise_spin.valueChanged.connect(self.state.set_noise)
         self._map_button.clicked.connect(self.make_focus_map)
@@ -131,11 +135,11 @@ class FocusWidget(QWidget):
 
     @property
     def layer_name(self) -> str:
-        return self._layer_combo.currentText()
+        return self._choice.name
 
     @layer_name.setter
     def layer_name(self, name: str) -> None:
-        self._layer_combo.setCurrentText(name)
+        self._choice.name = name
 
     @property
     def axis(self) -> int:
@@ -345,8 +349,7 @@ class FocusWidget(QWidget):
         self._measure_button.setEnabled(True)
         self._map_button.setEnabled(True)
 
-    def _on_layers_changed(self, event=None) -> None:
-        fill_image_combo(self._layer_combo, self._viewer)
+    def _on_layers_changed(self, names=None) -> None:
         self._on_layer_chosen(self.layer_name)
 
     def _say(self, text: str) -> None:
@@ -356,11 +359,9 @@ class FocusWidget(QWidget):
     # ------------------------------------------------------------------ life (see DockLife)
 
     def _attach(self) -> None:
-        self._viewer.layers.events.inserted.connect(self._on_layers_changed)
-        self._viewer.layers.events.removed.connect(self._on_layers_changed)
+        self._choice.attach()
         self._viewer.dims.events.current_step.connect(self._on_current_step)
         self._unfollow_theme = follow_theme(self._viewer, self.view.restyle)
-        self._on_layers_changed()
 
     def _detach(self) -> None:
         self._run += 1
@@ -368,8 +369,7 @@ class FocusWidget(QWidget):
             self._worker.quit()
             self._worker = None
         self._set_idle()
-        self._viewer.layers.events.inserted.disconnect(self._on_layers_changed)
-        self._viewer.layers.events.removed.disconnect(self._on_layers_changed)
+        self._choice.detach()
         self._viewer.dims.events.current_step.disconnect(self._on_current_step)
         self._unfollow_theme()
 
