@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
 from ..common import settings as _settings
 from ..common.layout import WrappingLabel, fit_table, section, set_row_names
 from ..common.progress import RunProgressWidget
-from .model import AS_SET, PER_IMAGE, SEGMENT_RULES
+from .model import AS_SET, PER_IMAGE, SEGMENT_RULES, counted
 
 MATCHING_TRUTH = "matching <layer>_truth"
 NO_TRUTH = "(none)"
@@ -260,7 +260,14 @@ class SegmentationPanel(QGroupBox):
 
 
 def summary(rows: dict[str, dict]) -> str:
-    """One line over every scored layer: mean Dice, nuclei matched, the errors by kind."""
+    """One line over every scored layer: mean Dice, nuclei matched, the errors by kind.
+
+    Examples
+    --------
+    >>> row = dict(dice=0.9, true_objects=1, matched=1, split=0, merged=0, missed=0)
+    >>> summary({"field": row})
+    'Mean Dice 0.90 over 1 layer · 1 of 1 nucleus matched · 0 split, 0 merged, 0 missed.'
+    """
     if not rows:
         return ""
     import numpy as np
@@ -269,8 +276,9 @@ def summary(rows: dict[str, dict]) -> str:
         return sum(int(scores[key]) for scores in rows.values())
 
     dice = float(np.mean([scores["dice"] for scores in rows.values()]))
+    nuclei = counted(total("true_objects"), "nucleus", "nuclei")
     return (
-        f"Mean Dice {dice:.2f} over {len(rows)} layers · {total('matched')} of "
-        f"{total('true_objects')} nuclei matched · {total('split')} split, "
+        f"Mean Dice {dice:.2f} over {counted(len(rows), 'layer')} · {total('matched')} of "
+        f"{nuclei} matched · {total('split')} split, "
         f"{total('merged')} merged, {total('missed')} missed."
     )
