@@ -291,7 +291,7 @@ def test_a_hand_set_threshold_is_the_one_apply_uses(viewer, widget, qtbot):
     labels = viewer.layers["metaphase_labels"]
     meta = labels.metadata["napari_nuclei_edges"]
     assert meta["rule"] == "as set" and meta["thresholds"] == [120.0] * 6
-    expected = segment_nuclei(data, threshold=120, sigma=1.0, split_touching=False)  # the dock's
+    expected = segment_nuclei(data, threshold=120, sigma=1.0)  # the defaults, as the dock
     np.testing.assert_array_equal(labels.data, expected)
     assert "metaphase_labels: t = 120 on every image (as set)." in panel.used_label.text()
     assert panel.used_label.isVisibleTo(widget)
