@@ -12,11 +12,14 @@ import numpy as np
 
 from ...data import CLASS_NAMES
 from ..common.layers import layer_data, layer_problem, user_image_layers
-from ..common.outputs import output_metadata, owned_output, put_layer
+from ..common.outputs import OWNER_KEY, output_metadata, owned_output, put_layer
 from ..common.plots import layer_color
 
 #: Saliency is computed for whole layers up to this many images (else the shown one only).
 SALIENCY_WHOLE_LAYER = 1000
+#: A prediction's label once a new model trains (its layer also fades to STALE_OPACITY).
+STALE_TEXT = "{stage} {probability:.0%} (previous model)"
+STALE_OPACITY = 0.4
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,7 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
         features[f"p_{name}"] = predictions.probabilities[:, i].astype(float)
     colors = {name: layer_color(name, i) for i, name in enumerate(predictions.class_names)}
     face = [colors[str(label)] for label in predictions.labels]
-    text = {"string": "{stage} {probability:.0%}", "color": "white", "size": 10,
-            "translation": [-10, 0] if ndim == 2 else [0, -10, 0]}  # fmt: skip
+    text = _text(ndim)
     metadata = output_metadata(layer_name, "stage", {"classes": list(predictions.class_names)})
     layer = owned_output(viewer, layer_name, "stage")
     if layer is not None and isinstance(layer, Points):
@@ -152,6 +154,7 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
         layer.features = features
         layer.face_color = face
         layer.text = text
+        layer.opacity = 1.0  # no longer stale
         layer.metadata.update(metadata)
         return layer
     layer = Points(
@@ -161,6 +164,26 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
     )  # fmt: skip
     insert_after_source(viewer, layer, layer_name)
     return layer
+
+
+def _text(ndim: int, stale: bool = False) -> dict:
+    return {"string": STALE_TEXT if stale else "{stage} {probability:.0%}",
+            "color": "white", "size": 10,
+            "translation": [-10, 0] if ndim == 2 else [0, -10, 0]}  # fmt: skip
+
+
+def mark_predictions_stale(viewer) -> list[str]:
+    """Say on every ``<layer>_stage`` layer that a previous model made it (a new one is
+    training): its labels read "… (previous model)" and it fades. Returns their names."""
+    marked = []
+    for layer in viewer.layers:
+        info = layer.metadata.get(OWNER_KEY)
+        if isinstance(info, dict) and info.get("output") == "stage" and not info.get("stale"):
+            info["stale"] = True
+            layer.text = _text(layer.ndim, stale=True)
+            layer.opacity = STALE_OPACITY
+            marked.append(layer.name)
+    return marked
 
 
 def show_layer(viewer, name: str) -> None:
