@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 
 from napari_nuclei_edges.classification import ClassifierOptions
 from napari_nuclei_edges.data import CLASS_NAMES
@@ -403,3 +404,85 @@ def test_reset_during_a_run_forgets_it_and_the_dock_can_start_again(open_dock, c
     history = _train(qtbot, dock, epochs=2, patience=0)  # Start works again
     assert [s.epoch for s in history] == [1, 2]
     close_dock(dock)
+
+
+def _listed(dock) -> dict[str, bool]:
+    """The class list as the user reads it: each name, and whether it is ticked."""
+    items = (dock._class_list.item(i) for i in range(dock._class_list.count()))
+    return {item.text(): item.checkState() == Qt.CheckState.Checked for item in items}
+
+
+def test_the_class_list_follows_renamed_and_removed_layers(open_dock, qtbot, viewer):
+    dock = open_dock(DOCK)
+    dock.image_name = "anaphase"
+    viewer.layers["metaphase"].name = "metaphase (day 2)"
+    viewer.layers["anaphase"].name = "late"
+    listed = _listed(dock)
+    assert "metaphase" not in listed and "anaphase" not in listed
+    assert listed["metaphase (day 2)"] and listed["late"]  # still ticked, under the new name
+    assert list(listed) == [layer.name for layer in viewer.layers if layer.name in listed]
+    assert dock.image_name == "late"
+    history = _train(qtbot, dock, epochs=2, patience=0)  # trains with the renamed layers
+    assert [s.epoch for s in history] == [1, 2]
+    assert "metaphase (day 2)" in dock.model.class_names
+    dock.predict()
+    qtbot.waitUntil(lambda: "late_stage" in viewer.layers, timeout=60_000)
+
+    # renamed after training: the model's classes stay as trained; the run's layers
+    # (its misclassified images) and the outputs follow the layer
+    viewer.layers["late"].name = "anaphase B"
+    assert "late" in dock.model.class_names and "anaphase B" in dock.state.layer_names
+    assert "anaphase B_stage" in viewer.layers and "late_stage" not in viewer.layers
+    assert _listed(dock)["anaphase B"] and dock.image_name == "anaphase B"
+    dock._on_thumbnail_chosen("anaphase B", 1)
+    assert viewer.layers.selection.active.name == "anaphase B"
+
+    before = {where: label.text() for where, label in dock.results.items()}
+    viewer.layers.remove("apoptosis")
+    assert "apoptosis" not in _listed(dock) and "apoptosis" not in dock.class_layers
+    assert {where: label.text() for where, label in dock.results.items()} == before
+    assert len(dock.class_layers) == 4
+    assert _train(qtbot, dock, epochs=1, patience=0)  # the four left
+
+
+def test_a_new_model_marks_the_old_predictions_and_closing_the_dock_keeps_the_model(
+    open_dock, close_dock, qtbot, viewer
+):
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, epochs=2, patience=0)
+    dock.image_name = "metaphase"
+    dock.predict()
+    qtbot.waitUntil(lambda: "metaphase_stage" in viewer.layers, timeout=60_000)
+    points = viewer.layers["metaphase_stage"]
+    assert not any("previous model" in text for text in points.text.values)
+
+    dock.set_options(epochs=40, patience=0)
+    dock._start_button.click()  # a new model: the labels say they are the old one's
+    assert all(text.endswith("(previous model)") for text in points.text.values)
+    assert points.opacity < 1
+    assert "metaphase_stage: the previous model's, until Predict" in said(dock)
+    qtbot.waitUntil(lambda: not dock.is_running, timeout=120_000)
+    dock.predict()
+    qtbot.waitUntil(lambda: not dock._task_progress.running, timeout=60_000)
+    assert viewer.layers["metaphase_stage"] is points  # updated in place
+    assert not any("previous model" in text for text in points.text.values)
+    assert points.opacity == 1
+
+    model, history = dock.model, list(dock.history)
+    close_dock(dock)  # the ×: the model stays for the session
+    again = open_dock(DOCK)
+    assert again is not dock
+    assert again.model is model and again.history == history
+    assert "kept since Classify was closed is back" in said(again)
+    assert "Save model…" in said(again)
+    assert again._curves.series("val_accuracy") == [s.val_accuracy for s in history]
+    np.testing.assert_array_equal(again._confusion.matrix, history[-1].confusion)
+    assert again._predict_button.isEnabled() and again.files.save_button.isEnabled()
+    again.image_name = "anaphase"
+    again.predict()
+    qtbot.waitUntil(lambda: "anaphase_stage" in viewer.layers, timeout=60_000)
+    again.reset()  # forgotten by the user: the next dock starts empty
+    close_dock(again)
+    third = open_dock(DOCK)
+    assert third.model is None and said(third) == "Tick one image layer per stage, then Start."
+    close_dock(third)

@@ -51,7 +51,7 @@ class ClassLayers:
 
     def _on_layers_changed(self, event=None, ticked=None) -> None:
         """Offer every user image layer; keep the ticks (``ticked``: the names to tick)."""
-        self._known = {id(layer): layer.name for layer in self._viewer.layers}
+        self._known = {layer.unique_id: layer.name for layer in self._viewer.layers}
         fill_image_combo(self._image_combo, self._viewer)
         names = [layer.name for layer in user_image_layers(self._viewer)]
         if ticked is None:
@@ -69,8 +69,8 @@ class ClassLayers:
     def _on_layer_renamed(self, event) -> None:
         """The list, the image choice, a run's layers and their outputs take the new name."""
         layer = self._viewer.layers[event.index]
-        old, new = self._known.get(id(layer)), layer.name
-        self._known[id(layer)] = new
+        old, new = self._known.get(layer.unique_id), layer.name
+        self._known[layer.unique_id] = new
         if old is None or old == new:
             return self._on_layers_changed()
         ticked = [new if name == old else name for name in self.class_layers]

@@ -50,7 +50,7 @@ class StageClassifierWidget(DockLayout, ModelTasks, ClassLayers, KeptModel, QWid
         self._active = False  # from Start until the worker's finished signal
         self._task = None  # the cross-validation or prediction worker
         self._images: dict[str, np.ndarray] = {}  # the classes of the run, for thumbnails
-        self._known: dict[int, str] = {}  # each layer's name, to see what a rename renamed
+        self._known: dict[str, str] = {}  # each layer's name by id, to see what a rename renamed
         self.predictions = None  # the latest Predict's result
         self._stop_reason = ""
         self._gallery_at = 0.0  # when the filters and thumbnails were last drawn
