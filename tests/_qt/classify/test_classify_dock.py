@@ -486,3 +486,27 @@ def test_a_new_model_marks_the_old_predictions_and_closing_the_dock_keeps_the_mo
     third = open_dock(DOCK)
     assert third.model is None and said(third) == "Tick one image layer per stage, then Start."
     close_dock(third)
+
+
+def test_saliency_of_a_long_stack_is_drawn_for_each_image_as_it_is_shown(
+    open_dock, qtbot, viewer, monkeypatch
+):
+    from napari_nuclei_edges._qt.classify import actions
+
+    monkeypatch.setattr(actions, "SALIENCY_WHOLE_LAYER", 4)  # "long": more than 4 images
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, **TINY_CNN)
+    many = np.concatenate([viewer.layers[name].data[:2] for name in CLASS_NAMES])
+    viewer.add_image(many, name="many")
+    dock.image_name = "many"
+    viewer.dims.set_current_step(0, 7)
+    dock._saliency_button.click()
+    qtbot.waitUntil(lambda: "many_saliency" in viewer.layers, timeout=60_000)
+    maps = viewer.layers["many_saliency"].data
+    assert not isinstance(maps, np.ndarray) and maps.shape == many.shape  # lazy
+    assert "for image 7 of many, and each other one as it is shown" in said(dock, "apply")
+    expected = dock.model.saliency(many)
+    for step in (7, 0, 9):  # never blank beside another image
+        shown = np.asarray(maps[step])
+        assert shown.max() > 0
+        np.testing.assert_allclose(shown, expected[step], rtol=1e-4, atol=1e-6)

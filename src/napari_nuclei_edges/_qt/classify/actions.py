@@ -97,25 +97,42 @@ def predict_blocks(model, data, device: str | None = None, block_size: int = 102
 
 
 def saliency_of(model, layer_name: str, data, index: int, method: str = "gradient × input",
-                device: str | None = None) -> tuple[np.ndarray, str]:  # fmt: skip
-    """The worker of Saliency map: the maps of a layer (the whole stack when small, else
-    image ``index``) and the words for which, the network on ``device``."""
+                device: str | None = None) -> tuple:  # fmt: skip
+    """The worker of Saliency map: the maps of a layer, the map of image ``index`` (the
+    one shown) and the words for which, the network on ``device``.
+
+    The maps of a stack up to :data:`SALIENCY_WHOLE_LAYER` images are computed at
+    once; a longer stack's are a dask array, each image's map computed as napari
+    shows it (never a blank map beside another image).
+    """
     model = model.to(device)
     stack = data[None] if data.ndim == 2 else data
-    maps = np.zeros(stack.shape, np.float32)
     if len(stack) <= SALIENCY_WHOLE_LAYER:
-        maps[:] = model.saliency(np.asarray(stack), method=method)
+        maps = np.asarray(model.saliency(np.asarray(stack), method=method), np.float32)
+        shown = maps[index]
         note = f"for every image of {layer_name}"
     else:
-        maps[index] = model.saliency(np.asarray(stack[index]), method=method)
-        note = f"for image {index} of {layer_name}"
-    return (maps[0] if data.ndim == 2 else maps), note
+        import dask.array as da
+
+        shown = np.asarray(model.saliency(np.asarray(stack[index]), method=method), np.float32)
+
+        def block(images, block_info=None):
+            first = block_info[None]["array-location"][0][0]
+            if first == index:
+                return shown[None]
+            return np.asarray(model.saliency(np.asarray(images), method=method), np.float32)
+
+        lazy = da.asarray(stack).rechunk((1, *stack.shape[1:]))
+        maps = lazy.map_blocks(block, dtype=np.float32)
+        note = f"for image {index} of {layer_name}, and each other one as it is shown"
+    return (maps[0] if data.ndim == 2 else maps), shown, note
 
 
-def put_saliency(viewer, layer_name: str, maps: np.ndarray, model_name: str,
+def put_saliency(viewer, layer_name: str, maps, shown: np.ndarray, model_name: str,
                  method: str = "gradient × input"):  # fmt: skip
-    """The ``<layer>_saliency`` layer over its image: bright where the class score is sensitive."""
-    high = float(np.percentile(maps[maps > 0], 99.5)) if (maps > 0).any() else 1.0
+    """The ``<layer>_saliency`` layer over its image: bright where the class score is
+    sensitive; its contrast from ``shown``, the map of the image on screen."""
+    high = float(np.percentile(shown[shown > 0], 99.5)) if (shown > 0).any() else 1.0
     return put_layer(
         viewer, "image", layer_name, "saliency", maps,
         {"method": method, "model": model_name},

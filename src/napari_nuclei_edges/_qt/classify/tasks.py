@@ -139,17 +139,19 @@ class ModelTasks:
         model, method = self.model, self.saliency_method
 
         def on_returned(result) -> None:
-            maps, note = result
+            maps, shown, note = result
             if name not in self._viewer.layers:
                 return self._say(f"{name} is no longer a layer: no saliency map.", "apply", True)
-            if not maps.any():
+            if not shown.any():
                 return self._say(
                     "The model's saliency is 0 everywhere: it does not read the pixels (the "
                     "CNN + measurements model kept its measurement-only start). Train longer.",
                     "apply",
                     scroll=True,
                 )
-            out = actions.put_saliency(self._viewer, name, maps, model.options.model, method)
+            out = actions.put_saliency(
+                self._viewer, name, maps, shown, model.options.model, method
+            )
             what = "|gradient × input|" if method == "gradient × input" else method
             self._say(f"{out.name}: {what} {note}. Bright where the network looks.", "apply", True)
 
