@@ -454,18 +454,18 @@ def test_a_new_model_marks_the_old_predictions_and_closing_the_dock_keeps_the_mo
     dock.predict()
     qtbot.waitUntil(lambda: "metaphase_stage" in viewer.layers, timeout=60_000)
     points = viewer.layers["metaphase_stage"]
-    assert not any("previous model" in text for text in points.text.values)
+    assert not any("old model" in text for text in points.text.values)
 
     dock.set_options(epochs=40, patience=0)
     dock._start_button.click()  # a new model: the labels say they are the old one's
-    assert all(text.endswith("(previous model)") for text in points.text.values)
+    assert all(text.startswith("old model: ") for text in points.text.values)
     assert points.opacity < 1
     assert "metaphase_stage: the previous model's, until Predict" in said(dock)
     qtbot.waitUntil(lambda: not dock.is_running, timeout=120_000)
     dock.predict()
     qtbot.waitUntil(lambda: not dock._task_progress.running, timeout=60_000)
     assert viewer.layers["metaphase_stage"] is points  # updated in place
-    assert not any("previous model" in text for text in points.text.values)
+    assert not any("old model" in text for text in points.text.values)
     assert points.opacity == 1
 
     model, history = dock.model, list(dock.history)
@@ -473,7 +473,7 @@ def test_a_new_model_marks_the_old_predictions_and_closing_the_dock_keeps_the_mo
     again = open_dock(DOCK)
     assert again is not dock
     assert again.model is model and again.history == history
-    assert "kept since Classify was closed is back" in said(again)
+    assert "The model from before Classify was closed is kept" in said(again)
     assert "Save model…" in said(again)
     assert again._curves.series("val_accuracy") == [s.val_accuracy for s in history]
     np.testing.assert_array_equal(again._confusion.matrix, history[-1].confusion)

@@ -127,3 +127,18 @@ def test_cross_validation_s_result_and_confusion_are_in_view_and_say_what_is_cou
     qtbot.waitUntil(lambda: not dock.is_running, timeout=60_000)
     n = int(dock.history[-1].confusion.sum())
     assert dock._confusion_heading.text() == f"validation confusion, {n} images (rows: true stage)"
+
+
+def test_a_model_kept_from_a_closed_dock_is_said_in_view_when_it_reopens(dock, qtbot):
+    viewer = dock._viewer
+    dock.set_options(model="features", epochs=2)
+    dock.start()
+    qtbot.waitUntil(lambda: not dock.is_running, timeout=60_000)
+    viewer.window.remove_dock_widget(dock)  # the dock's ×
+    _, again = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, DOCK)  # the Plugins menu
+    assert again is not dock and again.model is dock.model
+    label = again.results["train"]
+    assert "The model from before Classify was closed is kept" in label.text()
+    qtbot.waitUntil(lambda: again.isVisible(), timeout=5000)
+    _settle(qtbot, again)
+    assert _in_view(again, label)

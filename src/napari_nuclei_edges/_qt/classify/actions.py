@@ -18,7 +18,9 @@ from ..common.plots import layer_color
 #: Saliency is computed for whole layers up to this many images (else the shown one only).
 SALIENCY_WHOLE_LAYER = 1000
 #: A prediction's label once a new model trains (its layer also fades to STALE_OPACITY).
-STALE_TEXT = "{stage} {probability:.0%} (previous model)"
+STALE_TEXT = (
+    "old model: {stage} {probability:.0%}"  # in front: a tile drawn after it hides its end
+)
 STALE_OPACITY = 0.4
 
 
@@ -191,7 +193,7 @@ def _text(ndim: int, stale: bool = False) -> dict:
 
 def mark_predictions_stale(viewer) -> list[str]:
     """Say on every ``<layer>_stage`` layer that a previous model made it (a new one is
-    training): its labels read "… (previous model)" and it fades. Returns their names."""
+    training): its labels read "old model: …" and it fades. Returns their names."""
     marked = []
     for layer in viewer.layers:
         info = layer.metadata.get(OWNER_KEY)

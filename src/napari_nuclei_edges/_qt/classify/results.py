@@ -8,13 +8,19 @@ result was never read. Each button of the classifier dock has its own
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt, QTimer
+import time
+
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QScrollArea, QWidget
 
 from ..common.layout import WrappingLabel
 
 #: Pixels kept free around a sentence scrolled into view.
 SCROLL_MARGIN = 12
+#: A sentence scrolled into view is kept there while the dock settles, this long (s),
+#: unless the user scrolls: a dock opened from the Plugins menu takes its size (and
+#: its content its height) a few events after its first sentence.
+SETTLE_S = 2.0
 
 
 class ResultLabel(WrappingLabel):
@@ -38,6 +44,8 @@ class ResultLabel(WrappingLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._keeps_room = lines > 0
+        self._keep_in_view: tuple[float, QWidget | None] | None = None
+        self._watched: QScrollArea | None = None
         if self._keeps_room:
             self.setMinimumHeight(lines * self.fontMetrics().lineSpacing())
         else:
@@ -49,9 +57,11 @@ class ResultLabel(WrappingLabel):
         self.setText(text)
         if not self._keeps_room:
             self.setVisible(bool(text))
+        self._keep_in_view = None
         if scroll and text:
-            # once the dock is laid out anew
-            QTimer.singleShot(0, lambda: self.scroll_into_view(also))
+            self._keep_in_view = (time.monotonic() + SETTLE_S, also)
+            self._watch()
+            QTimer.singleShot(0, self._scroll_if_kept)  # once the dock is laid out anew
 
     def scroll_into_view(self, also: QWidget | None = None) -> None:
         """Scroll the dock so that the whole sentence is seen (nothing when it is)."""
@@ -62,6 +72,33 @@ class ResultLabel(WrappingLabel):
         if also is not None:
             area.ensureWidgetVisible(also, 0, SCROLL_MARGIN)
         area.ensureWidgetVisible(self, 0, SCROLL_MARGIN)
+
+    def _watch(self) -> None:
+        """Follow the dock's resizes, and the user's scrolling, once."""
+        area = self._scroll_area()
+        if area is None or area is self._watched:
+            return
+        self._watched = area
+        for widget in (area.viewport(), area.widget()):
+            widget.installEventFilter(self)
+        area.verticalScrollBar().actionTriggered.connect(self._forget)  # the user scrolls
+
+    def _forget(self, *_) -> None:
+        self._keep_in_view = None
+
+    def _scroll_if_kept(self) -> None:
+        if self._keep_in_view is None:
+            return
+        until, also = self._keep_in_view
+        if time.monotonic() > until:
+            self._keep_in_view = None
+        else:
+            self.scroll_into_view(also)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self._keep_in_view is not None:
+            QTimer.singleShot(0, self._scroll_if_kept)
+        return False
 
     def _scroll_area(self) -> QScrollArea | None:
         parent = self.parentWidget()

@@ -43,10 +43,11 @@ class KeptModel:
             self._refresh(final=True)
         else:  # a loaded model: no curves to show
             self._filters.show_filters(model.first_filters())
-        how = f", epoch {last.epoch}, validation accuracy {last.val_accuracy:.0%}," if last else ""
+        how = f" (epoch {last.epoch}, validation accuracy {last.val_accuracy:.0%})" if last else ""
         self._say(
-            f"The {model.options.model} model of {', '.join(model.class_names)}{how} kept "
-            "since Classify was closed is back: Predict applies it; Save model… keeps it "
-            "after napari closes."
+            "The model from before Classify was closed is kept: "
+            f"{model.options.model} of {', '.join(model.class_names)}{how}. Predict applies "
+            "it; Save model… keeps it after napari closes.",
+            scroll=True,
         )
         self._update_buttons()
