@@ -422,7 +422,7 @@ def test_the_class_list_follows_renamed_and_removed_layers(open_dock, qtbot, vie
     assert listed["metaphase (day 2)"] and listed["late"]  # still ticked, under the new name
     assert list(listed) == [layer.name for layer in viewer.layers if layer.name in listed]
     assert dock.image_name == "late"
-    history = _train(qtbot, dock, epochs=2, patience=0)  # trains with the renamed layers
+    history = _train(qtbot, dock, **{**TINY_CNN, "epochs": 2})  # with the renamed layers
     assert [s.epoch for s in history] == [1, 2]
     assert "metaphase (day 2)" in dock.model.class_names
     dock.predict()
@@ -436,6 +436,12 @@ def test_the_class_list_follows_renamed_and_removed_layers(open_dock, qtbot, vie
     assert _listed(dock)["anaphase B"] and dock.image_name == "anaphase B"
     dock._on_thumbnail_chosen("anaphase B", 1)
     assert viewer.layers.selection.active.name == "anaphase B"
+    thumbnails = [dock._thumbnails.item(i) for i in range(dock._thumbnails.count())]
+    assert thumbnails  # this run's validation images include wrong ones, and
+    for item in thumbnails:  # each one jumps to its layer, under its new name
+        dock._thumbnails.itemClicked.emit(item)
+        assert viewer.layers.selection.active.name in dock.state.layer_names
+        assert "no longer a layer" not in said(dock, "inside")
 
     before = {where: label.text() for where, label in dock.results.items()}
     viewer.layers.remove("apoptosis")

@@ -78,6 +78,7 @@ class ClassLayers:
         self.state.rename(old, new)
         if old in self._images:
             self._images = {new if k == old else k: v for k, v in self._images.items()}
+            self._show_misclassified()  # each thumbnail jumps to the layer's new name
         self._on_layers_changed(ticked=ticked)
         if chosen == old:
             self._image_combo.setCurrentText(new)
