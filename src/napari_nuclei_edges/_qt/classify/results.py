@@ -96,7 +96,8 @@ class ResultLabel(WrappingLabel):
             self.scroll_into_view(also)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize and self._keep_in_view is not None:
+        # getattr: PySide6 may call in while the label is torn down
+        if event.type() == QEvent.Type.Resize and getattr(self, "_keep_in_view", None):
             QTimer.singleShot(0, self._scroll_if_kept)
         return False
 

@@ -95,7 +95,7 @@ class ModelTasks:
         seconds = np.mean([f.seconds for f in folds])
         self.results["cv"].say(
             f"{model}, {len(folds)} folds: accuracy {acc.mean():.1%} ± {acc.std():.1%}, macro "
-            f"F1 {f1:.2f}, {seconds:.1f} s per fold (confusion summed over the folds, below).",
+            f"F1 {f1:.2f}, {seconds:.1f} s per fold (confusion summed over the folds).",
             scroll=True,
             also=self._confusion,
         )
