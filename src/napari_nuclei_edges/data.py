@@ -24,12 +24,15 @@ __all__ = [
     "finite_values",
     "image_files",
     "load_dataset",
+    "looks_like_labels",
     "npz_members",
     "read_image",
     "sample_indices",
     "synthetic_field",  # noqa: F822 (reached through __getattr__ below)
     "synthetic_nuclei",  # noqa: F822
 ]
+
+from ._values import finite_values, looks_like_labels, sample_indices
 
 CLASS_NAMES: tuple[str, ...] = (
     "interphase",
@@ -370,40 +373,6 @@ def read_image(file: str | Path) -> np.ndarray:
     if image.ndim < 2 or image.size == 0:
         raise ValueError(f"{file}: cannot read image (no pixels in it: shape {image.shape}).")
     return image
-
-
-def finite_values(array) -> np.ndarray:
-    """The finite values of ``array`` (NaN and ±inf dropped; bool read as 0/1).
-
-    Integer arrays are returned as they are (every integer is finite), so the
-    common case costs nothing.
-
-    Examples
-    --------
-    >>> finite_values(np.array([1.0, np.nan, np.inf, 2.0])).tolist()
-    [1.0, 2.0]
-    """
-    array = np.asarray(array)
-    if array.dtype == bool:
-        return array.view(np.uint8)
-    return array[np.isfinite(array)] if array.dtype.kind in "fc" else array
-
-
-def sample_indices(count: int, most: int) -> np.ndarray:
-    """At most ``most`` indices of ``range(count)``, evenly spaced, first and last included.
-
-    How a dock samples a stack too large to read whole on the GUI thread.
-
-    Examples
-    --------
-    >>> sample_indices(10, 4).tolist()
-    [0, 3, 6, 9]
-    >>> sample_indices(3, 4).tolist()
-    [0, 1, 2]
-    """
-    if count <= most:
-        return np.arange(count)
-    return np.linspace(0, count - 1, most).round().astype(int)
 
 
 def __getattr__(name: str):

@@ -29,3 +29,36 @@ def test_apply_with_the_defaults_on_the_sample_splits_no_nucleus(make_napari_vie
     rows = panel.scores_table.rowCount()
     split = [panel.scores_table.item(r, 5).text() for r in range(rows)]
     assert rows == 5 and split == ["0"] * 5
+
+
+def test_a_field_and_its_mask_opened_as_files_score_against_each_other(
+    make_napari_viewer, qtbot, tmp_path
+):
+    """A user's field and its truth, two TIFFs opened as a user opens them: the truth
+    arrives as an Image layer of integers; it is offered as the truth, never ticked."""
+    import tifffile
+
+    from napari_nuclei_edges.data import synthetic_field
+    from napari_nuclei_edges.segmentation import segment_nuclei, segmentation_scores
+
+    image, labels = synthetic_field()
+    tifffile.imwrite(tmp_path / "field.tif", image)
+    tifffile.imwrite(tmp_path / "field_truth.tif", labels.astype("uint16"))
+    viewer = make_napari_viewer()
+    viewer.open(str(tmp_path / "field.tif"))
+    viewer.open(str(tmp_path / "field_truth.tif"))
+    assert type(viewer.layers["field_truth"]).__name__ == "Image"
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Histograms and threshold")
+    assert widget.state.layers == ("field",)  # the truth is not a histogram layer
+    panel = widget._segmentation_panel
+    offered = [panel._truth_combo.itemText(i) for i in range(panel._truth_combo.count())]
+    assert "field_truth" in offered
+    panel.truth_choice = "field_truth"
+    panel.apply_button.click()
+    qtbot.waitUntil(lambda: panel.summary_label.text().startswith("Mean Dice"), timeout=60_000)
+    expected = segmentation_scores(segment_nuclei(image), labels)
+    assert panel.scores_table.item(0, 4).text() == f"{expected['matched']}/120"
+    assert expected["matched"] >= 100  # touching nuclei split in a crowded field
+    said = panel.summary_label.text()
+    assert f"{expected['matched']} of 120 nuclei matched" in said
+    assert "(field_truth: an Image layer, its integers read as labels" in said

@@ -31,8 +31,10 @@ class LayerListMixin:
         return [layer for layer in self._viewer.layers if isinstance(layer, Image)]
 
     def _offered(self) -> list[tuple[str, bool, tuple]]:
-        # the kind: another class of a dataset has the same dtype and image shape
-        return [(layer.name, is_owned(layer), (str(layer.dtype), tuple(layer.data.shape[-2:])))
+        # the kind: another class of a dataset has the same dtype and image shape; a mask
+        # or labels opened as an image is offered unticked, as the plugin's outputs are
+        return [(layer.name, is_owned(layer) or _is_labels(layer),
+                 (str(layer.dtype), tuple(layer.data.shape[-2:])))
                 for layer in self._image_layers()]  # fmt: skip
 
     def _on_layer_removed(self, event) -> None:
@@ -62,8 +64,8 @@ class LayerListMixin:
             layer.events.name.connect(self._on_layer_renamed)
             self._known_names[id(layer)] = layer.name
         self._layer_list.blockSignals(False)
-        truths = [layer.name for layer in self._viewer.layers
-                  if isinstance(layer, Labels) and not is_owned(layer)]  # fmt: skip
+        truths = [layer.name for layer in self._viewer.layers if not is_owned(layer)
+                  and (isinstance(layer, Labels) or _is_labels(layer))]  # fmt: skip
         for layer in self._viewer.layers:
             if is_owned(layer) and layer.metadata[OWNER_KEY].get("output") in OUTPUTS:
                 follow_edits(layer)
@@ -102,3 +104,11 @@ class LayerListMixin:
             with self.state.events.layers.blocked():
                 self.state.rename(old, layer.name)
         self._on_layers_changed()
+
+
+def _is_labels(layer) -> bool:
+    """An Image layer that holds a mask or labels (integers, mostly 0, few values)."""
+    from ...data import looks_like_labels
+    from ..common.layers import layer_data
+
+    return isinstance(layer, Image) and looks_like_labels(layer_data(layer))

@@ -212,11 +212,12 @@ class SegmentationPanel(QGroupBox):
     def score(self, viewer, names: list[str]) -> list[str]:
         """Score each ``<name>_labels`` against the chosen truth; the problems, as sentences."""
         import numpy as np
+        from napari.layers import Labels
 
         from ...segmentation import segmentation_scores
         from ..common.outputs import owned_output
 
-        choice, rows, problems = self.truth_choice, {}, []
+        choice, rows, problems, said = self.truth_choice, {}, [], []
         for name in names:
             labels = owned_output(viewer, name, "labels")
             truth = self.truth_layer(viewer, name)
@@ -228,7 +229,15 @@ class SegmentationPanel(QGroupBox):
                                 f"not {labels.data.shape}.")  # fmt: skip
                 continue
             rows[name] = segmentation_scores(labels.data, np.asarray(truth.data))
+            if not isinstance(truth, Labels) and truth_name not in said:
+                said.append(truth_name)
         self.show_scores(rows)
+        if said:  # said with the scores it explains
+            self.summary_label.setText(
+                f"{self.summary_label.text()} ({' and '.join(said)}: an Image layer, its "
+                "integers read as labels, 0 = background; Layers ▸ Convert to Labels makes "
+                "it one.)"
+            )
         if choice == NO_TRUTH and names:
             self.summary_label.setText(NO_TRUTH_TEXT)
             self.summary_label.show()
