@@ -516,3 +516,15 @@ def test_saliency_of_a_long_stack_is_drawn_for_each_image_as_it_is_shown(
         shown = np.asarray(maps[step])
         assert shown.max() > 0
         np.testing.assert_allclose(shown, expected[step], rtol=1e-4, atol=1e-6)
+
+
+def test_a_mask_opened_as_an_image_is_not_ticked_as_a_stage(make_napari_viewer):
+    rng = np.random.default_rng(0)
+    viewer = make_napari_viewer()
+    viewer.add_image(rng.integers(0, 255, (4, 32, 32), dtype=np.uint8), name="early")
+    viewer.add_image(rng.integers(0, 255, (4, 32, 32), dtype=np.uint8), name="late")
+    mask = np.zeros((4, 32, 32), np.uint8)
+    mask[:, 8:20, 8:20] = 255
+    viewer.add_image(mask, name="early mask")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-nuclei-edges", "Classify the stage")
+    assert widget.class_layers == ["early", "late"]

@@ -32,10 +32,15 @@ class Baseline:
 
 
 def default_class_layers(viewer) -> list[str]:
-    """Image layers named by a class (all of them), else every user image layer."""
-    names = [layer.name for layer in user_image_layers(viewer)]
-    named = [name for name in names if name in CLASS_NAMES]
-    return named if len(named) >= 2 else names
+    """Image layers named by a class (all of them), else every user image layer that
+    holds intensities (a mask or labels opened as an image is no stage class)."""
+    from ...data import looks_like_labels
+
+    layers = user_image_layers(viewer)
+    named = [layer.name for layer in layers if layer.name in CLASS_NAMES]
+    if len(named) >= 2:
+        return named
+    return [layer.name for layer in layers if not looks_like_labels(layer_data(layer))]
 
 
 def class_images(viewer, names) -> dict[str, np.ndarray]:
