@@ -54,6 +54,7 @@ def test_crops_are_centred_and_padded_with_the_background():
     labels = (image > 100).astype(np.int32)
     crops, table = nucleus_crops(image, labels, (20, 20))
     assert crops.shape == (1, 20, 20) and crops.dtype == np.uint16
+    assert table["centroid_y"].tolist() == [2.5] and not table["larger_than_crop"][0]
     assert crops[0, 10, 10] == 900 and crops[0, 0, 0] == 7  # padded with the background
     big = np.zeros((60, 60), np.int32)
     big[5:50, 5:50] = 1

@@ -79,8 +79,9 @@ def classify_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None) ->
     -------
     dict of str to numpy.ndarray
         One row per nucleus: ``label``, ``centroid_y``, ``centroid_x``, ``stage``,
-        ``probability`` (of that stage), ``larger_than_crop``, and the
-        measurements the model used (for a model on measurements).
+        ``probability`` (of that stage), ``p_<class>`` (each class's),
+        ``larger_than_crop``, and the measurements the model used (for a model on
+        measurements).
 
     Raises
     ------
@@ -116,6 +117,8 @@ def classify_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None) ->
     stages = found.labels if found is not None else np.zeros(0, object)
     table["stage"] = stages
     table["probability"] = found.confidence if found is not None else np.zeros(0)
+    for i, name in enumerate(model.class_names):
+        table[f"p_{name}"] = found.probabilities[:, i] if found is not None else np.zeros(0)
     if model.options.uses_features and len(crops):
         from .measurements import measure
 

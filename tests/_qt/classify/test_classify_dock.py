@@ -528,3 +528,27 @@ def test_a_mask_opened_as_an_image_is_not_ticked_as_a_stage(make_napari_viewer):
     viewer.add_image(mask, name="early mask")
     _, widget = viewer.window.add_plugin_dock_widget("napari-nuclei-edges", "Classify the stage")
     assert widget.class_layers == ["early", "late"]
+
+
+def test_predict_on_a_field_classifies_every_nucleus(viewer, open_dock, qtbot):
+    """A user's field of 120 nuclei, never classified as one nucleus."""
+    from napari_nuclei_edges.classification import classify_nuclei
+    from napari_nuclei_edges.data import synthetic_field
+
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, epochs=5, patience=0)
+    image, _ = synthetic_field()
+    viewer.add_image(image, name="field")
+    dock.image_name = "field"
+    dock._predict_button.click()
+    qtbot.waitUntil(lambda: "field_stage" in viewer.layers and dock._task_progress.isHidden(),
+                    timeout=60_000)  # fmt: skip
+    qtbot.waitUntil(lambda: "nuclei, each classified" in said(dock, "apply"), timeout=10_000)
+    points = viewer.layers["field_stage"]
+    expected = classify_nuclei(dock.model, image)
+    assert len(points.data) == len(expected["stage"]) >= 100  # one point per nucleus
+    np.testing.assert_allclose(points.data[:, -2:], np.column_stack(
+        [expected["centroid_y"], expected["centroid_x"]]))  # fmt: skip
+    assert list(points.features["stage"]) == list(expected["stage"])
+    assert f"field_stage: {len(expected['stage'])} nuclei, each classified in a 80 × 80 crop" in (
+        said(dock, "apply"))  # fmt: skip

@@ -147,8 +147,18 @@ def put_saliency(viewer, layer_name: str, maps, shown: np.ndarray, model_name: s
     )  # fmt: skip
 
 
-def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bool = True):
-    """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text.
+def field_table(model, image, device: str | None = None) -> dict:
+    """The worker of Predict on a field (an image larger than the model's crops): one row
+    per nucleus (:func:`~napari_nuclei_edges.classification.classify_nuclei`)."""
+    from ...classification import classify_nuclei
+
+    return classify_nuclei(model.to(device), np.asarray(image))
+
+
+def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bool = True,
+                    per_nucleus: bool = False):  # fmt: skip
+    """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text
+    (``per_nucleus``: one point per nucleus of a 2D field).
 
     ``visible=False`` inserts a new layer hidden (see :func:`show_layer`); a layer
     that is already there is updated as it is.
@@ -161,7 +171,7 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
     if ndim == 3:
         coords = np.column_stack([np.arange(n), predictions.positions])
     else:
-        coords = predictions.positions[:1]
+        coords = predictions.positions if per_nucleus else predictions.positions[:1]
     features = {
         "stage": np.asarray(predictions.labels, dtype=str),
         "probability": predictions.confidence.astype(float),

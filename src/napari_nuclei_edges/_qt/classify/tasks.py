@@ -182,6 +182,8 @@ class ModelTasks:
             return self._say(str(exc), "apply", scroll=True)
         layer = self._viewer.layers[name]
         data, blocks = layer.data, []
+        if data.ndim == 2 and tuple(data.shape) != tuple(self.model.image_size):
+            return self._predict_field(name, data, device)
         n = data.shape[0] if data.ndim == 3 else 1
 
         def on_block(block) -> None:
@@ -233,5 +235,45 @@ class ModelTasks:
         )  # fmt: skip
         self._when_long = on_long
         self._napari_progress_timer.start()
+        self._update_buttons()
+        return self._task
+
+    def _predict_field(self, name: str, data, device):
+        """Predict on a field: every nucleus found, each classified in a crop of the
+        model's size, one point per nucleus in ``<layer>_stage``."""
+        h, w = self.model.image_size
+
+        def on_returned(table) -> None:
+            from ...classification.options import Predictions
+
+            if name not in self._viewer.layers:
+                return None
+            classes = tuple(self.model.class_names)
+            self.predictions = Predictions(
+                np.asarray(table["stage"], dtype=object),
+                np.stack([table[f"p_{c}"] for c in classes], 1).astype(np.float32),
+                classes, np.stack([table["centroid_y"], table["centroid_x"]], 1),
+            )  # fmt: skip
+            out = actions.put_predictions(self._viewer, name, self.predictions, 2,
+                                          per_nucleus=True)  # fmt: skip
+            counts = ", ".join(f"{c} {int(np.sum(table['stage'] == c))}" for c in classes)
+            large = int(np.sum(table["larger_than_crop"]))
+            note = f" {large} larger than the crop: their stage is less sure." if large else ""
+            nuclei = len(table["stage"])
+            self._say(f"{out.name}: {nuclei} nucle{'us' if nuclei == 1 else 'i'}, each "
+                      f"classified in a {h} × {w} crop around it: {counts}.{note}", "apply",
+                      scroll=True)  # fmt: skip
+            self.files.update_buttons()
+
+        def on_finished() -> None:
+            self._task_progress.end()
+            self._update_buttons()
+
+        self._task_progress.begin(0, f"finding and classifying the nuclei of {name}")
+        self._task = start_worker(
+            actions.field_table, self.model, data, device, on_returned=on_returned,
+            on_failure=lambda message: self._on_error(message, "apply"),
+            on_finished=on_finished, owner=self,
+        )  # fmt: skip
         self._update_buttons()
         return self._task
