@@ -117,6 +117,15 @@ def test_a_users_tiff_opens_in_a_tile_beside_the_classes(make_napari_viewer, qtb
     assert float(mine.translate[-1]) > right and mine.metadata[TILE_KEY]["row"] == 0
     np.testing.assert_array_equal(mine.data, image)
     assert "my field" in list(viewer.layers[TITLES].features["name"])
+    # not pooled with the classes unless the user ticks it; then in a colour of its own
+    _, threshold = viewer.window.add_plugin_dock_widget(
+        "napari-nuclei-edges", "Histograms and threshold"
+    )
+    assert threshold.state.layers == tuple(CLASS_NAMES)
+    from napari_nuclei_edges._qt.common.plots import layer_color
+
+    colours = {layer_color(n, i) for i, n in enumerate([*CLASS_NAMES, "my field"])}
+    assert len(colours) == 6
     # a file opened as a user opens one, into the launcher's window: a tile of its own too
     tifffile.imwrite(tmp_path / "second.tif", image[:100])
     (second,) = viewer.open(str(tmp_path / "second.tif"))
