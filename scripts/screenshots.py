@@ -102,8 +102,8 @@ def threshold_dock(out: Path) -> Path:
     if REFERENCE_DATA.is_file():
         layers = load_dataset(REFERENCE_DATA)
     else:
-        images, masks = synthetic_nuclei(masks=True)
-        layers = {**images, **{f"{n}_truth": m.astype("uint8") for n, m in masks.items()}}
+        images, truths = synthetic_nuclei(masks="labels")  # one id per nucleus, as the sample
+        layers = {**images, **{f"{n}_truth": t.astype("uint8") for n, t in truths.items()}}
     return _dock_alone(layers, "Histograms and threshold", out / "threshold-dock.png")
 
 
@@ -114,14 +114,14 @@ def threshold_16bit(out: Path) -> Path:
 
     from napari_nuclei_edges.synthetic import synthetic_nuclei
 
-    images, masks = synthetic_nuclei(n_per_class=10, masks=True)
+    images, truths = synthetic_nuclei(n_per_class=10, masks="labels")
     rng = np.random.default_rng(0)
     layers = {}
     for name in ("interphase", "metaphase", "apoptosis"):
         # a 12-bit camera: offset, gain, shot noise, values 0..4095 in uint16
         signal = 100 + images[name].astype(float) * 14
         layers[name] = np.clip(rng.poisson(signal), 0, 4095).astype(np.uint16)
-        layers[f"{name}_truth"] = masks[name].astype(np.uint8)
+        layers[f"{name}_truth"] = truths[name].astype(np.uint8)  # one id per nucleus
     return _dock_alone(layers, "Histograms and threshold", out / "threshold-16bit.png")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._display import display_problem
 from ._plugin.titles import SHORT_TITLES
 
 PLUGIN_NAME = "napari-nuclei-edges"
@@ -30,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         "path",
         nargs="?",
         metavar="PATH",
-        help="an .npz of (N, H, W) class stacks, or a folder with one sub-folder per class",
+        help=(
+            "an .npz of (N, H, W) class stacks, or a folder with one sub-folder per class; "
+            "or your own image (TIFF, PNG) or folder of images, opened beside the sample"
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -45,7 +49,12 @@ def plugin_widget_names() -> list[str]:
 
 
 def launch(
-    path: str | os.PathLike | None = None, viewer=None, *, layers=None, freeze: bool = False
+    path: str | os.PathLike | None = None,
+    viewer=None,
+    *,
+    layers=None,
+    own=None,
+    freeze: bool = False,
 ):
     """Open the dataset at ``path`` (or the synthetic sample) and dock every widget.
 
@@ -58,6 +67,9 @@ def launch(
     layers : list of layer-data tuples, optional
         The reader's layers for ``path``, already read (the command line reads
         the dataset before starting Qt, to answer a bad file with a sentence).
+    own : list of layer-data tuples, optional
+        A user's own images (not a class dataset), shown beside the sample's
+        classes, each in a tile of its own.
     freeze : bool
         Once the window is up, freeze every object alive out of Python's garbage
         collector (the command line does: its process is this window's). Not in a
@@ -87,6 +99,9 @@ def launch(
         # an image, not a hidden truth mask, is what the layer controls should show
         viewer.layers.selection.active = images[-1]
     dock_course(viewer)
+    for data, meta, kind in own or ():
+        # after the docks: a column of its own, and not pooled with the classes unless ticked
+        getattr(viewer, f"add_{kind}")(data, **meta)
     fit_to_screen(viewer)
     from qtpy.QtCore import QTimer
 
@@ -169,94 +184,22 @@ def show_classes_side_by_side(viewer) -> None:
     tile_layers(viewer)
 
 
-def _display_problem() -> str | None:
-    """A sentence when Qt has nowhere to draw, found before Qt starts (Qt would abort)."""
-    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
-        return None
-    display, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
-    if not display and not wayland:
-        return (
-            "No display found (DISPLAY is not set), so napari cannot open a window. "
-            "Run this on a desktop, or under a virtual screen: xvfb-run -a napari-nuclei-edges"
-        )
-    if wayland and _wayland_socket(wayland).exists():
-        return None
-    if display and _x_display_opens(display):
-        return None
-    shown = f"DISPLAY={display}" if display else f"WAYLAND_DISPLAY={wayland}"
-    return (
-        f"The display {shown} does not open, so napari cannot open a window. Check that "
-        "the desktop session is running and DISPLAY is right (over ssh: ssh -X), or run "
-        "under a virtual screen: xvfb-run -a napari-nuclei-edges"
-    )
-
-
-def _wayland_socket(name: str) -> Path:
-    return Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}"), name)
-
-
-#: Opens the X display with Xlib (no Qt): exit 0 when it opens, 1 when not, 3 without Xlib.
-_X_PROBE = """
-import ctypes, ctypes.util, sys
-name = ctypes.util.find_library("X11")
-if not name:
-    sys.exit(3)
-xlib = ctypes.CDLL(name)
-xlib.XOpenDisplay.restype = ctypes.c_void_p
-xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
-xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
-display = xlib.XOpenDisplay(None)
-if not display:
-    sys.exit(1)
-xlib.XCloseDisplay(display)
-"""
-
-
-def _x_display_opens(display: str) -> bool:
-    """Whether the X display opens, asked in a child process before Qt starts.
-
-    A child, so that an X server that never answers costs a timeout rather than a
-    hang, and Xlib's exit on a broken connection is not ours; Xlib, so the answer
-    includes the X authority (a socket that exists but refuses us is "no").
-    Without Xlib, whether the display's socket takes a connection.
-    """
-    import subprocess
-
-    try:
-        done = subprocess.run([sys.executable, "-c", _X_PROBE], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    if done.returncode != 3:
-        return done.returncode == 0
-    return _x_socket_answers(display)
-
-
-def _x_socket_answers(display: str) -> bool:
-    import re
-    import socket
-
-    match = re.fullmatch(r"(?:unix)?(.*?):(\d+)(?:\.\d+)?", display)
-    if not match:
-        return False
-    host, number = match.group(1), int(match.group(2))
-    try:
-        if host in ("", "unix"):
-            with socket.socket(socket.AF_UNIX) as sock:
-                sock.settimeout(2)
-                sock.connect(f"/tmp/.X11-unix/X{number}")
-        else:
-            socket.create_connection((host, 6000 + number), timeout=2).close()
-    except OSError:
-        return False
-    return True
-
-
 def _dataset_layers(path: Path) -> tuple[list | None, str | None]:
     """The reader's layers for ``path``, or why it is not a dataset (Qt-free, nothing shown)."""
     from ._plugin.reader import read_dataset
 
     try:
         return read_dataset(str(path)), None
+    except (ValueError, OSError) as exc:
+        return None, str(exc)
+
+
+def _own_images(path: Path) -> tuple[list | None, str]:
+    """A user's image file or folder of images as layers (and a note), or why not."""
+    from ._plugin.reader import read_user_images
+
+    try:
+        return read_user_images(path)
     except (ValueError, OSError) as exc:
         return None, str(exc)
 
@@ -381,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["batch"]:
         return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
-    layers = None
+    layers = own = None
     if args.path is not None:
         if not Path(args.path).expanduser().exists():
             print(f"napari-nuclei-edges: {args.path}: no such file or folder.", file=sys.stderr)
@@ -389,15 +332,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # read before Qt starts: a file that is not a dataset gets a sentence, not a dialog
         layers, problem = _dataset_layers(Path(args.path).expanduser())
         if problem:
-            print(f"napari-nuclei-edges: {problem}", file=sys.stderr)
-            return 2
-    problem = _display_problem()
+            own, note = _own_images(Path(args.path).expanduser())
+            if own is None:
+                print(f"napari-nuclei-edges: {problem} Nor is it an image: {note}",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            if note:
+                print(f"napari-nuclei-edges: {note}", file=sys.stderr)
+            layers, args.path = None, None  # the sample's classes, the user's images beside
+    problem = display_problem()
     if problem:
         print(f"napari-nuclei-edges: {problem}", file=sys.stderr)
         return 1
     import napari
 
-    launch(args.path, layers=layers, freeze=True)
+    launch(args.path, layers=layers, own=own, freeze=True)
     napari.run()
     return 0
 

@@ -24,11 +24,15 @@ __all__ = [
     "finite_values",
     "image_files",
     "load_dataset",
+    "looks_like_labels",
     "npz_members",
     "read_image",
     "sample_indices",
-    "synthetic_nuclei",  # noqa: F822 (reached through __getattr__ below)
+    "synthetic_field",  # noqa: F822 (reached through __getattr__ below)
+    "synthetic_nuclei",  # noqa: F822
 ]
+
+from ._values import finite_values, looks_like_labels, sample_indices
 
 CLASS_NAMES: tuple[str, ...] = (
     "interphase",
@@ -376,59 +380,36 @@ def read_image(file: str | Path) -> np.ndarray:
     ValueError
         When the file cannot be read; the message names the file and why.
     """
+    import logging
+
     file = Path(file)
+    # tifffile logs a broken file's problem and returns an empty array: said here instead
+    quiet = logging.getLogger("tifffile")
+    level, quiet.level = quiet.level, logging.CRITICAL
     try:
         if file.suffix.lower() in (".tif", ".tiff"):
             import tifffile
 
-            return np.asarray(tifffile.imread(file))
-        import imageio.v3 as iio
+            image = np.asarray(tifffile.imread(file))
+        else:
+            import imageio.v3 as iio
 
-        return np.asarray(iio.imread(file))
+            image = np.asarray(iio.imread(file))
     except Exception as exc:  # each reader raises its own types for a broken file
         raise ValueError(f"{file}: cannot read image ({type(exc).__name__}: {exc}).") from exc
-
-
-def finite_values(array) -> np.ndarray:
-    """The finite values of ``array`` (NaN and ±inf dropped; bool read as 0/1).
-
-    Integer arrays are returned as they are (every integer is finite), so the
-    common case costs nothing.
-
-    Examples
-    --------
-    >>> finite_values(np.array([1.0, np.nan, np.inf, 2.0])).tolist()
-    [1.0, 2.0]
-    """
-    array = np.asarray(array)
-    if array.dtype == bool:
-        return array.view(np.uint8)
-    return array[np.isfinite(array)] if array.dtype.kind in "fc" else array
-
-
-def sample_indices(count: int, most: int) -> np.ndarray:
-    """At most ``most`` indices of ``range(count)``, evenly spaced, first and last included.
-
-    How a dock samples a stack too large to read whole on the GUI thread.
-
-    Examples
-    --------
-    >>> sample_indices(10, 4).tolist()
-    [0, 3, 6, 9]
-    >>> sample_indices(3, 4).tolist()
-    [0, 1, 2]
-    """
-    if count <= most:
-        return np.arange(count)
-    return np.linspace(0, count - 1, most).round().astype(int)
+    finally:
+        quiet.setLevel(level)
+    if image.ndim < 2 or image.size == 0:
+        raise ValueError(f"{file}: cannot read image (no pixels in it: shape {image.shape}).")
+    return image
 
 
 def __getattr__(name: str):
     # the look-alike has its own module, which needs CLASS_NAMES from this one: it is
     # reached lazily, so ``from napari_nuclei_edges.data import synthetic_nuclei`` keeps
     # working whichever of the two modules is imported first
-    if name == "synthetic_nuclei":
-        from .synthetic import synthetic_nuclei
+    if name in ("synthetic_nuclei", "synthetic_field"):
+        from . import synthetic
 
-        return synthetic_nuclei
+        return getattr(synthetic, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

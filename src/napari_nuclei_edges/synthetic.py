@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._synthetic_field import synthetic_field
 from .data import CLASS_NAMES
 
-__all__ = ["synthetic_nuclei"]
+__all__ = ["synthetic_field", "synthetic_nuclei"]
 
 
 def synthetic_nuclei(
@@ -24,7 +25,7 @@ def synthetic_nuclei(
     size: int = 80,
     seed: int = 0,
     *,
-    masks: bool = False,
+    masks: bool | str = False,
 ) -> dict[str, np.ndarray] | tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Draw a synthetic look-alike of the reference nuclei dataset.
 
@@ -49,8 +50,9 @@ def synthetic_nuclei(
         Height and width of each image in pixels (at least 16).
     seed : int
         Seed of the random generator: the same seed gives the same images.
-    masks : bool
-        Also return the ground-truth foreground masks.
+    masks : bool or "labels"
+        Also return the ground truth: ``True`` the foreground masks, ``"labels"``
+        instance labels (one id per nucleus in each image).
 
     Returns
     -------
@@ -59,7 +61,12 @@ def synthetic_nuclei(
         :data:`CLASS_NAMES` order.
     tuple of (dict, dict)
         With ``masks=True``: the images and, per class, the bool foreground
-        masks of the same shape (every nucleus, centre and neighbours).
+        masks of the same shape (every nucleus, centre and neighbours). With
+        ``masks="labels"``: int32 instance labels instead, numbered 1, 2, … in
+        each image, where the centre nucleus covers the neighbours it overlaps;
+        a nucleus seen in separate pieces (anaphase's two plates, apoptotic
+        fragments) has one id per piece, as a segmentation sees them. The
+        images are the same whatever ``masks`` is.
 
     Examples
     --------
@@ -68,32 +75,38 @@ def synthetic_nuclei(
     ((4, 80, 80), dtype('uint8'))
     >>> truth["metaphase"].dtype
     dtype('bool')
+    >>> _, labels = synthetic_nuclei(n_per_class=4, masks="labels")
+    >>> bool(np.array_equal(labels["metaphase"] > 0, truth["metaphase"]))
+    True
     """
     if n_per_class < 0:
         raise ValueError(f"n_per_class must be 0 or more, not {n_per_class}.")
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels, not {size}.")
+    if masks not in (False, True, "labels"):
+        raise ValueError(f'masks must be False, True or "labels", not {masks!r}.')
     rng = np.random.default_rng(seed)
     images: dict[str, np.ndarray] = {}
     truths: dict[str, np.ndarray] = {}
     for name in CLASS_NAMES:
         stack = np.empty((n_per_class, size, size), np.uint8)
-        truth = np.empty((n_per_class, size, size), bool)
+        truth = np.empty((n_per_class, size, size), np.int32)
         for i in range(n_per_class):
-            stack[i], truth[i] = _draw_image(name, size, rng)
-        images[name], truths[name] = stack, truth
+            stack[i], truth[i] = _draw_image(name, size, rng, instances=masks == "labels")
+        images[name], truths[name] = stack, truth if masks == "labels" else truth > 0
     return (images, truths) if masks else images
 
 
 class _Canvas:
-    """A float image and its foreground mask that shapes are painted onto."""
+    """A float image and its nuclei's labels that shapes are painted onto."""
 
     def __init__(self, size: int, rng: np.random.Generator):
         self.size = size
         self.rng = rng
         self.y, self.x = np.mgrid[0:size, 0:size].astype(np.float32)
         self.signal = np.zeros((size, size), np.float32)
-        self.mask = np.zeros((size, size), bool)
+        self.labels = np.zeros((size, size), np.int32)
+        self.nucleus = 0  # the id painted: every shape until the next `new_nucleus`
         self._texture: np.ndarray | None = None
 
     def ellipse(
@@ -107,7 +120,7 @@ class _Canvas:
         texture: float = 0.0,
         edge: float = 1.5,
     ) -> None:
-        """Paint a soft-edged ellipse; the mask is where it is at least half on."""
+        """Paint a soft-edged ellipse; it is the nucleus's where it is at least half on."""
         cos, sin = np.cos(angle), np.sin(angle)
         dy, dx = self.y - cy, self.x - cx
         u = (dx * cos + dy * sin) / rx
@@ -121,7 +134,24 @@ class _Canvas:
             profile = profile * (1.0 + texture * self.texture)
         # overlapping shapes do not add up: DNA does not stack in a 2D projection
         np.maximum(self.signal, brightness * profile, out=self.signal)
-        self.mask |= inside >= 0.5
+        self.labels[inside >= 0.5] = self.nucleus
+
+    def new_nucleus(self) -> None:
+        """The shapes that follow belong to a new nucleus."""
+        self.nucleus += 1
+
+    def instance_labels(self) -> np.ndarray:
+        """One id per nucleus, 1, 2, …; a nucleus in separate pieces: one per piece."""
+        from scipy.ndimage import label
+
+        out = np.zeros_like(self.labels)
+        count = 0
+        for nucleus in range(1, self.nucleus + 1):
+            # 8-connected, as the scores label a mask (skimage connectivity=2)
+            pieces, n = label(self.labels == nucleus, structure=np.ones((3, 3), bool))
+            out[pieces > 0] = pieces[pieces > 0] + count
+            count += n
+        return out
 
     @property
     def texture(self) -> np.ndarray:
@@ -134,7 +164,9 @@ class _Canvas:
         return self._texture
 
 
-def _draw_image(name: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _draw_image(
+    name: str, size: int, rng: np.random.Generator, instances: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     from scipy.ndimage import gaussian_filter
 
     canvas = _Canvas(size, rng)
@@ -142,7 +174,9 @@ def _draw_image(name: str, size: int, rng: np.random.Generator) -> tuple[np.ndar
     c = (size - 1) / 2.0
     # neighbours first, so the centre nucleus is painted on top of any overlap
     for _ in range(rng.choice(4, p=[0.3, 0.35, 0.25, 0.1])):
+        canvas.new_nucleus()
         _draw_neighbour(canvas, scale)
+    canvas.new_nucleus()
     _DRAW_CENTRE[name](canvas, c + rng.normal(0, 2 * scale), c + rng.normal(0, 2 * scale), scale)
     blurred = gaussian_filter(canvas.signal, 1.0)
     # the microscope's gain and the background differ between images
@@ -151,7 +185,9 @@ def _draw_image(name: str, size: int, rng: np.random.Generator) -> tuple[np.ndar
     noise_sd = rng.uniform(2.0, 7.0)
     image = background + gain * blurred
     image = image + rng.normal(0.0, 1.0, image.shape) * np.sqrt(noise_sd**2 + 0.15 * image)
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8), canvas.mask
+    # the pieces are counted only when asked for: the images alone stay as fast
+    labels = canvas.instance_labels() if instances else canvas.labels
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), labels
 
 
 def _draw_neighbour(canvas: _Canvas, scale: float) -> None:

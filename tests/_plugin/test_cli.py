@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from imageio import v3 as iio
 
-from napari_nuclei_edges import __version__, _cli
+from napari_nuclei_edges import __version__, _cli, _display
 from napari_nuclei_edges.data import CLASS_NAMES
 
 
@@ -69,9 +69,43 @@ def _folder_of_link_loops(path):
     os.symlink("a", path / "b")
 
 
-def _loose_images(path):
+def _text_file(path):
+    path.write_text("not an image")
+
+
+def _broken_tif(path):
+    path.write_bytes(b"II*\x00 not a TIFF after all")
+
+
+def _own_folder(path):
+    """A user's folder: two images, and other files beside them."""
     path.mkdir()
-    _png(path / "0.png")
+    _png(path / "b.png")
+    iio.imwrite(path / "a.tif", np.full((6, 7), 3000, np.uint16))
+    (path / "notes.txt").write_text("settings")
+    (path / "c.png").write_bytes(b"broken")
+
+
+@pytest.mark.parametrize("make", [_png, _own_folder])
+def test_a_users_own_image_or_folder_opens_beside_the_sample(tmp_path, make, monkeypatch,
+                                                             capsys):  # fmt: skip
+    from napari_nuclei_edges._plugin.reader import read_user_images
+
+    path = tmp_path / ("one.png" if make is _png else "mine")
+    make(path)
+    layers, note = read_user_images(path)
+    if make is _png:
+        assert [meta["name"] for _, meta, _ in layers] == ["one"] and note == ""
+    else:
+        assert [meta["name"] for _, meta, _ in layers] == ["a", "b"]
+        assert layers[0][0].dtype == np.uint16 and layers[0][0][0, 0] == 3000
+        assert note == "2 other files in mine left out."
+    # the command reads it before Qt, then needs a display: nothing of Qt was started
+    monkeypatch.setattr(sys, "platform", "linux")
+    for variable in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(variable, raising=False)
+    assert _cli.main([str(path)]) == 1
+    assert "No display found" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -80,10 +114,10 @@ def _loose_images(path):
         ("objects.npz", _object_npz, "holds Python objects, which are never unpickled"),
         ("complex.npz", _complex_npz, "holds complex numbers (complex64), not intensities"),
         ("text.npz", _text_npz, "member 'notes.txt' is not a numpy array (.npy)"),
-        ("one.png", _png, "not a dataset. Give an .npz file of (N, H, W) stacks"),
+        ("notes.txt", _text_file, "Nor is it an image: "),
         ("noimages", _folder_without_images, "metaphase: empty folder, no images"),
         ("loops", _folder_of_link_loops, "empty folder, no class sub-folders found"),
-        ("loose", _loose_images, "put them in one sub-folder per class"),
+        ("broken.tif", _broken_tif, "no image this plugin reads (TIF/TIFF/PNG) could be read"),
     ],
 )
 def test_an_unusable_dataset_is_a_sentence_before_qt(tmp_path, name, make, words):
@@ -122,13 +156,13 @@ def test_the_display_probe_opens_a_real_display(monkeypatch):
         pytest.skip("no X display in this session (pytest-xvfb starts one)")
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert _cli._x_display_opens(display)
-    assert _cli._display_problem() is None
+    assert _display.x_display_opens(display)
+    assert _display.display_problem() is None
     # without Xlib, the display's socket answers for it
-    assert _cli._x_socket_answers(display)
-    assert not _cli._x_socket_answers(":97")
+    assert _display.x_socket_answers(display)
+    assert not _display.x_socket_answers(":97")
     monkeypatch.setenv("DISPLAY", ":97")
-    assert "DISPLAY=:97 does not open" in _cli._display_problem()
+    assert "DISPLAY=:97 does not open" in _display.display_problem()
 
 
 def test_a_good_dataset_is_read_once_before_qt(dataset, monkeypatch, capsys):

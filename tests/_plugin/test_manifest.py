@@ -22,6 +22,7 @@ def test_manifest_parses_from_distribution():
     assert [s.display_name for s in manifest.contributions.sample_data] == [
         "Synthetic nuclei (5 classes)",
         "Synthetic focus stack (21 slices)",
+        "Synthetic field of 120 nuclei (12-bit)",
     ]
     (reader,) = manifest.contributions.readers
     assert reader.accepts_directories

@@ -125,21 +125,52 @@ def test_where_napari_private_flag_differs_the_output_is_inserted_as_napari_does
 
 
 def test_tile_names_never_overlap_at_any_zoom():
-    from napari_nuclei_edges._plugin.grid import CHARACTER_PX_PER_POINT, GAP, TITLE_POINTS
+    from napari_nuclei_edges._plugin.grid import GAP
+    from napari_nuclei_edges._plugin.tile_names import CHARACTER_PX_PER_POINT, TITLE_POINTS
 
     viewer = ViewerModel()
     for name in ("interphase", "prometaphase", "metaphase", "anaphase", "apoptosis"):
         viewer.add_image(np.zeros((3, 80, 80), np.uint8), name=name)
     tile_layers(viewer)
     titles = viewer.layers[TITLES]
-    step = float(viewer.layers["prometaphase"].translate[-1])  # one tile and its gap
     for zoom in (0.3, 0.57, 1.0, 2.0, 8.0):  # 0.57: napari's first window on a laptop
         viewer.camera.zoom = zoom
         size = titles.text.size
-        tile_px = step * (1 - GAP / 2) * zoom
+        tile_px = 80 * (1 + GAP / 2) * zoom  # a tile and half the gap to the next
         shown = list(titles.features["shown"])
         assert all(len(s) * CHARACTER_PX_PER_POINT * size <= tile_px for s in shown), zoom
         assert list(titles.features["name"])[1] == "prometaphase"  # whole in the features
     assert titles.text.size == TITLE_POINTS and shown[1] == "prometaphase"  # zoomed in: whole
     viewer.camera.zoom = 0.57
     assert titles.features["shown"][1].endswith("…") and 6 <= titles.text.size < TITLE_POINTS
+
+
+def test_a_layer_the_user_adds_gets_a_column_of_its_own(viewer):
+    from napari_nuclei_edges._plugin.grid import place_in_new_column  # noqa: F401
+
+    right = max(float(layer.translate[-1]) + 80 for layer in viewer.layers if layer.name != TITLES)
+    field = viewer.add_image(np.zeros((512, 512), np.uint16), name="my field")
+    tile = field.metadata[TILE_KEY]
+    assert tile["column"] == 2 and tile["row"] == 0
+    assert float(field.translate[-1]) > right  # beside the class tiles, not on them
+    assert "my field" in list(viewer.layers[TITLES].features["name"])
+    # its outputs go beneath it, one 512-px tile down; the classes' stay 80-px apart
+    out = Image(np.zeros((512, 512), np.float32), name="my field_sobel_gx")
+    insert_after_source(viewer, out, "my field")
+    assert float(out.translate[-2]) > 512 and out.translate[-1] == field.translate[-1]
+    small = Image(np.zeros((3, 80, 80), np.float32), name="metaphase_sobel_gx")
+    insert_after_source(viewer, small, "metaphase")
+    assert 80 < float(small.translate[-2]) < 120
+    # an output of the plugin's own is never given a column
+    owned = viewer.add_image(np.zeros((8, 8)), name="x", metadata={"napari_nuclei_edges": {}})
+    assert TILE_KEY not in owned.metadata
+
+
+def test_columns_are_as_wide_as_their_images():
+    viewer = ViewerModel()
+    viewer.add_image(np.zeros((512, 512), np.uint16), name="field")
+    viewer.add_image(np.zeros((3, 80, 80), np.uint8), name="interphase")
+    viewer.add_image(np.zeros((3, 80, 80), np.uint8), name="metaphase")
+    tile_layers(viewer)
+    xs = [float(viewer.layers[n].translate[-1]) for n in ("field", "interphase", "metaphase")]
+    assert xs[0] == 0 and xs[1] > 512 and xs[2] - xs[1] < 100  # crops keep their spacing

@@ -98,3 +98,42 @@ def test_five_docks_from_the_plugins_menu_fit_a_laptop(make_napari_viewer, qtbot
     assert [dock.windowTitle() for dock in docks] == [
         "Threshold", "Sobel edges", "Learn a kernel", "Classify", "Find the focus"
     ]  # fmt: skip
+
+
+def test_a_users_tiff_opens_in_a_tile_beside_the_classes(make_napari_viewer, qtbot, tmp_path):
+    import tifffile
+
+    from napari_nuclei_edges._plugin.grid import TILE_KEY, TITLES
+    from napari_nuclei_edges._plugin.reader import read_user_images
+    from napari_nuclei_edges.data import synthetic_field
+
+    image, _ = synthetic_field(size=256, n_nuclei=30)
+    tifffile.imwrite(tmp_path / "my field.tif", image)
+    own, _ = read_user_images(tmp_path / "my field.tif")
+    viewer = launch(viewer=make_napari_viewer(show=True), own=own)
+    mine = viewer.layers["my field"]
+    classes = [layer for layer in viewer.layers if layer.name in CLASS_NAMES]
+    right = max(float(layer.translate[-1]) + layer.data.shape[-1] for layer in classes)
+    assert float(mine.translate[-1]) > right and mine.metadata[TILE_KEY]["row"] == 0
+    np.testing.assert_array_equal(mine.data, image)
+    assert "my field" in list(viewer.layers[TITLES].features["name"])
+    # not pooled with the classes unless the user ticks it; then in a colour of its own
+    _, threshold = viewer.window.add_plugin_dock_widget(
+        "napari-nuclei-edges", "Histograms and threshold"
+    )
+    assert threshold.state.layers == tuple(CLASS_NAMES)
+    from napari_nuclei_edges._qt.common.plots import layer_color
+
+    colours = {layer_color(n, i) for i, n in enumerate([*CLASS_NAMES, "my field"])}
+    assert len(colours) == 6
+    # a file opened as a user opens one, into the launcher's window: a tile of its own too
+    tifffile.imwrite(tmp_path / "second.tif", image[:100])
+    (second,) = viewer.open(str(tmp_path / "second.tif"))
+    assert float(second.translate[-1]) > float(mine.translate[-1]) + 256
+    # its Sobel outputs go beneath it, not onto the classes
+    _, sobel = viewer.window.add_plugin_dock_widget("napari-nuclei-edges", "Sobel edges")
+    sobel.layer_name = "my field"
+    sobel._run_button.click()
+    qtbot.waitUntil(lambda: not sobel.busy, timeout=30_000)
+    gx = viewer.layers["my field_sobel_gx"]
+    assert gx.translate[-1] == mine.translate[-1] and float(gx.translate[-2]) >= 256

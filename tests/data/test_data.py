@@ -198,6 +198,25 @@ def test_synthetic_masks(synthetic_with_masks):
         assert inside > outside + 30, name
 
 
+def test_synthetic_instance_labels_one_id_per_nucleus(synthetic_with_masks):
+    images, masks = synthetic_with_masks
+    same, labels = synthetic_nuclei(masks="labels")
+    for name in CLASS_NAMES:
+        np.testing.assert_array_equal(same[name], images[name])  # the same images
+        np.testing.assert_array_equal(labels[name] > 0, masks[name])  # the same foreground
+        assert labels[name].dtype == np.int32
+        for plane in labels[name][:10]:
+            ids = np.unique(plane[plane > 0])
+            assert ids.tolist() == list(range(1, len(ids) + 1))  # 1, 2, … per image
+            for i in ids:  # each id is one 8-connected piece
+                assert ndimage.label(plane == i, structure=np.ones((3, 3)))[1] == 1
+    # touching nuclei keep their own ids: more objects than the mask's connected regions
+    regions = sum(ndimage.label(m, structure=np.ones((3, 3)))[1] for m in masks["metaphase"])
+    assert int(sum(p.max() for p in labels["metaphase"])) > regions
+    with pytest.raises(ValueError, match="masks must be"):
+        synthetic_nuclei(n_per_class=1, masks="ids")
+
+
 def _centre_object_areas(mask_stack):
     """Area of the mask component nearest the centre, per image."""
     areas = []

@@ -9,6 +9,7 @@ from napari_nuclei_edges.segmentation import (
     segment_nuclei,
     segmentation_scores,
 )
+from napari_nuclei_edges.segmentation.scores import is_instance_labels
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_opening_removes_a_bridge_and_split_separates_touching():
     yy, xx = np.mgrid[:40, :60]
     two = ((yy - 20) ** 2 + (xx - 18) ** 2 < 100) | ((yy - 20) ** 2 + (xx - 35) ** 2 < 100)
     image = two.astype(np.uint8) * 200
-    assert segment_nuclei(image, threshold=100, sigma=0).max() == 1  # touching: one object
+    assert segment_nuclei(image, threshold=100, sigma=0).max() == 1  # one object: not crowded
     split = segment_nuclei(image, threshold=100, sigma=0, split_touching=True)
     assert split.max() == 2
     assert split[20, 18] != split[20, 35]
@@ -106,6 +107,47 @@ def test_opening_removes_a_bridge_and_split_separates_touching():
     bridged[15, 25:35] = 200  # a one-pixel bridge
     assert segment_nuclei(bridged, threshold=100, sigma=0).max() == 1
     assert segment_nuclei(bridged, threshold=100, sigma=0, opening=1).max() == 2
+
+
+def test_convex_nuclei_are_never_split_however_long():
+    yy, xx = np.mgrid[:60, :80]
+    bar = ((xx - 40) / 30.0) ** 2 + ((yy - 30) / 5.0) ** 2 < 1  # a metaphase plate
+    disc = np.hypot(yy - 30, xx - 40) < 25
+    for shape in (bar, disc):
+        image = shape.astype(np.uint8) * 200
+        assert segment_nuclei(image, threshold=100, sigma=0, split_touching=True).max() == 1
+
+
+def test_touching_nuclei_of_a_crowded_field_are_split_by_the_defaults():
+    from napari_nuclei_edges.data import synthetic_field
+
+    image, truth = synthetic_field()
+    unsplit = segmentation_scores(segment_nuclei(image, split_touching=False), truth)
+    scores = segmentation_scores(segment_nuclei(image), truth)
+    assert unsplit["matched"] < 0.4 * 120 and unsplit["merged"] > 20  # clumps: one object
+    assert scores["matched"] >= 0.85 * 120 and scores["merged"] <= 6  # measured: 106
+    assert scores["split"] <= 2 and scores["dice"] > 0.94
+    with pytest.raises(ValueError, match="split_touching"):
+        segment_nuclei(image, split_touching="yes")
+
+
+def test_the_split_size_follows_the_nuclei_in_the_image():
+    from napari_nuclei_edges.data import synthetic_field
+
+    image, truth = synthetic_field(size=256, n_nuclei=30, seed=5)
+    small = segmentation_scores(segment_nuclei(image), truth)["matched"]
+    # the same field twice as large (nuclei twice the size): the same nuclei found
+    large_image = np.kron(image, np.ones((2, 2), image.dtype))
+    large_truth = np.kron(truth, np.ones((2, 2), truth.dtype))
+    large = segmentation_scores(segment_nuclei(large_image), large_truth)["matched"]
+    assert abs(large - small) <= 2 and small >= 0.85 * truth.max()
+
+
+def test_splitting_keeps_the_course_crops_as_good(pooled):
+    images, truth = pooled
+    unsplit = segmentation_scores(segment_nuclei(images, split_touching=False), truth)
+    split = segmentation_scores(segment_nuclei(images), truth)
+    assert split == unsplit  # crops are not crowded: left whole
 
 
 @pytest.mark.parametrize("source", ["synthetic", "reference"])
@@ -167,6 +209,53 @@ def test_scores_count_objects():
     assert s["precision"] == pytest.approx(tp / np.count_nonzero(pred))
     assert s["recall"] == pytest.approx(tp / np.count_nonzero(truth))
     assert s["dice"] == s["f1"]
+
+
+def test_binary_truth_counts_each_separate_blob():
+    truth = np.zeros((20, 20), np.uint8)  # a 0/1 truth, as a mask saved as integers
+    truth[2:8, 2:8] = truth[12:18, 12:18] = 1
+    s = segmentation_scores(truth, truth)
+    assert (s["true_objects"], s["predicted_objects"], s["matched"], s["split"]) == (2, 2, 2, 0)
+    # one predicted object per blob, as 0/255: matched, not "one nucleus split in two"
+    s = segmentation_scores(truth * 255, truth)
+    assert (s["matched"], s["split"], s["merged"]) == (2, 0, 0)
+
+
+def test_instance_truth_is_used_as_it_is():
+    truth = np.zeros((20, 20), np.int32)
+    truth[2:10, 2:10], truth[2:10, 10:18] = 1, 2  # two touching nuclei
+    whole = (truth > 0).astype(np.uint8)  # one region covering both
+    s = segmentation_scores(whole, truth)
+    assert (s["true_objects"], s["predicted_objects"], s["merged"], s["matched"]) == (2, 1, 1, 0)
+    assert segmentation_scores(truth, truth)["matched"] == 2
+    assert is_instance_labels(truth) and not is_instance_labels(whole)
+
+
+def test_a_stack_is_labelled_per_2d_image():
+    mask = np.zeros((3, 20, 20), bool)
+    mask[:, 2:8, 2:8] = True
+    mask[1, 12:18, 12:18] = True  # image 1 holds two nuclei
+    # the same nucleus in every image is 3 objects, never 1 across the stack
+    s = segmentation_scores(mask, mask.astype(np.uint8))
+    assert (s["true_objects"], s["matched"], s["split"]) == (4, 4, 0)
+    # instance labels with ids repeated in every image: per image too
+    labels = mask.astype(np.int32)
+    labels[1, 12:18, 12:18] = 2
+    s = segmentation_scores(mask, labels)
+    assert (s["true_objects"], s["matched"]) == (4, 4)
+
+
+def test_sample_truth_gives_no_split_with_the_threshold_docks_defaults():
+    from napari_nuclei_edges.synthetic import synthetic_nuclei
+
+    images, truth = synthetic_nuclei(n_per_class=10, masks="labels")
+    stack = np.concatenate([images[n] for n in CLASS_NAMES])
+    labels = np.concatenate([truth[n] for n in CLASS_NAMES])
+    # the defaults, as the dock's Apply: per-image Otsu, σ = 1, fill holes, min size 20
+    s = segmentation_scores(segment_nuclei(stack), labels)
+    assert s["split"] == 0
+    assert s["true_objects"] > len(stack)  # neighbours and pieces: more than one per image
+    assert s["matched"] > 0.85 * s["true_objects"]
 
 
 def test_scores_edge_cases():

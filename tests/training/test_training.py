@@ -204,6 +204,25 @@ def test_kernel_error():
         kernel_error(GX, GXY)
 
 
+def test_kernel_error_takes_the_two_natural_shapes_of_one_kernel(small):
+    inputs = small[:4].astype(np.float32)
+    targets = np.stack([ndimage.correlate(x, SOBEL_X.numpy(), mode="reflect") for x in inputs])
+    learned = least_squares_kernel(inputs, targets)
+    assert learned.shape == (1, 1, 3, 3)
+    errors = kernel_error(learned, SOBEL_X)  # (1, 1, 3, 3) against (3, 3), torch or numpy
+    assert errors["max_abs"] < 1e-4 and errors["cosine"] == pytest.approx(1.0)
+    assert kernel_error(SOBEL_X.numpy(), GX) == kernel_error(GX, SOBEL_X.numpy())
+    assert kernel_error(GX[0], SOBEL_X.numpy()[None, None])["max_abs"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "a, b", [((2, 1, 3, 3), (3, 3)), ((1, 1, 3, 3), (5, 5)), ((3, 1), (3,)), ((3, 3), (1, 3))]
+)
+def test_kernel_error_refuses_kernels_of_other_shapes(a, b):
+    with pytest.raises(ValueError, match=r"kernel shapes differ: .*only leading axes of length 1"):
+        kernel_error(np.ones(a), np.ones(b))
+
+
 def test_save_and_load_round_trip(tmp_path, small):
     final = last(fit_kernel(small, "both", bias=True, steps=50))
     saved = save_kernel(

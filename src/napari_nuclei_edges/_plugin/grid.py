@@ -20,8 +20,6 @@ active layer's data coordinates).
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 #: ``layer.metadata`` key of a tiled layer: ``{"origin": [y, x], "column": c, "row": r}``.
@@ -30,34 +28,6 @@ TILE_KEY = "napari_nuclei_edges_tile"
 TITLES = "tile names"
 #: Space between tiles, as a share of the largest image.
 GAP = 0.12
-#: Size of a tile's name, in screen points, when its tile is wide enough for it ...
-TITLE_POINTS = 8
-#: ... and the least it shrinks to before the name is shortened ("prometa…").
-TITLE_LEAST_POINTS = 6
-#: Width of a character of a tile's name in screen pixels per point (measured on
-#: napari's canvas: "prometaphase" at 8 points is 103 px wide), with a margin.
-CHARACTER_PX_PER_POINT = 1.15
-
-
-def fitted_titles(names, tile_px: float) -> tuple[float, list[str]]:
-    """The text size and the shown names so that no name is wider than its tile.
-
-    The size shrinks from :data:`TITLE_POINTS` to :data:`TITLE_LEAST_POINTS`; names
-    that still do not fit are shortened with "…" (the layer list has them whole).
-
-    Examples
-    --------
-    >>> fitted_titles(["metaphase", "prometaphase"], 200.0)
-    (8.0, ['metaphase', 'prometaphase'])
-    >>> fitted_titles(["metaphase", "prometaphase"], 50.0)
-    (6.0, ['metaph…', 'promet…'])
-    """
-    longest = max((len(name) for name in names), default=1)
-    size = tile_px / (CHARACTER_PX_PER_POINT * max(longest, 1))
-    size = float(min(max(size, TITLE_LEAST_POINTS), TITLE_POINTS))
-    fits = int(tile_px // (CHARACTER_PX_PER_POINT * size))
-    shown = [name if len(name) <= fits else name[: max(fits - 1, 0)] + "…" for name in names]
-    return size, [name if name != "…" else "" for name in shown]
 
 
 def layer_groups(viewer) -> list[list[str]]:
@@ -97,14 +67,16 @@ def tile_layers(viewer) -> None:
     """Lay the viewer's layers out in tiles: each group's source in a column, from left to
     right in layer order, its output images beneath it, its overlays on it.
 
-    Names each tile with a "tile names" Points layer, and fits the view.
+    A column is as wide as its group's largest image (a user's 512² field beside 80²
+    crops leaves the crops their size). Names each tile with a "tile names" Points
+    layer, and fits the view.
     """
     layers = {layer.name: layer for layer in viewer.layers}
-    groups = layer_groups(viewer)
-    step = _step([layers[name] for group in groups for name in group])
-    for column, group in enumerate(groups):
+    left = 0.0
+    for column, group in enumerate(layer_groups(viewer)):
         source = layers[group[0]]
-        origin = (0.0, column * step[1])
+        step = _step([layers[name] for name in group])
+        origin = (0.0, left)
         _place(source, origin, column, 0)
         row = 0
         for name in group[1:]:
@@ -115,8 +87,22 @@ def tile_layers(viewer) -> None:
             else:
                 row += 1
                 _place(layer, (row * step[0], origin[1]), column, row)
-    _keeper(viewer).refresh()
+        left += step[1]
+    update_titles(viewer)
     viewer.reset_view()
+
+
+def place_in_new_column(layers, layer) -> bool:
+    """Put a layer the user adds to a tiled viewer's ``layers`` in a column of its own,
+    right of the others (never on top of the class tiles); False when nothing is tiled."""
+    tiled = [each for each in layers if TILE_KEY in each.metadata and each is not layer]
+    if not tiled:
+        return False
+    right = max(_origin_world(each)[1] + _plane(each)[1] for each in tiled)
+    column = 1 + max(each.metadata[TILE_KEY]["column"] for each in tiled)
+    gap = GAP * float(max(_plane(layer).max(), max(_plane(each).max() for each in tiled)))
+    _place(layer, (0.0, right + gap), column, 0)
+    return True
 
 
 def insert_after_source(viewer, layer, source_name: str) -> None:
@@ -137,15 +123,19 @@ def insert_after_source(viewer, layer, source_name: str) -> None:
             _place(layer, tile["origin"], tile["column"], 0)
         else:
             row = _free_row(viewer, tile["column"])
-            step = _step([each for each in viewer.layers if TILE_KEY in each.metadata] + [layer])
+            column = [each for each in viewer.layers if TILE_KEY in each.metadata
+                      and each.metadata[TILE_KEY]["column"] == tile["column"]]  # fmt: skip
+            step = _step([*column, layer])
             origin = (tile["origin"][0] + row * step[0], tile["origin"][1])
             _place(layer, origin, tile["column"], row)
     insert_unselected(viewer.layers, position, layer)
     if tile is not None:
-        keeper = _keeper(viewer)
-        keeper.follow(layer)
+        from .tile_names import keeper
+
+        names = keeper(viewer)
+        names.follow(layer)
         if layer.visible:
-            keeper.refresh()
+            names.refresh()
 
 
 def insert_unselected(layers, position: int, layer) -> bool:
@@ -176,137 +166,9 @@ def insert_unselected(layers, position: int, layer) -> bool:
 def update_titles(viewer) -> None:
     """Write each visible tile's layer name above it (the "tile names" layer, made once),
     and fit the view when a new row of tiles appears below it."""
-    _keeper(viewer).refresh()
+    from .tile_names import keeper
 
-
-def _keeper(viewer) -> _TileKeeper:
-    layers = _unwrap(viewer.layers)
-    keeper = _KEEPERS.get(layers)
-    if keeper is None:
-        keeper = _KEEPERS[layers] = _TileKeeper(layers, viewer)
-    return keeper
-
-
-class _TileKeeper:
-    """The tile names of one viewer, kept in step with removals, renames, visibility and
-    the theme (held weakly: it lives as long as the layer list)."""
-
-    def __init__(self, layers, viewer):
-        self._layers = weakref.ref(layers)
-        try:
-            self._viewer = weakref.ref(_unwrap(viewer))
-        except TypeError:  # no weak reference to it: no fitting of the view
-            self._viewer = lambda: None
-        self._bottom: int | None = None  # the lowest row of visible tiles named so far
-        self._colour = "white"
-        self._size = float(TITLE_POINTS)
-        layers.events.removed.connect(self.on_removed)
-        viewer.events.theme.connect(self.on_theme)
-        viewer.camera.events.zoom.connect(self.on_zoom)
-        self.on_theme()
-        for layer in layers:
-            if TILE_KEY in layer.metadata:
-                self.follow(layer)
-
-    def follow(self, layer) -> None:
-        for event in (layer.events.name, layer.events.visible):
-            event.disconnect(self.on_changed)  # no duplicates
-            event.connect(self.on_changed)
-
-    def on_removed(self, event) -> None:
-        if event.value.name != TITLES:
-            self.refresh()
-
-    def on_changed(self, event=None) -> None:
-        self.refresh()
-
-    def on_zoom(self, event=None) -> None:
-        """Names never overlap: sized, then shortened, to their tile's width on screen."""
-        titles, viewer = self._titles(), self._viewer()
-        if titles is None or viewer is None or not len(titles.data):
-            return
-        tiles = [layer for layer in self._layers() or () if TILE_KEY in layer.metadata]
-        if not tiles:
-            return
-        tile_px = (_step(tiles)[1] * (1 - GAP / 2)) * float(viewer.camera.zoom)
-        names = list(titles.features["name"])
-        size, shown = fitted_titles(names, tile_px)
-        if size != self._size:
-            self._size = size
-            titles.text = self._text()
-        if list(titles.features["shown"]) != shown:
-            titles.features = {"name": names, "shown": shown}
-
-    def on_theme(self, event=None) -> None:
-        from napari.utils.theme import get_theme
-
-        viewer = self._viewer()
-        try:
-            self._colour = get_theme(viewer.theme).text.as_hex() if viewer else "white"
-        except (KeyError, ValueError, AttributeError):  # a theme napari does not know
-            self._colour = "white"
-        titles = self._titles()
-        if titles is not None:
-            titles.text = self._text()
-
-    def _titles(self):
-        layers = self._layers()
-        return None if layers is None else next(
-            (layer for layer in layers if layer.name == TITLES), None
-        )  # fmt: skip
-
-    def _text(self) -> dict:
-        # screen points, whatever the zoom (sized with the tiles, a name filled the
-        # window when zoomed into one), fitted to the tiles by on_zoom
-        return {"string": "{shown}", "color": self._colour, "size": self._size,
-                "anchor": "lower_left"}  # fmt: skip
-
-    def refresh(self) -> None:
-        layers = self._layers()
-        if layers is None:
-            return
-        tiles = [
-            layer
-            for layer in layers
-            if TILE_KEY in layer.metadata
-            and layer.visible
-            and not is_overlay(layer)
-            and layer.name != TITLES
-        ]
-        if not tiles:
-            return
-        step = _step(tiles)
-        coords = np.array([_origin_world(layer) for layer in tiles], dtype=float)
-        coords[:, 0] -= 0.07 * step[0]  # just above the tile
-        names = np.array([layer.name for layer in tiles], dtype=object)
-        titles = self._titles()
-        if titles is None:
-            from napari.layers import Points
-
-            titles = Points(
-                coords, name=TITLES, features={"name": names, "shown": names},
-                size=0.0, opacity=1.0,
-                face_color="transparent", border_color="transparent", border_width=0,
-                text=self._text(),
-            )  # fmt: skip
-            titles.editable = False
-            layers.append(titles)
-        else:
-            same = titles.data.shape == coords.shape and np.array_equal(titles.data, coords)
-            if not (same and list(titles.features["name"]) == list(names)):
-                titles.data = coords
-                # napari refreshes the text from them
-                titles.features = {"name": names, "shown": names}
-        self.on_zoom()
-        bottom = max(layer.metadata[TILE_KEY]["row"] for layer in tiles)
-        if self._bottom is not None and bottom > self._bottom:
-            viewer = self._viewer()
-            if viewer is not None:
-                viewer.reset_view()  # the new row would be below the window
-        self._bottom = max(bottom, self._bottom or 0)
-
-
-_KEEPERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    keeper(viewer).refresh()
 
 
 # ----------------------------------------------------------------------------- internals

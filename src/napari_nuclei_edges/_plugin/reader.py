@@ -71,3 +71,46 @@ def read_dataset(path: str | list[str]) -> list[tuple]:
             f"{exc.filename or path}: cannot read it ({exc.strerror or exc})."
         ) from exc
     return class_image_layers(stacks, {"source_path": resolved})
+
+
+def read_user_images(path: str | Path) -> tuple[list[tuple], str]:
+    """A user's own image file, or the images of a folder that is not a class dataset:
+    one Image layer each, named by its file, and a note of what was left out.
+
+    Raises
+    ------
+    ValueError
+        With a sentence when nothing in ``path`` is an image this plugin reads.
+
+    Examples
+    --------
+    >>> layers, note = read_user_images("field.tif")  # doctest: +SKIP
+    >>> layers[0][1]["name"], note  # doctest: +SKIP
+    ('field', '')
+    """
+    from ..data import image_files, read_image
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        files = image_files(path)
+        others = sum(1 for p in path.iterdir() if p.is_file() and p not in files)
+    else:
+        files, others = ([path], 0) if path.suffix.lower() in IMAGE_SUFFIXES else ([], 1)
+    layers, unreadable = [], []
+    for file in files:
+        try:
+            data = read_image(file)
+        except ValueError:
+            unreadable.append(file.name)
+            continue
+        layers.append((data, {"name": file.stem, "metadata": {"source_path": str(file)}}, "image"))
+    kinds = "/".join(s.lstrip(".").upper() for s in IMAGE_SUFFIXES)
+    if not layers:
+        raise ValueError(
+            f"{path}: no image this plugin reads ({kinds}) "
+            + (f"could be read ({', '.join(unreadable)})." if unreadable else "is there.")
+        )
+    skipped = others + len(unreadable)
+    note = f"{skipped} other file{'s' if skipped != 1 else ''} in {path.name} left out." if (
+        skipped and path.is_dir()) else ""  # fmt: skip
+    return layers, note

@@ -8,6 +8,8 @@
   one per epoch, like :func:`~napari_nuclei_edges.training.fit_kernel`.
 - :func:`cross_validate`: stratified k-fold accuracy, macro F1 and confusion.
 - :func:`predict`: classes and probabilities for any stack, lazy ones block by block.
+- :func:`classify_nuclei`: the stage of every nucleus of a field, each in a crop of
+  the model's size.
 - :func:`save_classifier` / :func:`load_classifier`: a state dict (loaded with
   ``weights_only=True``) and a JSON file; nothing executes code on load.
 
@@ -26,6 +28,7 @@ from .api import (
     iter_predict,
     predict,
 )
+from .field import classify_nuclei
 from .measurements import FEATURES, MODEL_FEATURES, measure
 from .metrics import confusion_matrix, scores
 from .options import (
@@ -48,6 +51,7 @@ __all__ = [
     "Predictions",
     "augmentation_examples",
     "baseline_accuracy",
+    "classify_nuclei",
     "confusion_matrix",
     "cross_validate",
     "fit_classifier",

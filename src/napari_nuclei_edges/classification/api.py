@@ -213,6 +213,7 @@ def iter_predict(
     if len(shape) == 2:
         images = np.asarray(images)[None]
         shape = images.shape
+    _check_crop_size(model, tuple(shape[-2:]))
     total = shape[0]
     starts = range(0, total, block_size)
     with _Reader(images, block_size, lazy=not isinstance(images, np.ndarray)) as reader:
@@ -247,6 +248,18 @@ def _finite_images(raw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             bad = ~finite.reshape(len(array), -1).all(axis=1)
             array = np.where(finite, array, 0).astype(array.dtype)
     return array, check_stack("images", array), bad
+
+
+def _check_crop_size(model, size: tuple[int, int]) -> None:
+    """A model learned from crops of one nucleus is never applied to a field as if it
+    were one crop (a field of 125 nuclei read as "interphase 100 %")."""
+    trained = tuple(int(v) for v in model.image_size)
+    if size != trained:
+        raise ValueError(
+            f"These images are {size[0]} × {size[1]}; the model learned from {trained[0]} × "
+            f"{trained[1]} crops of one nucleus each. For an image of many nuclei, "
+            "classify_nuclei(model, image) classifies each nucleus in a crop of its own."
+        )
 
 
 class _Reader:

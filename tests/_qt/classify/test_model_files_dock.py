@@ -24,7 +24,7 @@ def test_a_failed_load_leaves_the_dock_as_it_was(open_dock, close_dock, qtbot, t
     model, history, options = dock.model, list(dock.history), dock.options()
     dock.set_options(epochs=7)
     assert dock.files.load_model(saved) is None
-    status = dock._status_label.text()
+    status = dock.results["files"].text()
     assert "stage.json: class_names must be a list of names" in status
     assert status.endswith("The dock keeps its model and options.")
     assert dock.model is model and dock.history == history
@@ -44,5 +44,5 @@ def test_predict_leaves_nan_images_without_a_class_and_says_so(
     qtbot.waitUntil(lambda: "with nan_stage" in viewer.layers, timeout=60_000)
     stages = viewer.layers["with nan_stage"].features["stage"].tolist()
     assert stages[2] == "" and all(stages[:2] + stages[3:])
-    assert "1 image has no finite class probabilities" in dock._status_label.text()
+    assert "1 image has no finite class probabilities" in dock.results["apply"].text()
     close_dock(dock)

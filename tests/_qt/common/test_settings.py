@@ -13,7 +13,9 @@ def _fill(widget_name: str, values: dict) -> None:
 
 
 def _status(widget) -> str:
-    return widget._status_label.text()
+    """The dock's status line (the classify dock's: under Start, where it says its runs)."""
+    results = getattr(widget, "results", None)
+    return results["train"].text() if results else widget._status_label.text()
 
 
 def test_read_refuses_what_a_control_would_not_take(isolated_settings):

@@ -73,10 +73,83 @@ def test_selection_offers_user_layers_and_remembers_choices(state):
     state.choose("metaphase", False, offered)
     state.choose("metaphase_sobel_gx", True, offered)
     assert state.layers == ("metaphase_sobel_gx", "anaphase")
-    state.offer([*offered, ("new", False)])  # a new layer starts selected
+    state.offer([*offered, ("new", False)])  # a new layer of the same kind starts selected
     assert state.layers == ("metaphase_sobel_gx", "anaphase", "new")
     state.rename("anaphase", "plates")
     assert "plates" in state.layers and "anaphase" not in state.layers
+
+
+CLASS, FIELD = ("uint8", (80, 80)), ("uint16", (512, 512))
+
+
+def test_a_layer_that_arrives_joins_only_another_class_of_the_dataset(state):
+    classes = [("interphase", False, CLASS), ("metaphase", False, CLASS)]
+    state.offer(classes)
+    assert state.layers == ("interphase", "metaphase")  # the first layers: all ticked
+    state.offer([*classes, ("field", False, FIELD)])  # a stray image: not counted
+    assert state.layers == ("interphase", "metaphase")
+    state.offer([*classes, ("field", False, FIELD), ("anaphase", False, CLASS)])
+    assert state.layers == ("interphase", "metaphase", "anaphase")  # another class
+    # the tick a layer got on arriving stays: the next offer does not revisit it
+    state.offer([*classes, ("field", False, FIELD), ("anaphase", False, CLASS)])
+    assert "field" not in state.layers
+    offered = [*classes, ("field", False, FIELD)]
+    state.choose("field", True, offered)  # the user's own tick wins
+    assert state.layers == ("interphase", "metaphase", "field")
+    state.rename("field", "plate")
+    assert state.arrived["plate"] is False and "field" not in state.arrived
+
+
+def test_with_nothing_ticked_a_new_layer_is_ticked_as_the_first_ones(state):
+    state.offer([("a", False, CLASS)])
+    state.choose("a", False, [("a", False, CLASS)])
+    assert state.layers == ()
+    state.offer([("a", False, CLASS), ("field", False, FIELD)])
+    assert state.layers == ("field",)
+
+
+def test_a_layer_deleted_and_added_again_arrives_again(state):
+    state.offer([("a", False, CLASS)])
+    state.offer([("a", False, CLASS), ("b", False, FIELD)])
+    assert state.layers == ("a",)
+    state.offer([("b", False, FIELD)])  # a deleted: b stays as it arrived
+    assert state.layers == ()
+    state.offer([("b", False, FIELD), ("a", False, CLASS)])
+    assert state.layers == ("a",) and "a" in state.arrived
+
+
+def test_counts_are_singular_for_one():
+    from napari_nuclei_edges._qt.threshold.model import counted
+
+    assert counted(1, "layer") == "1 layer" and counted(0, "layer") == "0 layers"
+    assert counted(2, "nucleus", "nuclei") == "2 nuclei"
+    assert counted(1_234_567, "pixel") == "1,234,567 pixels"
+
+
+def test_plan_and_result_agree_on_one_image(state):
+    from napari_nuclei_edges._qt.threshold.model import AS_SET, PER_IMAGE, used_thresholds
+
+    state.offer([("field", False, FIELD)])
+    state.use_method("otsu", 77.0)
+    state.set_segment_rule(PER_IMAGE)
+    plan = state.apply_plan(sigma=1.0, images=1)
+    result = used_thresholds("field", [76.5], state.apply_rule, state.method, layers=1)
+    assert plan == "Apply uses otsu on the one image, after smoothing σ = 1."
+    assert result == "field_labels: otsu on its image, t = 76.5."
+    for text in (plan, result):
+        assert "pooled" not in text and "per image" not in text and "each image" not in text
+    state.set_segment_rule(AS_SET)  # the method's one value: of this one image
+    assert state.apply_plan(images=1) == "Apply uses t = 77 (otsu of the image) on the one image."
+    assert used_thresholds("field", [77.0], AS_SET, "otsu", layers=1) == (
+        "field_labels: t = 77 on its image (otsu of the image)."
+    )
+    # several layers: pooled over them, counted
+    state.offer([("a", False, FIELD), ("b", False, FIELD)])
+    assert state.apply_plan(images=2) == (
+        "Apply uses t = 77 (otsu, pooled over 2 layers) on every image."
+    )
+    state.offer([("a", False, FIELD)])
+    assert "(otsu of the layer's images) on every image" in state.apply_plan(images=5)
 
 
 def test_polarity_is_checked(state):

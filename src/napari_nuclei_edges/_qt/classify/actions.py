@@ -12,11 +12,16 @@ import numpy as np
 
 from ...data import CLASS_NAMES
 from ..common.layers import layer_data, layer_problem, user_image_layers
-from ..common.outputs import output_metadata, owned_output, put_layer
+from ..common.outputs import OWNER_KEY, output_metadata, owned_output, put_layer
 from ..common.plots import layer_color
 
 #: Saliency is computed for whole layers up to this many images (else the shown one only).
 SALIENCY_WHOLE_LAYER = 1000
+#: A prediction's label once a new model trains (its layer also fades to STALE_OPACITY).
+STALE_TEXT = (
+    "old model: {stage} {probability:.0%}"  # in front: a tile drawn after it hides its end
+)
+STALE_OPACITY = 0.4
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,15 @@ class Baseline:
 
 
 def default_class_layers(viewer) -> list[str]:
-    """Image layers named by a class (all of them), else every user image layer."""
-    names = [layer.name for layer in user_image_layers(viewer)]
-    named = [name for name in names if name in CLASS_NAMES]
-    return named if len(named) >= 2 else names
+    """Image layers named by a class (all of them), else every user image layer that
+    holds intensities (a mask or labels opened as an image is no stage class)."""
+    from ...data import looks_like_labels
+
+    layers = user_image_layers(viewer)
+    named = [layer.name for layer in layers if layer.name in CLASS_NAMES]
+    if len(named) >= 2:
+        return named
+    return [layer.name for layer in layers if not looks_like_labels(layer_data(layer))]
 
 
 def class_images(viewer, names) -> dict[str, np.ndarray]:
@@ -94,25 +104,42 @@ def predict_blocks(model, data, device: str | None = None, block_size: int = 102
 
 
 def saliency_of(model, layer_name: str, data, index: int, method: str = "gradient × input",
-                device: str | None = None) -> tuple[np.ndarray, str]:  # fmt: skip
-    """The worker of Saliency map: the maps of a layer (the whole stack when small, else
-    image ``index``) and the words for which, the network on ``device``."""
+                device: str | None = None) -> tuple:  # fmt: skip
+    """The worker of Saliency map: the maps of a layer, the map of image ``index`` (the
+    one shown) and the words for which, the network on ``device``.
+
+    The maps of a stack up to :data:`SALIENCY_WHOLE_LAYER` images are computed at
+    once; a longer stack's are a dask array, each image's map computed as napari
+    shows it (never a blank map beside another image).
+    """
     model = model.to(device)
     stack = data[None] if data.ndim == 2 else data
-    maps = np.zeros(stack.shape, np.float32)
     if len(stack) <= SALIENCY_WHOLE_LAYER:
-        maps[:] = model.saliency(np.asarray(stack), method=method)
+        maps = np.asarray(model.saliency(np.asarray(stack), method=method), np.float32)
+        shown = maps[index]
         note = f"for every image of {layer_name}"
     else:
-        maps[index] = model.saliency(np.asarray(stack[index]), method=method)
-        note = f"for image {index} of {layer_name}"
-    return (maps[0] if data.ndim == 2 else maps), note
+        import dask.array as da
+
+        shown = np.asarray(model.saliency(np.asarray(stack[index]), method=method), np.float32)
+
+        def block(images, block_info=None):
+            first = block_info[None]["array-location"][0][0]
+            if first == index:
+                return shown[None]
+            return np.asarray(model.saliency(np.asarray(images), method=method), np.float32)
+
+        lazy = da.asarray(stack).rechunk((1, *stack.shape[1:]))
+        maps = lazy.map_blocks(block, dtype=np.float32)
+        note = f"for image {index} of {layer_name}, and each other one as it is shown"
+    return (maps[0] if data.ndim == 2 else maps), shown, note
 
 
-def put_saliency(viewer, layer_name: str, maps: np.ndarray, model_name: str,
+def put_saliency(viewer, layer_name: str, maps, shown: np.ndarray, model_name: str,
                  method: str = "gradient × input"):  # fmt: skip
-    """The ``<layer>_saliency`` layer over its image: bright where the class score is sensitive."""
-    high = float(np.percentile(maps[maps > 0], 99.5)) if (maps > 0).any() else 1.0
+    """The ``<layer>_saliency`` layer over its image: bright where the class score is
+    sensitive; its contrast from ``shown``, the map of the image on screen."""
+    high = float(np.percentile(shown[shown > 0], 99.5)) if (shown > 0).any() else 1.0
     return put_layer(
         viewer, "image", layer_name, "saliency", maps,
         {"method": method, "model": model_name},
@@ -120,8 +147,18 @@ def put_saliency(viewer, layer_name: str, maps: np.ndarray, model_name: str,
     )  # fmt: skip
 
 
-def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bool = True):
-    """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text.
+def field_table(model, image, device: str | None = None) -> dict:
+    """The worker of Predict on a field (an image larger than the model's crops): one row
+    per nucleus (:func:`~napari_nuclei_edges.classification.classify_nuclei`)."""
+    from ...classification import classify_nuclei
+
+    return classify_nuclei(model.to(device), np.asarray(image))
+
+
+def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bool = True,
+                    per_nucleus: bool = False):  # fmt: skip
+    """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text
+    (``per_nucleus``: one point per nucleus of a 2D field).
 
     ``visible=False`` inserts a new layer hidden (see :func:`show_layer`); a layer
     that is already there is updated as it is.
@@ -134,7 +171,7 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
     if ndim == 3:
         coords = np.column_stack([np.arange(n), predictions.positions])
     else:
-        coords = predictions.positions[:1]
+        coords = predictions.positions if per_nucleus else predictions.positions[:1]
     features = {
         "stage": np.asarray(predictions.labels, dtype=str),
         "probability": predictions.confidence.astype(float),
@@ -143,8 +180,7 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
         features[f"p_{name}"] = predictions.probabilities[:, i].astype(float)
     colors = {name: layer_color(name, i) for i, name in enumerate(predictions.class_names)}
     face = [colors.get(str(label), "gray") for label in predictions.labels]  # "": no class
-    text = {"string": "{stage} {probability:.0%}", "color": "white", "size": 10,
-            "translation": [-10, 0] if ndim == 2 else [0, -10, 0]}  # fmt: skip
+    text = _text(ndim)
     metadata = output_metadata(layer_name, "stage", {"classes": list(predictions.class_names)})
     layer = owned_output(viewer, layer_name, "stage")
     if layer is not None and isinstance(layer, Points):
@@ -152,6 +188,7 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
         layer.features = features
         layer.face_color = face
         layer.text = text
+        layer.opacity = 1.0  # no longer stale
         layer.metadata.update(metadata)
         return layer
     layer = Points(
@@ -161,6 +198,26 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
     )  # fmt: skip
     insert_after_source(viewer, layer, layer_name)
     return layer
+
+
+def _text(ndim: int, stale: bool = False) -> dict:
+    return {"string": STALE_TEXT if stale else "{stage} {probability:.0%}",
+            "color": "white", "size": 10,
+            "translation": [-10, 0] if ndim == 2 else [0, -10, 0]}  # fmt: skip
+
+
+def mark_predictions_stale(viewer) -> list[str]:
+    """Say on every ``<layer>_stage`` layer that a previous model made it (a new one is
+    training): its labels read "old model: …" and it fades. Returns their names."""
+    marked = []
+    for layer in viewer.layers:
+        info = layer.metadata.get(OWNER_KEY)
+        if isinstance(info, dict) and info.get("output") == "stage" and not info.get("stale"):
+            info["stale"] = True
+            layer.text = _text(layer.ndim, stale=True)
+            layer.opacity = STALE_OPACITY
+            marked.append(layer.name)
+    return marked
 
 
 def show_layer(viewer, name: str) -> None:

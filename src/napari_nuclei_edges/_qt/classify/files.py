@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QFileDialog, QGridLayout, QPushButton
 
+from .results import ResultLabel
+
 
 class FileActions:
     """Save model…, Load model…, Export history CSV…, Export predictions CSV… for a dock."""
@@ -20,6 +22,7 @@ class FileActions:
         self.history_button.setToolTip("Loss, accuracy and macro F1 of every epoch.")
         self.predictions_button = QPushButton("Export predictions CSV…")
         self.predictions_button.setToolTip("Each image's class and probabilities.")
+        self.result = ResultLabel()  # what the last of these buttons did, under them
         self.save_button.clicked.connect(self._on_save_clicked)
         self.load_button.clicked.connect(self._on_load_clicked)
         self.history_button.clicked.connect(self._on_history_clicked)
@@ -31,7 +34,11 @@ class FileActions:
                    self.predictions_button)  # fmt: skip
         for index, button in enumerate(buttons):
             grid.addWidget(button, *divmod(index, 2))
+        grid.addWidget(self.result, 2, 0, 1, 2)
         return grid
+
+    def _say(self, text: str) -> None:
+        self._dock._say(text, "files", scroll=True)
 
     def update_buttons(self) -> None:
         dock = self._dock
@@ -47,8 +54,8 @@ class FileActions:
         try:
             saved = save_classifier(path, self._dock.model)
         except (OSError, ValueError) as exc:
-            return self._dock._say(f"Could not save the model: {exc}")
-        self._dock._say(f"Saved the model to {saved.name} and {saved.with_suffix('.json').name}.")
+            return self._say(f"Could not save the model: {exc}")
+        self._say(f"Saved the model to {saved.name} and {saved.with_suffix('.json').name}.")
         return str(saved)
 
     def load_model(self, path):
@@ -58,14 +65,14 @@ class FileActions:
             model = load_classifier(path)
             filters = model.first_filters()
         except (ValueError, OSError) as exc:
-            return self._dock._say(f"{exc} The dock keeps its model and options.")
+            return self._say(f"{exc} The dock keeps its model and options.")
         self._dock.reset()
         self._dock.state.model = model
         self._dock.set_options(**model.options.to_dict())
         self._dock._filters.show_filters(filters)
         self._dock._update_buttons()
         names = ", ".join(model.class_names)
-        self._dock._say(f"Loaded a {model.options.model} model of {names}: Predict applies it.")
+        self._say(f"Loaded a {model.options.model} model of {names}: Predict applies it.")
         return model
 
     def export_history(self, path) -> None:
@@ -89,8 +96,8 @@ class FileActions:
         try:
             written = save()
         except OSError as exc:
-            return self._dock._say(f"Could not write {what}: {exc}")
-        self._dock._say(written_sentence(written, what, path))
+            return self._say(f"Could not write {what}: {exc}")
+        self._say(written_sentence(written, what, path))
 
     # ------------------------------------------------------------------ dialogs
 

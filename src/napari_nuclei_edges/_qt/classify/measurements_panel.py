@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 
 from ..common.outputs import put_labels
 from ..common.workers import start_worker
+from .results import ResultLabel
 
 #: Columns the table shows (the CSV has them all).
 SHOWN = ("image", "label", "area", "perimeter", "eccentricity", "solidity", "intensity_mean",
@@ -37,10 +38,10 @@ class _NumberItem(QTableWidgetItem):
 class MeasurementsPanel(QWidget):
     """Measure button, a sortable table of every nucleus, and Export measurements CSV…."""
 
-    def __init__(self, viewer, layer_name: Callable[[], str], say: Callable[[str], None],
-                 parent=None):  # fmt: skip
+    def __init__(self, viewer, layer_name: Callable[[], str], parent=None):
         super().__init__(parent)
-        self._viewer, self._layer_name, self._say = viewer, layer_name, say
+        self._viewer, self._layer_name = viewer, layer_name
+        self.result = ResultLabel()  # under the buttons, over the table
         self.table: dict | None = None
         self._worker = None
         self.measure_button = QPushButton("Measure nuclei")
@@ -61,9 +62,13 @@ class MeasurementsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
+        layout.addWidget(self.result)
         layout.addWidget(self.view)
         self.measure_button.clicked.connect(self.measure)
         self.export_button.clicked.connect(self._on_export_clicked)
+
+    def _say(self, text: str) -> None:
+        self.result.say(text, scroll=True)
 
     @property
     def is_running(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,11 @@ class RunState:
         self.layer_names, self.counts = tuple(layer_names), tuple(int(c) for c in counts)
         self.history, self.baseline, self.model = [], None, None
         self.started = time.perf_counter()
+
+    def rename(self, old: str, new: str) -> None:
+        """A class layer was renamed: its images are found under the new name (the
+        model's class names stay as trained)."""
+        self.layer_names = tuple(new if name == old else name for name in self.layer_names)
 
     def add(self, step) -> None:
         self.history.append(step)
@@ -61,3 +67,40 @@ class RunState:
             (*self.locate(int(step.val_index[i])), names[true[i]], names[step.val_predicted[i]])
             for i in wrong
         ]
+
+
+@dataclass
+class Kept:
+    """What a closed dock leaves for the next one on the same viewer."""
+
+    run: RunState
+    predictions: object | None = None
+
+
+#: Each viewer's model of a closed dock, kept for the session (the viewer held weakly).
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _key(viewer):
+    return getattr(viewer, "__wrapped__", viewer)  # a dock's proxy: the viewer itself
+
+
+def keep(viewer, run: RunState, predictions=None) -> None:
+    """Keep ``run`` (when it has a model) for the next dock opened on ``viewer``.
+
+    Examples
+    --------
+    >>> class Viewer: ...
+    >>> viewer, run = Viewer(), RunState(model="a model")
+    >>> keep(viewer, run); take(viewer).run is run, take(viewer)
+    (True, None)
+    """
+    if run.model is None:
+        _KEPT.pop(_key(viewer), None)
+    else:
+        _KEPT[_key(viewer)] = Kept(run, predictions)
+
+
+def take(viewer) -> Kept | None:
+    """What a closed dock kept for ``viewer`` (once), or None."""
+    return _KEPT.pop(_key(viewer), None)

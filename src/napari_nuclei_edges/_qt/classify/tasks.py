@@ -9,14 +9,23 @@ from __future__ import annotations
 import numpy as np
 from qtpy.QtCore import QTimer
 
-from ..common.outputs import owned_output, put_layer
+from ..common.layers import layer_data, layer_problem
+from ..common.outputs import owned_output
 from ..common.workers import start_worker
-from . import actions
+from . import actions, preview
 
 #: A prediction still running after this long also shows napari's progress bar.
 NAPARI_PROGRESS_AFTER_MS = 2000
 #: The predictions layer is inserted hidden and shown this much later (after a frame).
 SHOW_AFTER_MS = 16
+
+
+def shown_index(layer, viewer) -> int:
+    """The image of a stack ``layer`` that the viewer shows (0 for a 2D layer)."""
+    if layer.ndim < 3:
+        return 0
+    index = round(float(layer.world_to_data(viewer.dims.point)[0]))
+    return min(max(index, 0), layer_data(layer).shape[0] - 1)
 
 
 class ModelTasks:
@@ -48,57 +57,70 @@ class ModelTasks:
             options = self.options()
             images = actions.class_images(self._viewer, self.class_layers)
         except (ValueError, TypeError) as exc:
-            return self._say(str(exc))
+            return self._say(str(exc), "cv", scroll=True)
         folds = []
 
         def on_fold(fold) -> None:
             folds.append(fold)
-            self._task_progress.advance(fold.fold)
-            self._say(f"Fold {fold.fold}/{fold.folds}: accuracy {fold.accuracy:.0%}.")
+            self._cv_progress.advance(fold.fold)
+            self._say(f"Fold {fold.fold}/{fold.folds}: accuracy {fold.accuracy:.0%}.", "cv")
 
         def on_finished() -> None:
-            self._task_progress.end()
+            self._cv_progress.end()
             self._update_buttons()
             if folds:
-                self._confusion.set_classes(list(images))
-                self._confusion.show_matrix(sum(f.confusion for f in folds))
-                acc = np.array([f.accuracy for f in folds])
-                f1 = np.mean([f.macro_f1 for f in folds])
-                seconds = np.mean([f.seconds for f in folds])
-                self._say(f"{options.model}, {len(folds)} folds: accuracy {acc.mean():.1%} ± "
-                          f"{acc.std():.1%}, macro F1 {f1:.2f}, {seconds:.1f} s per fold "
-                          "(confusion summed over the folds).")  # fmt: skip
+                self._show_folds(folds, list(images), options.model)
 
-        self._task_progress.begin(5, "cross-validation fold")
+        self._cv_progress.begin(5, "cross-validation fold")
+        self._say(f"Cross-validating {options.model} on {len(images)} classes…", "cv")
         self._task = start_worker(
             actions.cross_validation_folds, images, options, on_yielded=on_fold,
-            on_failure=self._on_error, on_finished=on_finished, owner=self,
+            on_failure=lambda message: self._on_error(message, "cv"),
+            on_finished=on_finished, owner=self,
         )  # fmt: skip
         self._update_buttons()
         return self._task
 
-    def show_augmentation(self):
-        """Add ``<layer>_augmented``: the shown image as the CNN's augmentation draws it."""
-        from ...classification import augmentation_examples
+    def _show_folds(self, folds, classes: list[str], model: str) -> None:
+        """The folds' confusion summed, headed by what it counts, and the sentence."""
+        confusion = sum(f.confusion for f in folds)
+        self._confusion.set_classes(classes)
+        self._confusion.show_matrix(confusion)
+        self._confusion_heading.setText(
+            f"cross-validation confusion, {int(confusion.sum())} images ({len(folds)} "
+            "folds; rows: true stage)"
+        )
+        acc = np.array([f.accuracy for f in folds])
+        f1 = np.mean([f.macro_f1 for f in folds])
+        seconds = np.mean([f.seconds for f in folds])
+        self.results["cv"].say(
+            f"{model}, {len(folds)} folds: accuracy {acc.mean():.1%} ± {acc.std():.1%}, macro "
+            f"F1 {f1:.2f}, {seconds:.1f} s per fold (confusion summed over the folds).",
+            scroll=True,
+            also=self._confusion,
+        )
 
+    def show_augmentation(self):
+        """Add ``<layer>_augmented`` beneath the chosen layer: at each of its images, that
+        image and 8 copies as the CNN's augmentation draws them (3 × 3)."""
         name = self.image_name
         if name not in self._viewer.layers:
-            return self._say("Choose an image layer first.")
-        data = self._viewer.layers[name].data
-        index = int(self._viewer.dims.current_step[0]) if data.ndim == 3 else 0
+            return self._say("Choose an image layer first.", "apply", scroll=True)
+        layer = self._viewer.layers[name]
+        data = layer_data(layer)
         try:
+            problem = layer_problem(layer, "augmenting", max_ndim=3)
+            if problem:
+                raise ValueError(problem)
             options = self.options()
-            image = np.asarray(data[min(index, len(data) - 1)] if data.ndim == 3 else data)
-            examples = augmentation_examples(image, 8, **options.to_dict())
+            index = shown_index(layer, self._viewer)
+            out = preview.put_augmented(self._viewer, name, data, index, options)
         except (ValueError, TypeError) as exc:
-            return self._say(str(exc))
-        out = put_layer(
-            self._viewer, "image", name, "augmented", examples,
-            {"image": index, "augment": options.augment, "shift": options.shift,
-             "rotate": options.rotate, "jitter": options.jitter},
-            colormap="gray",
-        )  # fmt: skip
-        self._say(f"{out.name}: image {index} and 7 augmented copies (slide through them).")
+            return self._say(str(exc), "apply", scroll=True)
+        which = f"each of its {len(data)} images" if data.ndim == 3 else "the image"
+        copies = preview.GRID**2 - 1
+        self._say(f"{out.name}, beneath {name}: {which} (top left) and {copies} augmented "
+                  "copies, 3 × 3; it follows the slider.", "apply", scroll=True)  # fmt: skip
         return out
 
     def saliency(self):
@@ -106,27 +128,32 @@ class ModelTasks:
         button): the worker, or None and a sentence; the layer comes when it is done."""
         name = self.image_name
         if self.model is None or name not in self._viewer.layers:
-            return self._say("Train or load a model, and choose an image layer, first.")
+            return self._say("Train or load a model, and choose an image layer, first.", "apply",
+                             scroll=True)  # fmt: skip
         try:
             device = self.options().device
         except (ValueError, TypeError) as exc:
-            return self._say(str(exc))
+            return self._say(str(exc), "apply", scroll=True)
         data = self._viewer.layers[name].data
-        index = int(self._viewer.dims.current_step[0]) if data.ndim == 3 else 0
+        index = shown_index(self._viewer.layers[name], self._viewer)
         model, method = self.model, self.saliency_method
 
         def on_returned(result) -> None:
-            maps, note = result
+            maps, shown, note = result
             if name not in self._viewer.layers:
-                return self._say(f"{name} is no longer a layer: no saliency map.")
-            if not maps.any():
+                return self._say(f"{name} is no longer a layer: no saliency map.", "apply", True)
+            if not shown.any():
                 return self._say(
                     "The model's saliency is 0 everywhere: it does not read the pixels (the "
-                    "CNN + measurements model kept its measurement-only start). Train longer."
+                    "CNN + measurements model kept its measurement-only start). Train longer.",
+                    "apply",
+                    scroll=True,
                 )
-            out = actions.put_saliency(self._viewer, name, maps, model.options.model, method)
+            out = actions.put_saliency(
+                self._viewer, name, maps, shown, model.options.model, method
+            )
             what = "|gradient × input|" if method == "gradient × input" else method
-            self._say(f"{out.name}: {what} {note}. Bright where the network looks.")
+            self._say(f"{out.name}: {what} {note}. Bright where the network looks.", "apply", True)
 
         def on_finished() -> None:
             self._task_progress.end()
@@ -134,9 +161,9 @@ class ModelTasks:
 
         self._task_progress.begin(0, f"saliency of {name}")
         self._task = start_worker(
-            actions.saliency_of, model, name, data, min(index, len(data) - 1), method, device,
-            on_returned=on_returned, on_failure=self._on_error, on_finished=on_finished,
-            owner=self,
+            actions.saliency_of, model, name, data, index, method, device,
+            on_returned=on_returned, on_failure=lambda message: self._on_error(message, "apply"),
+            on_finished=on_finished, owner=self,
         )  # fmt: skip
         self._update_buttons()
         return self._task
@@ -147,13 +174,16 @@ class ModelTasks:
 
         name = self.image_name
         if self.model is None or name not in self._viewer.layers:
-            return self._say("Train or load a model, and choose an image layer, first.")
+            return self._say("Train or load a model, and choose an image layer, first.", "apply",
+                             scroll=True)  # fmt: skip
         try:
             device = self.options().device
         except (ValueError, TypeError) as exc:
-            return self._say(str(exc))
+            return self._say(str(exc), "apply", scroll=True)
         layer = self._viewer.layers[name]
         data, blocks = layer.data, []
+        if data.ndim == 2 and tuple(data.shape) != tuple(self.model.image_size):
+            return self._predict_field(name, data, device)
         n = data.shape[0] if data.ndim == 3 else 1
 
         def on_block(block) -> None:
@@ -192,19 +222,58 @@ class ModelTasks:
                 QTimer.singleShot(SHOW_AFTER_MS, lambda: actions.show_layer(viewer, shown))
             counts = ", ".join(f"{c} {int(np.sum(self.predictions.labels == c))}"
                                for c in self.model.class_names)  # fmt: skip
-            self._say(
-                f"{out.name}: {counts}."
-                + actions.prediction_scores(self.predictions, name)
-                + (" " + self.predictions.note if self.predictions.note else "")
-            )
+            scores = actions.prediction_scores(self.predictions, name)
+            note = f" {self.predictions.note}" if self.predictions.note else ""
+            self._say(f"{out.name}: {counts}.{scores}{note}", "apply", scroll=True)
             self.files.update_buttons()
 
         self._task_progress.begin(n, f"predicting {name}")
         self._task = start_worker(
             actions.predict_blocks, self.model, data, device, on_yielded=on_block,
-            on_failure=self._on_error, on_finished=on_finished, owner=self,
+            on_failure=lambda message: self._on_error(message, "apply"),
+            on_finished=on_finished, owner=self,
         )  # fmt: skip
         self._when_long = on_long
         self._napari_progress_timer.start()
+        self._update_buttons()
+        return self._task
+
+    def _predict_field(self, name: str, data, device):
+        """Predict on a field: every nucleus found, each classified in a crop of the
+        model's size, one point per nucleus in ``<layer>_stage``."""
+        h, w = self.model.image_size
+
+        def on_returned(table) -> None:
+            from ...classification.options import Predictions
+
+            if name not in self._viewer.layers:
+                return None
+            classes = tuple(self.model.class_names)
+            self.predictions = Predictions(
+                np.asarray(table["stage"], dtype=object),
+                np.stack([table[f"p_{c}"] for c in classes], 1).astype(np.float32),
+                classes, np.stack([table["centroid_y"], table["centroid_x"]], 1),
+            )  # fmt: skip
+            out = actions.put_predictions(self._viewer, name, self.predictions, 2,
+                                          per_nucleus=True)  # fmt: skip
+            counts = ", ".join(f"{c} {int(np.sum(table['stage'] == c))}" for c in classes)
+            large = int(np.sum(table["larger_than_crop"]))
+            note = f" {large} larger than the crop: their stage is less sure." if large else ""
+            nuclei = len(table["stage"])
+            self._say(f"{out.name}: {nuclei} nucle{'us' if nuclei == 1 else 'i'}, each "
+                      f"classified in a {h} × {w} crop around it: {counts}.{note}", "apply",
+                      scroll=True)  # fmt: skip
+            self.files.update_buttons()
+
+        def on_finished() -> None:
+            self._task_progress.end()
+            self._update_buttons()
+
+        self._task_progress.begin(0, f"finding and classifying the nuclei of {name}")
+        self._task = start_worker(
+            actions.field_table, self.model, data, device, on_returned=on_returned,
+            on_failure=lambda message: self._on_error(message, "apply"),
+            on_finished=on_finished, owner=self,
+        )  # fmt: skip
         self._update_buttons()
         return self._task

@@ -7,41 +7,31 @@ import time
 import napari.viewer
 import numpy as np
 from napari.utils.notifications import show_warning
-from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QWidget,
-)
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QWidget
 
 from ...classification.options import ClassifierOptions
 from ..common import settings as _settings
-from ..common.layers import fill_image_combo, user_image_layers
-from ..common.layout import WrappingLabel, scrolling_layout, section
 from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
-from ..common.progress import ProgressBar, RunProgressWidget
 from ..common.workers import start_worker
 from . import actions
-from .apply_panel import ApplyPanel
-from .files import FileActions
-from .measurements_panel import MeasurementsPanel
-from .options_panel import ClassifierOptionsPanel
+from .dock_layout import CONFUSION_HEADING, DockLayout
+from .layers_follow import ClassLayers
+from .session import KeptModel
 from .state import RunState
 from .tasks import ModelTasks
-from .views import ConfusionView, CurvesView, FiltersView, ThumbnailsView
 
 #: The views show the latest epoch at most this often (ms): the feature model runs
 #: 20–30 epochs a second, and each redraw re-composes napari's window.
 REFRESH_MS = 100
 #: The filters and the misclassified thumbnails are redrawn at most this often (s).
 GALLERY_S = 1.0
+#: What the dock says before anything was done (under Start).
+FIRST_WORDS = "Tick one image layer per stage, then Start."
 
 
-class StageClassifierWidget(ModelTasks, QWidget):
+class StageClassifierWidget(DockLayout, ModelTasks, ClassLayers, KeptModel, QWidget):
     """Classify nuclei by stage: one image layer per class, a model trained live.
 
     Examples
@@ -60,6 +50,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._active = False  # from Start until the worker's finished signal
         self._task = None  # the cross-validation or prediction worker
         self._images: dict[str, np.ndarray] = {}  # the classes of the run, for thumbnails
+        self._known: dict[str, str] = {}  # each layer's name by id, to see what a rename renamed
         self.predictions = None  # the latest Predict's result
         self._stop_reason = ""
         self._gallery_at = 0.0  # when the filters and thumbnails were last drawn
@@ -71,109 +62,11 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._options_panel.restore(self._settings)
         self._say(_settings.reset_sentence(self._settings))  # once: the bad values are gone
         self._connect()
+        self._say(FIRST_WORDS)
         self._attach()
         self._life = DockLife(self)
         self._update_buttons()
         self._warm_up()
-
-    def _make_controls(self, viewer) -> None:
-        self._class_list = QListWidget()
-        self._class_list.setToolTip(
-            "Tick one image layer per stage: each layer is one class, named after it."
-        )
-        self._class_list.setMaximumHeight(100)
-        self._options_panel = ClassifierOptionsPanel()
-        self._start_button = QPushButton("Start")
-        self._start_button.setToolTip("Train the model on the ticked layers, live.")
-        self._pause_button = QPushButton("Pause")
-        self._stop_button = QPushButton("Stop")
-        self._stop_button.setToolTip("Stop after this epoch; the model so far is kept.")
-        self._reset_button = QPushButton("Reset")
-        self._reset_button.setToolTip("Forget the model, its curves and its scores.")
-        self._cv_button = QPushButton("Cross-validate (5 folds)")
-        self._cv_button.setToolTip(
-            "Train 5 times, each time scoring on a fifth of every class never trained on: "
-            "an honest accuracy, with its spread."
-        )
-        self._progress_bar = ProgressBar()
-        self._rate_label = QLabel()
-        # as wide as its longest text from the start, so the progress bar never resizes
-        # (with room for napari's style sheet, which sets its font after this)
-        self._rate_label.setFixedWidth(
-            int(1.3 * self._rate_label.fontMetrics().horizontalAdvance("0000.0 epochs/s"))
-        )
-        self._task_progress = RunProgressWidget()
-        self._curves = CurvesView(viewer)
-        self._confusion = ConfusionView()
-        self._filters = FiltersView()
-        self._thumbnails = ThumbnailsView()
-        self.apply = ApplyPanel(self._settings)
-        self._image_combo = self.apply.image_combo
-        self._saliency_button = self.apply.saliency_button
-        self._augment_button = self.apply.augment_button
-        self._predict_button = self.apply.predict_button
-        self._status_label = WrappingLabel()
-        # room for three lines from the start: a sentence that appears or wraps
-        # differently must not change the dock's height (each change redraws it all)
-        self._status_label.setMinimumHeight(3 * self._status_label.fontMetrics().lineSpacing())
-        self._status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.files = FileActions(self)
-        self.measurements = MeasurementsPanel(viewer, lambda: self.image_name, self._say)
-
-    def _lay_out(self) -> None:
-        buttons = QHBoxLayout()
-        for button in (self._start_button, self._pause_button, self._stop_button,
-                       self._reset_button):  # fmt: skip
-            buttons.addWidget(button)
-        progress = QHBoxLayout()
-        progress.addWidget(self._progress_bar, 1)
-        progress.addWidget(self._rate_label)
-        self.options_section = options = section(
-            "Model and training", self._settings, "options", expanded=True,
-            tooltip="Which model (measurements, CNN, both) and how it trains.",
-        )  # fmt: skip
-        options.addWidget(self._options_panel)
-        inside = section(
-            "Inside the model", self._settings, "inside", expanded=True,
-            tooltip="The first-layer filters and the validation images it gets wrong.",
-        )  # fmt: skip
-        inside.addWidget(QLabel("first-layer filters"))
-        inside.addWidget(self._filters)
-        inside.addWidget(QLabel("misclassified validation images (click to view)"))
-        inside.addWidget(self._thumbnails)
-        measured = section(
-            "Measurements", self._settings, "measurements",
-            tooltip="Area, shape and intensity of every nucleus of the chosen image layer.",
-        )  # fmt: skip
-        measured.addWidget(self.measurements)
-        layout = scrolling_layout(self)
-        layout.addWidget(QLabel("class layers (one stage each)"))
-        layout.addWidget(self._class_list)
-        layout.addWidget(options)
-        layout.addLayout(buttons)
-        layout.addLayout(progress)
-        layout.addWidget(self._cv_button)
-        layout.addWidget(self._task_progress)
-        layout.addWidget(self._curves)
-        layout.addWidget(QLabel("validation confusion (rows: true stage)"))
-        layout.addWidget(self._confusion)
-        layout.addWidget(inside)
-        layout.addWidget(self.apply)
-        layout.addLayout(self.files.layout())
-        layout.addWidget(measured)
-        layout.addWidget(self._status_label)
-
-    def _connect(self) -> None:
-        self._start_button.clicked.connect(self.start)
-        self._pause_button.clicked.connect(self._on_pause_clicked)
-        self._stop_button.clicked.connect(self.stop)
-        self._reset_button.clicked.connect(self.reset)
-        self._cv_button.clicked.connect(self.cross_validate)
-        self._saliency_button.clicked.connect(self.saliency)
-        self._augment_button.clicked.connect(self.show_augmentation)
-        self._predict_button.clicked.connect(self.predict)
-        self._thumbnails.chosen.connect(self._on_thumbnail_chosen)
-        self._task_progress.stop_requested.connect(self._on_task_stop)
 
     # ------------------------------------------------------------------ public API
 
@@ -189,20 +82,6 @@ class StageClassifierWidget(ModelTasks, QWidget):
     @property
     def model(self):
         return self.state.model
-
-    @property
-    def class_layers(self) -> list[str]:
-        """The ticked class layers, in list order."""
-        items = (self._class_list.item(i) for i in range(self._class_list.count()))
-        return [item.text() for item in items if item.checkState() == Qt.CheckState.Checked]
-
-    @class_layers.setter
-    def class_layers(self, names) -> None:
-        for i in range(self._class_list.count()):
-            item = self._class_list.item(i)
-            item.setCheckState(
-                Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
-            )
 
     @property
     def saliency_method(self) -> str:
@@ -236,9 +115,10 @@ class StageClassifierWidget(ModelTasks, QWidget):
             options = self.options()
             images = actions.class_images(self._viewer, self.class_layers)
         except (ValueError, TypeError) as exc:
-            return self._say(str(exc))
+            return self._say(str(exc), scroll=True)
         self._options_panel.save(self._settings)
         self.reset()
+        stale = actions.mark_predictions_stale(self._viewer)
         self.state.begin(images, [len(v) for v in images.values()])
         self._images = images
         self._curves.set_chance(len(images))
@@ -253,7 +133,7 @@ class StageClassifierWidget(ModelTasks, QWidget):
 
         worker = start_worker(
             actions.training_steps, images, options, True, start=False,
-            on_yielded=current(self._on_step), on_failure=current(self._on_error),
+            on_yielded=current(self._on_step), on_failure=current(self._on_failure),
             on_finished=current(self._on_finished), owner=self,
         )  # fmt: skip
         worker.paused.connect(self._update_buttons)
@@ -262,7 +142,8 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._active = True
         worker.start()
         total = sum(len(v) for v in images.values())
-        self._say(f"Training {options.model} on {total} images of {len(images)} classes…")
+        note = f" {', '.join(stale)}: the previous model's, until Predict." if stale else ""
+        self._say(f"Training {options.model} on {total} images of {len(images)} classes…{note}")
         self._update_buttons(running=True)
         return worker
 
@@ -287,7 +168,8 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._progress_bar.setValue(0)
         self._progress_bar.setFormat("")
         self._rate_label.setText("")
-        self._say("")
+        self._confusion_heading.setText(CONFUSION_HEADING)
+        self._say(FIRST_WORDS)
         self._update_buttons()
 
     # ------------------------------------------------------------------ worker events
@@ -312,6 +194,9 @@ class StageClassifierWidget(ModelTasks, QWidget):
             return
         self._curves.show(self.history)
         self._confusion.show_matrix(step.confusion)
+        self._confusion_heading.setText(
+            f"validation confusion, {int(step.confusion.sum())} images (rows: true stage)"
+        )
         now = time.perf_counter()
         if final or len(self.history) == 1 or now - self._gallery_at >= GALLERY_S:
             self._gallery_at = now
@@ -332,12 +217,17 @@ class StageClassifierWidget(ModelTasks, QWidget):
     def _show_misclassified(self) -> None:
         items = []
         for layer, index, true, predicted in self.state.misclassified():
+            if layer not in self._images:
+                continue  # a layer gone since (a run kept from a closed dock)
             items.append((layer, index, self._images[layer][index], true, predicted))
         self._thumbnails.show_items(items)
 
-    def _on_error(self, message: str) -> None:
+    def _on_failure(self, message: str) -> None:
         self._stop_reason = message
-        self._say(message)
+        self._on_error(message, "train")
+
+    def _on_error(self, message: str, where: str) -> None:
+        self._say(message, where, scroll=True)
         show_warning(message)
 
     def _on_finished(self) -> None:
@@ -356,7 +246,8 @@ class StageClassifierWidget(ModelTasks, QWidget):
 
     def _on_thumbnail_chosen(self, layer: str, index: int) -> None:
         if layer not in self._viewer.layers:
-            return self._say(f"{layer} is no longer a layer.")
+            return self._say(f"{layer} is no longer a layer.", "inside", scroll=True)
+        self._say("", "inside")
         for other in self._viewer.layers:
             if other.name in self.state.layer_names:
                 other.visible = other.name == layer
@@ -385,42 +276,20 @@ class StageClassifierWidget(ModelTasks, QWidget):
         self._predict_button.setEnabled(has_model and not busy)
         self.files.update_buttons()
 
-    def _on_layers_changed(self, event=None) -> None:
-        fill_image_combo(self._image_combo, self._viewer)
-        ticked = set(self.class_layers)
-        names = [layer.name for layer in user_image_layers(self._viewer)]
-        first = self._class_list.count() == 0
-        default = set(actions.default_class_layers(self._viewer)) if first else ticked
-        self._class_list.clear()
-        for name in names:
-            item = QListWidgetItem(name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if name in default else Qt.CheckState.Unchecked
-            )
-            self._class_list.addItem(item)
-
-    def _on_layer_removed(self, event) -> None:
-        if self.is_running and event.value.name in self.state.layer_names:
-            message = f"{event.value.name} was removed: training stopped; the model is kept."
-            self.stop(message)
-            show_warning(message)
-
     def _restyle(self, colors: dict[str, str]) -> None:
         self._curves.restyle(colors)
 
-    def _say(self, text: str) -> None:
-        self._status_label.setText(text)
+    def _say(self, text: str, where: str = "train", scroll: bool = False) -> None:
+        """Say ``text`` under the button of ``where`` (train, cv, inside, apply, files,
+        measure); ``scroll``: bring it into the dock's view (an action's result)."""
+        self.results[where].say(text, scroll=scroll)
 
     # ------------------------------------------------------------------ life (see DockLife)
 
     def _attach(self) -> None:
-        events = self._viewer.layers.events
-        events.inserted.connect(self._on_layers_changed)
-        events.removed.connect(self._on_layers_changed)
-        events.removed.connect(self._on_layer_removed)
+        self._follow_layers(True)
         self._unfollow_theme = follow_theme(self._viewer, self._restyle)
-        self._on_layers_changed()
+        self._take_kept()  # the model of a dock closed before, if there is one
 
     def _warm_up(self) -> None:
         """Import torch, scikit-image's measurements and torch's optimisers, and fit tiny
@@ -437,11 +306,9 @@ class StageClassifierWidget(ModelTasks, QWidget):
         if self._task is not None:
             self._task.quit()
         self.measurements.stop()
-        events = self._viewer.layers.events
-        events.inserted.disconnect(self._on_layers_changed)
-        events.removed.disconnect(self._on_layers_changed)
-        events.removed.disconnect(self._on_layer_removed)
+        self._follow_layers(False)
         self._unfollow_theme()
+        self._keep()  # the model stays for the session: the next dock shows it again
 
 
 def _ignore(message: str) -> None:

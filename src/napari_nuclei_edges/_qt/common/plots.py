@@ -8,15 +8,25 @@ import pyqtgraph as pg
 
 from ...data import CLASS_NAMES
 
-# colour-blind-safe (Okabe-Ito), one per class; other layers cycle through the rest
-_PALETTE = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#F0E442", "#0072B2", "#999999")
+# colour-blind-safe (Okabe-Ito), one per class ...
+_PALETTE = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00")
+# ... and for any other layer (a user's own image, a dataset of other classes) the rest
+# of Okabe-Ito, then Paul Tol's muted colours: never a class's colour
+_OTHERS = ("#F0E442", "#0072B2", "#999999", "#882255", "#44AA99", "#DDCC77", "#117733", "#AA4499")
 
 
 def layer_color(name: str, index: int) -> str:
-    """A stable colour for a class name, else one from the palette by position."""
+    """A stable colour for a class name, else one of the others by position (never a
+    class's colour: a user's image beside the classes gets a colour of its own).
+
+    Examples
+    --------
+    >>> layer_color("metaphase", 0), layer_color("my field", 5) != layer_color("metaphase", 2)
+    ('#009E73', True)
+    """
     if name in CLASS_NAMES:
         return _PALETTE[CLASS_NAMES.index(name)]
-    return _PALETTE[(len(CLASS_NAMES) + index) % len(_PALETTE)]
+    return _OTHERS[index % len(_OTHERS)]
 
 
 def theme_colors(viewer) -> dict[str, str]:

@@ -10,6 +10,7 @@ from qtpy.QtWidgets import QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 from ...intensity import ClassHistograms, display_histogram
 from ..common.layout import WrappingLabel, fit_table, set_row_names
 from ..common.plots import layer_color, style_plot, theme_colors, themed_plot
+from .model import counted
 
 STAT_COLUMNS = ("mean ± sd", "median", "p1 – p99")
 
@@ -131,7 +132,7 @@ class StatisticsView(QWidget):
             s = h.statistics[name]
             texts = (f"{number(s.mean)} ± {number(s.std)}", number(s.median),
                      f"{number(s.p01)} – {number(s.p99)}")  # fmt: skip
-            tip = (f"{name}: {s.count:,} pixels, min {number(s.minimum)}, max "
+            tip = (f"{name}: {counted(s.count, 'pixel')}, min {number(s.minimum)}, max "
                    f"{number(s.maximum)}" + (f", {s.nonfinite:,} NaN/inf not counted"
                                               if s.nonfinite else ""))  # fmt: skip
             for column, text in enumerate(texts):

@@ -1,13 +1,13 @@
 """*Try all methods*: each method's threshold, share above and Dice per class, and a gallery.
 
 A view only: the numbers come from :func:`~napari_nuclei_edges.segmentation.compare.
-compare_methods` and the thumbnails from :func:`~...compare.outline`, computed by the dock.
+compare_methods` and the thumbnails from :func:`~...compare.thumbnail`, computed by the dock.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QColor, QImage, QPixmap
 from qtpy.QtWidgets import (
     QGridLayout,
@@ -18,11 +18,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...segmentation.compare import THUMBNAIL
 from ..common.layout import fit_table, section
 from ..common.plots import layer_color
-
-#: Thumbnail side in the gallery, in pixels: five classes fit a dock's width.
-THUMBNAIL = 60
 
 
 def short_name(name: str) -> str:
@@ -46,13 +44,14 @@ class MethodsPanel(QWidget):
         self.table.cellClicked.connect(self._on_cell_clicked)
         self._grid = QGridLayout()
         self._grid.setSpacing(2)
-        grid_holder = QWidget()
-        grid_holder.setLayout(self._grid)
+        self._grid_holder = QWidget()
+        self._grid_holder.setLayout(self._grid)
         self.gallery_section = section(
             "Compare methods by eye", settings, "gallery", expanded=True,
-            tooltip="Each method's mask outline (yellow) on the image shown of each layer.",
+            tooltip="Each method's mask outline (yellow) on the image shown of each layer "
+            "(a large image: its centre, at half size or more).",
         )  # fmt: skip
-        self.gallery_section.addWidget(grid_holder)
+        self.gallery_section.addWidget(self._grid_holder)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
@@ -123,6 +122,23 @@ class MethodsPanel(QWidget):
                 if rgb is not None:
                     label.setPixmap(_pixmap(rgb))
                 self._grid.addWidget(label, row, column)
+        for index in range(self._grid.count()):
+            self._grid.itemAt(index).widget().show()  # counted in the size at once
+        self._fit_gallery()
+        # and again once Qt has laid the new tiles out (their queued shows, the table's)
+        QTimer.singleShot(0, self._fit_gallery)
+
+    def _fit_gallery(self) -> None:
+        """An open gallery as tall as its thumbnails: superqt's section keeps the height it
+        measured when it was opened, and re-measures only when its content is resized,
+        which new tiles in a dock of unchanged width may never cause (an empty strip)."""
+        if self.gallery_section.isExpanded():
+            self._grid.activate()
+            self.gallery_section.expand(animate=False)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_gallery()
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
         if 0 <= row < len(self._methods):
@@ -130,10 +146,12 @@ class MethodsPanel(QWidget):
 
 
 def _pixmap(rgb: np.ndarray) -> QPixmap:
+    """The thumbnail pixel for pixel (it is made at its size, see ``compare.thumbnail``)."""
     rgb = np.ascontiguousarray(rgb)
     h, w, _ = rgb.shape
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(image).scaled(
-        THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.FastTransformation,
-    )  # fmt: skip
+    pixmap = QPixmap.fromImage(image)
+    if max(h, w) > THUMBNAIL:  # not one of ours: fit it, smoothly, never dropping lines
+        pixmap = pixmap.scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
+                               Qt.TransformationMode.SmoothTransformation)  # fmt: skip
+    return pixmap

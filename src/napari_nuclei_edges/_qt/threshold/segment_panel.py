@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
 from ..common import settings as _settings
 from ..common.layout import WrappingLabel, fit_table, section, set_row_names
 from ..common.progress import RunProgressWidget
-from .model import AS_SET, PER_IMAGE, SEGMENT_RULES
+from .model import AS_SET, PER_IMAGE, SEGMENT_RULES, counted
 
 MATCHING_TRUTH = "matching <layer>_truth"
 NO_TRUTH = "(none)"
@@ -66,7 +66,9 @@ class SegmentationPanel(QGroupBox):
         self._fill_holes_check = QCheckBox("fill holes")
         self._split_check = QCheckBox("split touching nuclei (watershed)")
         self._split_check.setToolTip(
-            "Split touching nuclei along a watershed of the distance transform."
+            "Split touching nuclei in every image, by a watershed of the distance to the "
+            "background. Unticked, they are split only in crowded images (10 objects or "
+            "more: a field), never in a crop of one nucleus and its neighbours."
         )
         self._centre_check = QCheckBox("keep only the centre nucleus")
         self._centre_check.setToolTip(
@@ -126,7 +128,7 @@ class SegmentationPanel(QGroupBox):
             "opening": self._opening_spin.value(),
             "min_size": self._min_size_spin.value(),
             "fill_holes": self._fill_holes_check.isChecked(),
-            "split_touching": self._split_check.isChecked(),
+            "split_touching": True if self._split_check.isChecked() else "auto",
             "keep_centre": self._centre_check.isChecked(),
         }
 
@@ -137,7 +139,7 @@ class SegmentationPanel(QGroupBox):
             "opening": self._opening_spin.setValue,
             "min_size": self._min_size_spin.setValue,
             "fill_holes": self._fill_holes_check.setChecked,
-            "split_touching": self._split_check.setChecked,
+            "split_touching": lambda value: self._split_check.setChecked(value is True),
             "keep_centre": self._centre_check.setChecked,
         }
         for name, value in options.items():
@@ -214,11 +216,12 @@ class SegmentationPanel(QGroupBox):
     def score(self, viewer, names: list[str]) -> list[str]:
         """Score each ``<name>_labels`` against the chosen truth; the problems, as sentences."""
         import numpy as np
+        from napari.layers import Labels
 
         from ...segmentation import segmentation_scores
         from ..common.outputs import owned_output
 
-        choice, rows, problems = self.truth_choice, {}, []
+        choice, rows, problems, said = self.truth_choice, {}, [], []
         for name in names:
             labels = owned_output(viewer, name, "labels")
             truth = self.truth_layer(viewer, name)
@@ -230,7 +233,15 @@ class SegmentationPanel(QGroupBox):
                                 f"not {labels.data.shape}.")  # fmt: skip
                 continue
             rows[name] = segmentation_scores(labels.data, np.asarray(truth.data))
+            if not isinstance(truth, Labels) and truth_name not in said:
+                said.append(truth_name)
         self.show_scores(rows)
+        if said:  # said with the scores it explains
+            self.summary_label.setText(
+                f"{self.summary_label.text()} ({' and '.join(said)}: an Image layer, its "
+                "integers read as labels, 0 = background; Layers ▸ Convert to Labels makes "
+                "it one.)"
+            )
         if choice == NO_TRUTH and names:
             self.summary_label.setText(NO_TRUTH_TEXT)
             self.summary_label.show()
@@ -262,7 +273,14 @@ class SegmentationPanel(QGroupBox):
 
 
 def summary(rows: dict[str, dict]) -> str:
-    """One line over every scored layer: mean Dice, nuclei matched, the errors by kind."""
+    """One line over every scored layer: mean Dice, nuclei matched, the errors by kind.
+
+    Examples
+    --------
+    >>> row = dict(dice=0.9, true_objects=1, matched=1, split=0, merged=0, missed=0)
+    >>> summary({"field": row})
+    'Mean Dice 0.90 over 1 layer · 1 of 1 nucleus matched · 0 split, 0 merged, 0 missed.'
+    """
     if not rows:
         return ""
     import numpy as np
@@ -271,8 +289,9 @@ def summary(rows: dict[str, dict]) -> str:
         return sum(int(scores[key]) for scores in rows.values())
 
     dice = float(np.mean([scores["dice"] for scores in rows.values()]))
+    nuclei = counted(total("true_objects"), "nucleus", "nuclei")
     return (
-        f"Mean Dice {dice:.2f} over {len(rows)} layers · {total('matched')} of "
-        f"{total('true_objects')} nuclei matched · {total('split')} split, "
+        f"Mean Dice {dice:.2f} over {counted(len(rows), 'layer')} · {total('matched')} of "
+        f"{nuclei} matched · {total('split')} split, "
         f"{total('merged')} merged, {total('missed')} missed."
     )

@@ -12,36 +12,32 @@ import time
 
 import napari.viewer
 import numpy as np
-from napari.layers import Image, Labels
 from napari.utils.notifications import show_warning
-from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import QListWidgetItem, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QWidget
 
 from ...intensity import THRESHOLD_METHODS, ClassHistograms, auto_threshold, class_histograms
 from ..common import settings as _settings
 from ..common.layers import histogram_input, is_lazy, layer_data, layer_problem
-from ..common.layout import fit_table
 from ..common.lifetime import DockLife
 from ..common.outputs import (
     guard_canvas_context,
-    is_owned,
     owned_output,
     put_labels,
-    rename_outputs,
 )
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
 from .controls import ThresholdControls
 from .histogram_view import above_text
-from .model import AS_SET, MANUAL, PER_IMAGE, ThresholdState, used_thresholds
+from .layer_list import PURPOSE, LayerListMixin
+from .model import AS_SET, MANUAL, PER_IMAGE, ThresholdState, counted, used_thresholds
 from .previews import current_plane, show_mask_preview
 
 #: Requests closer together than this share one preview update.
 FRAME_SECONDS = 1 / 60
-PURPOSE = "thresholding"
 
 
-class HistogramThresholdWidget(ThresholdControls):
+class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
     """Histograms of image layers, a threshold on them, and live ``<layer>_mask`` previews.
 
     Parameters
@@ -70,6 +66,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._opening = True  # opening the dock shows; it does not make layers
         self._following = False  # the data changed, not the user: no new previews
         self._known_names: dict[int, str] = {}
+        self._deleted: list[str] = []  # layers deleted: their outputs go at the next turn
         self._preview_timer = QTimer(self, singleShot=True, interval=round(FRAME_SECONDS * 1e3))
         self._preview_timer.timeout.connect(self._update_preview)
         _restore(self.state, self._settings)
@@ -117,7 +114,7 @@ class HistogramThresholdWidget(ThresholdControls):
     def select_layers(self, names: list[str]) -> None:
         """Select exactly the named image layers."""
         offered = self._offered()
-        for name, _ in offered:
+        for name, *_ in offered:
             self.state.choices = {**self.state.choices, name: name in names}
         self.state.offer(offered)
 
@@ -159,13 +156,14 @@ class HistogramThresholdWidget(ThresholdControls):
             done.append(result[0])
             panel.progress.advance(len(done))
             self._on_labels_ready(result, parameters)
-            used_lines.append(used_thresholds(result[0], np.atleast_1d(result[2]), rule, method))
+            used_lines.append(used_thresholds(result[0], np.atleast_1d(result[2]), rule, method,
+                                              layers=len(jobs)))  # fmt: skip
             panel.show_used("Used — " + "\n".join(used_lines))
 
         def on_finished() -> None:
             if self._stop_requested:
-                self._say(f"Segmentation stopped after {len(done)} of {len(jobs)} layers: "
-                          "their labels are kept.")  # fmt: skip
+                self._say(f"Segmentation stopped after {len(done)} of "
+                          f"{counted(len(jobs), 'layer')}: their labels are kept.")  # fmt: skip
             panel.progress.end()
             panel.apply_button.setEnabled(True)
 
@@ -247,76 +245,14 @@ class HistogramThresholdWidget(ThresholdControls):
         """Which thresholds Apply will use, before it runs; the rule offered by the method."""
         panel = self._segmentation_panel
         panel.show_rule(self.state.segment_rule, self.state.method != MANUAL)
-        panel.plan_label.setText(self.state.apply_plan(panel.options()["sigma"]))
+        images = sum(int(np.prod(layer.data.shape[:-2])) for layer in self.selected_layers
+                     if not layer_problem(layer, PURPOSE))  # fmt: skip
+        panel.plan_label.setText(self.state.apply_plan(panel.options()["sigma"], images))
 
     def _on_selection_changed(self, *_) -> None:
         self._show_selection()
         self._recompute()
-
-    # ------------------------------------------------------------------ layers
-
-    def _layer_events(self):
-        events = self._viewer.layers.events
-        return (events.inserted, events.removed, events.moved)
-
-    def _image_layers(self) -> list:
-        return [layer for layer in self._viewer.layers if isinstance(layer, Image)]
-
-    def _offered(self) -> list[tuple[str, bool]]:
-        return [(layer.name, is_owned(layer)) for layer in self._image_layers()]
-
-    def _on_layers_changed(self, event=None) -> None:
-        self._layer_list.blockSignals(True)
-        self._layer_list.clear()
-        for layer in self._image_layers():
-            item = QListWidgetItem(layer.name)
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            problem = layer_problem(layer, PURPOSE)
-            if problem:
-                item.setToolTip(problem)
-                item.setForeground(Qt.gray)
-            self._layer_list.addItem(item)
-            layer.events.name.disconnect(self._on_layer_renamed)  # no duplicates
-            layer.events.name.connect(self._on_layer_renamed)
-            self._known_names[id(layer)] = layer.name
-        self._layer_list.blockSignals(False)
-        truths = [layer.name for layer in self._viewer.layers
-                  if isinstance(layer, Labels) and not is_owned(layer)]  # fmt: skip
-        self._segmentation_panel.set_truth_choices(truths)
-        with self.state.events.layers.blocked():
-            self.state.offer(self._offered())
-        if self._counted_key() == self._counted:
-            # another dock's output came or went: the histograms' layers are the same
-            # ones, and counting them again would stall napari at each new layer (the
-            # tables are fitted again, as a recount did: cheap, and the dock may have
-            # been laid out since they were filled)
-            self._show_selection()
-            fit_table(self._stats_table)
-        else:
-            self._on_selection_changed()
-
-    def _counted_key(self) -> tuple:
-        return tuple((layer.name, id(layer.data)) for layer in self.selected_layers)
-
-    def _show_selection(self) -> None:
-        self._layer_list.blockSignals(True)
-        for i in range(self._layer_list.count()):
-            item = self._layer_list.item(i)
-            item.setCheckState(Qt.Checked if item.text() in self.state.layers else Qt.Unchecked)
-        self._layer_list.blockSignals(False)
-
-    def _on_layer_checked(self, item: QListWidgetItem) -> None:
-        self.state.choose(item.text(), item.checkState() == Qt.Checked, self._offered())
-
-    def _on_layer_renamed(self, event) -> None:
-        """Outputs follow their source's new name, so nothing is orphaned or duplicated."""
-        layer = event.source
-        old = self._known_names.get(id(layer))
-        if old is not None and old != layer.name:
-            rename_outputs(self._viewer, old, layer.name)
-            with self.state.events.layers.blocked():
-                self.state.rename(old, layer.name)
-        self._on_layers_changed()
+        self._show_plan()  # how many images Apply will segment
 
     # ------------------------------------------------------------------ histograms
 
@@ -376,7 +312,7 @@ class HistogramThresholdWidget(ThresholdControls):
             return  # the selection changed meanwhile: that result is stale
         self._show_histograms(histograms)
         pixels = sum(st.count for st in histograms.statistics.values())
-        self._say(f"Exact histograms of every image ({pixels:,} pixels).")
+        self._say(f"Exact histograms of every image ({counted(pixels, 'pixel')}).")
 
     # ------------------------------------------------------------------ methods
 
@@ -513,6 +449,7 @@ class HistogramThresholdWidget(ThresholdControls):
         self._stop_canvas_guard = guard_canvas_context(self._viewer, self)
         for emitter in self._layer_events():
             emitter.connect(self._on_layers_changed)
+        self._viewer.layers.events.removed.connect(self._on_layer_removed)
         self._on_layers_changed()
 
     def _detach(self) -> None:
@@ -523,6 +460,7 @@ class HistogramThresholdWidget(ThresholdControls):
                 worker.quit()
         for emitter in self._layer_events():
             emitter.disconnect(self._on_layers_changed)
+        self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
         for layer in self._viewer.layers:
             layer.events.name.disconnect(self._on_layer_renamed)
         self._stop_theme()
