@@ -60,9 +60,9 @@ class StageClassifierWidget(DockLayout, ModelTasks, ClassLayers, KeptModel, QWid
         self._make_controls(viewer)
         self._lay_out()
         self._options_panel.restore(self._settings)
-        self._say(_settings.reset_sentence(self._settings))  # once: the bad values are gone
+        reset = _settings.reset_sentence(self._settings)  # once: the bad values are gone
         self._connect()
-        self._say(FIRST_WORDS)
+        self._say(f"{reset} {FIRST_WORDS}" if reset else FIRST_WORDS)
         self._attach()
         self._life = DockLife(self)
         self._update_buttons()
