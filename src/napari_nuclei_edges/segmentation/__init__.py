@@ -310,13 +310,14 @@ def segment_nuclei(
     if fill_holes:
         mask = fill_stack_holes(mask)
     labels, _ = label_stack(mask, min_size=min_size)
+    del mask  # the labels say it all now
     auto = split_touching == "auto"
     if split_touching:
         from ._split import split_touching as split
 
-        for i, plane in enumerate(labels):
+        for plane in labels:
             if plane.any():
-                labels[i] = split(plane > 0, min_distance, crowded_only=auto)
+                split(plane > 0, min_distance, crowded_only=auto, labels=plane)  # in place
     if keep_centre:
         chosen = centre_object(labels)[:, None, None]
         labels = ((labels == chosen) & (chosen > 0)).astype(np.int32)

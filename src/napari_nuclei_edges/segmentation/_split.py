@@ -18,6 +18,8 @@ CROWDED = 10
 #: Smallest distance between two nucleus centres, as a share of the nuclei's typical
 #: radius in the image.
 CENTRE_DISTANCE = 0.5
+#: Labels relabelled at once (a large field's are relabelled in place, a chunk at a time).
+_CHUNK = 1 << 20
 
 
 def typical_radius(distance: np.ndarray, components: np.ndarray) -> float:
@@ -41,7 +43,11 @@ def typical_radius(distance: np.ndarray, components: np.ndarray) -> float:
 
 
 def split_touching(
-    mask: np.ndarray, min_distance: int | None = None, *, crowded_only: bool = False
+    mask: np.ndarray,
+    min_distance: int | None = None,
+    *,
+    crowded_only: bool = False,
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Labels of ``mask`` (2D) with touching nuclei split apart.
 
@@ -52,6 +58,12 @@ def split_touching(
     2048² field. With ``crowded_only``, an image of fewer than :data:`CROWDED`
     objects is left as it is.
 
+    Each object is worked on in its own box (wide enough that its distance
+    transform is the whole image's), so a large field costs its labels and
+    the boxes, not several copies of the image. ``labels``: the mask's
+    8-connected labels in raster order (``skimage.measure.label``'s), when the
+    caller has them; they are split in place and returned.
+
     Examples
     --------
     >>> from skimage.measure import label
@@ -61,31 +73,69 @@ def split_touching(
     True
     """
     from scipy import ndimage
+    from skimage.measure import regionprops
+
+    if labels is None:
+        labels, _ = ndimage.label(mask, np.ones((3, 3), bool), output=np.int32)
+    count = int(labels.max())
+    if count == 0:
+        return labels
+    if crowded_only and count < CROWDED:
+        return labels
+    boxes = [_box(box, mask.shape) for box in ndimage.find_objects(labels)]
+    if min_distance is None:
+        deepest = [_distance(mask, box)[labels[box] == k].max()
+                   for k, box in enumerate(boxes, start=1)]  # fmt: skip
+        min_distance = round(CENTRE_DISTANCE * float(np.median(deepest)))
+    concave = [r.label for r in regionprops(labels) if r.solidity < SOLIDITY]
+    if not concave:
+        return labels
+    split, peaks = {}, 0  # clump -> (box, its pixels there, their new labels)
+    for k in concave:  # ascending: the peaks numbered as one watershed would number them
+        found = _split_clump(mask, labels, boxes[k - 1], k, max(2, int(min_distance)), peaks)
+        if found is not None:
+            split[k], peaks = found[:3], peaks + found[3]
+    # every other object (convex, or a clump without a peak) keeps one label of its own
+    lookup = np.zeros(count + 1, np.int32)
+    whole = np.setdiff1d(np.arange(1, count + 1), list(split))
+    lookup[whole] = np.arange(peaks + 1, peaks + 1 + len(whole))
+    flat = labels.ravel()
+    for begin in range(0, flat.size, _CHUNK):  # relabelled in place, a chunk at a time
+        flat[begin : begin + _CHUNK] = lookup[flat[begin : begin + _CHUNK]]
+    for box, own, values in split.values():
+        labels[box][own] = values
+    return labels
+
+
+def _box(box: tuple[slice, slice], shape) -> tuple[slice, slice]:
+    """An object's box widened so that its distance transform there is the whole image's:
+    from any of its pixels, a row or a column leaves the object (onto background) within
+    the box's longer side, unless the box reaches the image's edge there."""
+    margin = max(s.stop - s.start for s in box) + 2
+    return tuple(slice(max(0, s.start - margin), min(n, s.stop + margin))
+                 for s, n in zip(box, shape, strict=True))  # fmt: skip
+
+
+def _distance(mask: np.ndarray, box) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.distance_transform_edt(mask[box])
+
+
+def _split_clump(mask, labels, box, k: int, min_distance: int, before: int):
+    """Object ``k`` split by the watershed of its distance transform from its peaks,
+    numbered after the ``before`` peaks of the clumps before it; None without a peak."""
     from skimage.feature import peak_local_max
-    from skimage.measure import label, regionprops
     from skimage.segmentation import watershed
 
-    components = label(mask, connectivity=2).astype(np.int32)
-    if components.max() == 0:
-        return components
-    distance = ndimage.distance_transform_edt(mask)
-    if min_distance is None:
-        min_distance = round(CENTRE_DISTANCE * typical_radius(distance, components))
-    if crowded_only and components.max() < CROWDED:
-        return components
-    concave = [r.label for r in regionprops(components) if r.solidity < SOLIDITY]
-    if not concave:
-        return components
-    clumps = np.where(np.isin(components, concave), components, 0)
-    peaks = peak_local_max(
-        distance, min_distance=max(2, int(min_distance)), labels=clumps, exclude_border=False
-    )
-    markers = np.zeros(mask.shape, np.int32)
-    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-    # every other object (convex, or a clump without a peak) keeps one marker of its own
-    unmarked = np.setdiff1d(np.arange(1, components.max() + 1), components[markers > 0])
-    lookup = np.zeros(components.max() + 1, np.int32)
-    lookup[unmarked] = np.arange(len(peaks) + 1, len(peaks) + 1 + len(unmarked))
-    whole = lookup[components]
-    markers = np.where(whole > 0, whole, markers)
-    return watershed(-distance, markers, mask=mask).astype(np.int32)
+    distance = _distance(mask, box)
+    own = labels[box] == k
+    # the whole image's distance has background pixels: its minimum, 0, is the threshold
+    peaks = peak_local_max(distance, min_distance=min_distance, labels=own.astype(np.int32),
+                           exclude_border=False, threshold_abs=0.0)  # fmt: skip
+    if not len(peaks):
+        return None
+    markers = np.zeros(own.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(before + 1, before + 1 + len(peaks))
+    values = watershed(-distance, markers, mask=own).astype(np.int32)[own]
+    return box, own, values, len(peaks)
