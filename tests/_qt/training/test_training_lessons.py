@@ -51,8 +51,8 @@ def test_the_notebook_settings_draw_their_explosion_and_the_stable_rate(widget, 
     view = widget._loss_view
     assert view.stop_line.isVisible() and view.stop_line.value() == final.step
     assert view.legend()[-1] == "diverged"
-    assert f"rate 0.01 &gt; largest stable ≈ {final.stable_rate:.2g}" in view.note.text()
-    assert "loss (MSE, raw values)" in view.plot.getPlotItem().getAxis("left").labelText
+    assert f"rate 0.01 &gt; largest stable ≈\u00a0{final.stable_rate:.2g}" in view.note.text()
+    assert "MSE (raw values)" in view.plot.getPlotItem().getAxis("left").labelText
     bar = widget._progress_bar
     assert bar.value() == bar.maximum() and bar.text() == f"diverged at step {final.step}"
     assert "largest stable rate here is about" in widget._status_label.text()

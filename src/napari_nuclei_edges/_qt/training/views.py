@@ -15,8 +15,9 @@ from ..common.layout import WrappingLabel
 from ..common.plots import style_plot, theme_colors, themed_plot
 from .axes import LossAxis, StepAxis
 
-#: The height the loss view asks for (the plot, its legend line).
-PLOT_HEIGHT = 240
+#: The height the loss view asks for: on a laptop (1366 × 768) the plot, the kernels
+#: beside it and their numbers below are all in view; a taller dock gives it more.
+PLOT_HEIGHT = 190
 #: Kernels up to this size show their numbers in the cells.
 NUMBERED_UP_TO = 5
 
@@ -24,9 +25,12 @@ NUMBERED_UP_TO = 5
 class LossView(QWidget):
     """Training and validation loss against the step (log y), and the closed-form optimum.
 
-    The legend is a line of text above the plot (never over the curves) naming
-    only what is drawn. A run that diverged is drawn up to its explosion, with a
-    line at the step it stopped that gives the largest stable rate.
+    The training loss, known at every step, is a line; the validation and held-out
+    losses, measured at some steps only, are points (a line between two of them
+    would draw values nobody measured). The legend is a line of text above the
+    plot (never over the curves) naming only what is drawn. A run that diverged is
+    drawn up to its explosion, with a line at the step it stopped that gives the
+    largest stable rate.
     """
 
     def __init__(self, viewer, parent=None):
@@ -39,19 +43,17 @@ class LossView(QWidget):
         if item.legend is not None:  # the legend is the line of text above the plot
             item.legend.hide()
         item.setLogMode(x=False, y=True)
-        self.plot.setMinimumHeight(200)
+        self.plot.setMinimumHeight(170)
         self._colors = theme_colors(viewer)
         self.train_curve = self.plot.plot(pen=pg.mkPen(CURVE_COLORS["training"], width=2))
-        # no symbols: a scatter item re-lays out every point on every update
-        self.val_curve = self.plot.plot(
-            pen=pg.mkPen(CURVE_COLORS["validation"], width=2, style=Qt.PenStyle.DashLine)
-        )
-        self.test_curve = self.plot.plot(
-            pen=pg.mkPen(CURVE_COLORS["held-out layers"], width=2, style=Qt.PenStyle.DotLine)
-        )
-        for curve in (self.train_curve, self.val_curve, self.test_curve):
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
+        self.train_curve.setDownsampling(auto=True, method="peak")
+        self.train_curve.setClipToView(True)
+        # measured points (one per report, 15 a second at most): symbols, no line
+        self.val_curve, self.test_curve = (
+            self.plot.plot(pen=None, symbol=SYMBOLS[name], symbolSize=6, symbolPen=None,
+                           symbolBrush=CURVE_COLORS[name])
+            for name in ("validation", "held-out layers")
+        )  # fmt: skip
         self.optimum_line = pg.InfiniteLine(angle=0)
         self.optimum_line.hide()
         self.plot.addItem(self.optimum_line)
@@ -87,10 +89,11 @@ class LossView(QWidget):
 
     def set_units(self, normalised: bool) -> None:
         """Label the loss axis with the units of the run: normalised, or the images' own."""
-        units = "MSE, normalised units" if normalised else "MSE, raw values"
+        # short: the axis is 150 px tall on a laptop, and a label longer is cut
+        units = "normalised" if normalised else "raw values"
         colors = getattr(self, "_colors", None)
         self.plot.getPlotItem().setLabel(
-            "left", f"loss ({units})", **({"color": colors["text"]} if colors else {})
+            "left", f"MSE ({units})", **({"color": colors["text"]} if colors else {})
         )
 
     def clear(self, steps: int | None = None) -> None:
@@ -146,17 +149,17 @@ class LossView(QWidget):
 
     def _show_divergence(self, report) -> None:
         rate = f"rate {report.learning_rate:g}"
-        if report.stable_rate is not None:
-            rate += f" > largest stable ≈ {report.stable_rate:.2g}"
+        if report.stable_rate is not None:  # no break inside "≈ 3.9e-05"
+            rate += f" > largest stable ≈\u00a0{report.stable_rate:.2g}"
         self._diverged = f"diverged at step {report.step}: {rate}"
         self.stop_line.setValue(report.step)
         self.stop_line.show()
 
     def legend(self) -> list[str]:
-        """The names of what is drawn (a line needs two points), in the legend's order."""
-        names = [name for name, data in (("training", self._steps),
-                 ("validation", self._val_steps), ("held-out layers", self._test_steps))
-                 if len(data) >= 2]  # fmt: skip
+        """The names of what is drawn (a line needs two points, points one), in order."""
+        names = [name for name, data, least in (("training", self._steps, 2),
+                 ("validation", self._val_steps, 1), ("held-out layers", self._test_steps, 1))
+                 if len(data) >= least]  # fmt: skip
         if self.optimum_line.isVisible():
             names.append("optimum")
         if self._diverged is not None:
@@ -193,9 +196,10 @@ class LossView(QWidget):
         }
 
 
-#: The curves' colours (Okabe-Ito, colour-blind safe) and their legend glyphs.
+#: The curves' colours (Okabe-Ito, colour-blind safe), symbols and legend glyphs.
 CURVE_COLORS = {"training": "#56B4E9", "validation": "#E69F00", "held-out layers": "#CC79A7"}
-GLYPHS = {"training": "━━", "validation": "╍╍", "held-out layers": "┅┅"}
+SYMBOLS = {"validation": "o", "held-out layers": "d"}
+GLYPHS = {"training": "━━", "validation": "●", "held-out layers": "◆"}
 DIVERGED_COLOR = "#D55E00"
 
 
@@ -205,6 +209,11 @@ def _legend_entry(glyph: str, color: str, text: str) -> str:
 
 class KernelView(QWidget):
     """The learned kernels (left) beside the reference kernels (right), one row per output.
+
+    The reference is titled for what it is: *true (Sobel)* for a kernel that makes
+    the targets exactly, *least squares* for the best linear kernel, found in
+    closed form (for the magnitude, or a target layer). ``errors``, the numbers
+    under it, is placed by the dock (full width, below the plot and the kernels).
 
     Painted with QPainter (coloured cells and their numbers): a pyqtgraph
     layout of image and text items costs tens of milliseconds per update in
@@ -220,9 +229,9 @@ class KernelView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
-        layout.addWidget(self.errors)
         self.learned: np.ndarray | None = None
         self.reference: np.ndarray | None = None
+        self.reference_title = REFERENCE_TITLES["true"]
         self._measured: dict[str, tuple[int, float]] = {}
 
     def restyle(self, colors: dict[str, str]) -> None:
@@ -240,6 +249,8 @@ class KernelView(QWidget):
                      step=None) -> None:  # fmt: skip
         """Draw ``(C_out, C_in, k, k)`` kernels (first input channel) and ``step``'s numbers."""
         self.learned, self.reference = learned, reference
+        kind = getattr(step, "reference_kind", None) or "true"
+        self.reference_title = REFERENCE_TITLES[kind]
         self.canvas.update()
         # the held-out numbers are measured every few steps: the last ones stay shown
         for name in ("magnitude_error", "test_loss"):
@@ -254,8 +265,15 @@ class KernelView(QWidget):
             return []
         shown = [("learned", self.learned)]
         if self.reference is not None:
-            shown.append(("true", self.reference))
+            shown.append((self.reference_title, self.reference))
         return shown
+
+
+#: The reference kernel's title, by TrainingStep.reference_kind.
+REFERENCE_TITLES = {"true": "true (Sobel)", "least squares": "least squares"}
+#: How the errors line names what the learned kernel is compared with.
+COMPARED = {"true": "learned vs true (Sobel)",
+            "least squares": "learned vs least squares (the best linear kernel)"}  # fmt: skip
 
 
 def _describe(error, step, measured: dict | None = None) -> str:
@@ -271,7 +289,8 @@ def _describe(error, step, measured: dict | None = None) -> str:
             f"{gram[1, 1]:.3f}]] (identity: an exact rotated Sobel pair)"
         )
     if error is not None:
-        what = "after undoing the rotation" if alignment is not None else "learned vs true"
+        kind = getattr(step, "reference_kind", None) or "true"
+        what = "after undoing the rotation" if alignment is not None else COMPARED[kind]
         lines.append(
             f"{what}: max |Δ| {error['max_abs']:.2e} · RMSE {error['rmse']:.2e} · "
             f"relative {error['relative']:.2e} · cosine {error['cosine']:.6f}"
@@ -286,7 +305,9 @@ def _describe(error, step, measured: dict | None = None) -> str:
 
     if "magnitude_error" in measured:
         value = measured["magnitude_error"][1]
-        numbers.append(f"magnitude error {value:.2e} (relative RMS){when('magnitude_error')}")
+        where = "held-out layers" if "test_loss" in measured else "validation"
+        shown = f"{value:.0%}" if value >= 0.01 else f"{value:.1e}"  # 59 %, or 1.2e-06
+        numbers.append(f"magnitude error {shown} (relative RMS, {where}){when('magnitude_error')}")
     if "test_loss" in measured:
         numbers.append(f"held-out loss {measured['test_loss'][1]:.3g}{when('test_loss')}")
     if numbers:

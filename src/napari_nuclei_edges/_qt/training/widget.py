@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...training.options import TrainingOptions, TrainingStep
+from ...training.presets import PRESETS, preset
 from ..common import settings as _settings
 from ..common.layers import fill_image_combo, keep_narrow
 from ..common.layout import WrappingLabel, scrolling_layout, section
@@ -113,21 +114,31 @@ class KernelTrainingWidget(QWidget):
             files.addWidget(button, *divmod(index, 2))
         options = section(
             "Model and optimiser", self._settings, "options", expanded=True,
-            tooltip="What is learned (kernel, gradient pair, small cnn) and how: optimiser, "
-            "learning rate, steps, batch, validation, normalisation, seed.",
+            tooltip="A preset, what is learned (kernel, gradient pair, small cnn) and how: "
+            "optimiser, learning rate, steps, normalisation.",
         )  # fmt: skip
         options.addWidget(self._options_panel)
+        more = section(
+            "More options", self._settings, "more",
+            tooltip="Bias, batch, validation share, seed, the cnn's size, the plateau "
+            "stop, and a pause after each step to watch a run.",
+        )  # fmt: skip
+        more.addWidget(self._options_panel.more)
         layout = scrolling_layout(self)
         layout.addLayout(form)
         layout.addWidget(options)
+        layout.addWidget(more)
         layout.addLayout(buttons)
         layout.addWidget(self._progress)
         # how the run ended, and its lesson, where the eye is after Start: above the plot
         layout.addWidget(self._status_label)
         layout.addWidget(self._loss_view.note)  # the plot's legend, above its data
-        # the kernel is half the lesson: it shares the height with the plot
-        layout.addWidget(self._loss_view, 3)
-        layout.addWidget(self._kernel_view, 2)
+        # the kernel is half the lesson: beside the plot, so both are in view on a laptop
+        results = QHBoxLayout()
+        results.addWidget(self._loss_view, 3)
+        results.addWidget(self._kernel_view, 2)
+        layout.addLayout(results, 1)
+        layout.addWidget(self._kernel_view.errors)
         layout.addLayout(files)
 
     def _connect(self) -> None:
@@ -135,6 +146,10 @@ class KernelTrainingWidget(QWidget):
         self._pause_button.clicked.connect(self._on_pause_clicked)
         self._stop_button.clicked.connect(self.stop)
         self._reset_button.clicked.connect(self.reset)
+        self._options_panel.presetChosen.connect(self._on_preset_chosen)
+        self._target_combo.currentTextChanged.connect(
+            lambda label: self._options_panel.set_target(SOBEL_TARGETS.get(label))
+        )
         self._apply_button.clicked.connect(self.apply_kernel)
         for name in ("save", "load", "csv"):
             button = getattr(self, f"_{name}_button")
@@ -177,6 +192,16 @@ class KernelTrainingWidget(QWidget):
         """Set controls by :class:`TrainingOptions` field name (``learning_rate=None``: auto)."""
         self._options_panel.set_options(**values)
 
+    @property
+    def preset(self) -> str:
+        """The preset the options and the target match now, or ``"custom"``."""
+        return self._options_panel.preset
+
+    @preset.setter
+    def preset(self, name: str) -> None:
+        """Set every option and the target of a preset (the preset menu)."""
+        self._options_panel.apply_preset(name)
+
     def start(self):
         """Start training (the Start button): the running worker, or None and a message."""
         if self.is_running:
@@ -203,7 +228,8 @@ class KernelTrainingWidget(QWidget):
         worker.resumed.connect(self._on_resumed)
         self._worker = worker
         worker.start()
-        self._say(note or f"Training on {len(inputs)} images of {self._input_name}…")
+        paced = f", pausing {options.pace * 1000:g} ms after each step" if options.pace else ""
+        self._say(note or f"Training on {len(inputs)} images of {self._input_name}{paced}…")
         self._update_buttons(running=True)
         return worker
 
@@ -281,6 +307,12 @@ class KernelTrainingWidget(QWidget):
             self._say(message)
         if step.status != "running":
             self._update_buttons()
+
+    def _on_preset_chosen(self, name: str) -> None:
+        kind = preset(name)[1]
+        self.target = next(label for label, k in SOBEL_TARGETS.items() if k == kind)
+        if not self.is_running:
+            self._say(PRESETS[name].about)
 
     def _on_paused(self) -> None:
         step = self.history[-1].step if self.history else 0
