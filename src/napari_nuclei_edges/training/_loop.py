@@ -95,6 +95,7 @@ class _Run:
         self.step_seconds = self.test_seconds = 0.0
         self.first = math.nan
         self.best_step: int | None = None
+        self._due = -math.inf  # when the next step of a paced run is due
 
     def _stable_rate(self) -> float | None:
         """Plain gradient descent on a quadratic is stable below 2 / (largest curvature)."""
@@ -298,8 +299,8 @@ class _Run:
                 # cheap here: report the loss at the new weights, on all training images
                 loss = self._evaluate("train", magnitude=False)[0]
             self.step_seconds += time.perf_counter() - began
-            if opts.pace:  # a watched run: the pause is the worker's, the GIL is free
-                time.sleep(opts.pace)
+            if opts.pace:
+                self._keep_pace()
             trace.append((step, loss))
             problem = self._divergence(first, loss)
             if problem is not None:
@@ -337,6 +338,18 @@ class _Run:
             trace, last_report = [], time.perf_counter()
             if status != "running":
                 return
+
+    def _keep_pace(self) -> None:
+        """Sleep so that steps come ``pace`` seconds apart, the step's own time included.
+
+        Behind (after a pause of the worker, or a slow step), the next step is due a
+        pace from now: a paused run does not race to catch up when it resumes.
+        """
+        now = time.perf_counter()
+        due = self._due + self.opts.pace
+        if due > now:
+            time.sleep(due - now)  # the GIL is free meanwhile: the dock stays live
+        self._due = max(due, now)
 
     def _step(self, batch: torch.Tensor | None) -> float:
         def closure():

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from napari_nuclei_edges._qt.training import actions
-from napari_nuclei_edges._qt.training.views import _diverging_lookup, cell_text, contrasting_text
+from napari_nuclei_edges._qt.training.kernel_view import (
+    _diverging_lookup,
+    cell_text,
+    contrasting_text,
+)
 from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
 from napari_nuclei_edges.training import kernel_error
 from napari_nuclei_edges.training.kernel_io import save_kernel
