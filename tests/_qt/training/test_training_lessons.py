@@ -161,6 +161,20 @@ def test_the_empty_plot_reads_in_whole_steps_and_powers_of_ten(widget):
     assert not widget._loss_view.note.isVisible()
 
 
+@pytest.mark.parametrize(
+    ("low", "high"), [(1.2, 1.6), (1.1, 1.9), (2.2, 4.4), (100, 100.23), (1e-3, 10), (0.5, 20)]
+)
+def test_the_loss_axis_labels_three_ticks_at_least_whatever_the_range(widget, low, high):
+    # a plateau between 1.2 and 1.6 once had no tick at all: no power of ten, no 2 or 5
+    import math
+
+    axis = widget._loss_view.plot.getPlotItem().getAxis("left")
+    (spacing, values), *_ = axis.tickValues(math.log10(low), math.log10(high), 150)
+    strings = axis.tickStrings(values, 1, spacing)
+    assert len(values) >= 3 and len(set(strings)) == len(strings) and all(strings)
+    assert all(math.log10(low) <= v <= math.log10(high) for v in values)
+
+
 def test_kernel_numbers_contrast_with_their_cells():
     lookup = _diverging_lookup()
     assert contrasting_text(*lookup[0]) == "white"  # dark magenta: -2.00 of Sobel

@@ -52,7 +52,10 @@ class LossAxis(pg.AxisItem):
         if last - first >= 2:
             stride = max(1, math.ceil((last - first + 1) / most))
             start = first + (-first) % stride  # multiples of the stride: 10⁰ stays a tick
-            return [(stride, list(range(start, last + 1, stride)))]
+            powers = list(range(start, last + 1, stride))
+            if len(powers) < 3:  # too few multiples: from the first power instead
+                powers = list(range(first, last + 1, stride))
+            return [(stride, powers)]
         for mantissas in ((1, 2, 5), (1, 2, 3, 5), range(1, 10)):
             values = [
                 math.log10(mantissa) + exponent
@@ -65,29 +68,36 @@ class LossAxis(pg.AxisItem):
         return [(1, linear_ticks(low, high, most))]
 
     def logTickStrings(self, values, scale, spacing):
-        return [power_text(v) for v in values]
+        strings = [power_text(v) for v in values]
+        digits = 3
+        while len(set(strings)) < len(strings) and digits < 10:  # 100.1, 100.2: not "100"
+            strings = [f"{10**v:.{digits}g}" for v in values]
+            digits += 1
+        return strings
 
 
 def linear_ticks(low: float, high: float, most: int) -> list[float]:
-    """log10 of evenly spaced round values between 10**low and 10**high, at most ``most``.
+    """log10 of evenly spaced round values between 10**low and 10**high: three at least,
+    at most ``most`` where three allow it.
 
     For a loss that spans less than a decade (the mantissas 1–9 give too few ticks).
 
     Examples
     --------
-    >>> [round(10**v, 6) for v in linear_ticks(math.log10(2.2), math.log10(4.4), 6)]
+    >>> [round(10**v, 6) for v in linear_ticks(math.log10(2.2), math.log10(4.4), 4)]
     [2.5, 3.0, 3.5, 4.0]
     """
     bottom, top = 10**low, 10**high
-    span = top - bottom
-    exponent = math.floor(math.log10(span / most))
-    for mantissa in (1, 2, 2.5, 5, 10):
-        step = mantissa * 10**exponent
-        if span / step <= most:
+    exponent = math.floor(math.log10((top - bottom) / max(most, 3)))
+    found: list[float] = []
+    for step in (m * 10.0**e for e in (exponent, exponent + 1) for m in (1, 2, 2.5, 5)):
+        values = [i * step for i in range(math.ceil(bottom / step), math.floor(top / step) + 1)]
+        if len(values) < 3:
             break
-    start = math.ceil(bottom / step)
-    values = [i * step for i in range(start, math.floor(top / step) + 1)]
-    return [math.log10(v) for v in values if v > 0]
+        found = values
+        if len(values) <= most:
+            break
+    return [math.log10(v) for v in found if v > 0]
 
 
 def power_text(log_value: float) -> str:
