@@ -117,7 +117,7 @@ def test_a_diverged_run_names_its_rate_and_the_raw_pixels(classes):
     text = verdict(final, TrainingOptions(**options))
     assert text.startswith("The learning rate 0.01 is too high for sgd on raw pixels")
     assert f"the largest stable rate here is about {final.stable_rate:.2g}" in text
-    assert "choose normalise 'standardise', where sgd's 0.02 is stable" in text
+    assert "choose normalise 'standardise', which sgd's default 0.02 is made for" in text
     assert text[0].upper() + text[1:-1] in str(caught.value)  # the message says the same
 
 

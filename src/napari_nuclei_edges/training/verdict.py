@@ -91,9 +91,9 @@ def rate_too_high(options: TrainingOptions, stable_rate: float | None = None,
         if options.normalisation == "none":
             return (
                 f"the learning rate {number(rate)} is too high for {optimiser} on raw pixels "
-                f"({limit}){why}: choose normalise 'standardise', where {optimiser}'s "
-                f"{number(default_learning_rate(options.model, optimiser))} is stable, or try "
-                f"{number(stable_rate / 2)} (it will crawl), or Adam or LBFGS"
+                f"({limit}){why}: choose normalise 'standardise', which {optimiser}'s default "
+                f"{number(default_learning_rate(options.model, optimiser))} is made for, or "
+                f"try {number(stable_rate / 2)} (it will crawl), or Adam or LBFGS"
             )
         return (
             f"the learning rate {number(rate)} is too high for {optimiser} on these inputs "
