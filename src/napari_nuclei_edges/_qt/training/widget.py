@@ -12,7 +12,8 @@ from qtpy.QtWidgets import QFileDialog, QWidget
 from ...training.options import TrainingOptions, TrainingStep
 from ...training.presets import PRESETS, preset
 from ..common import settings as _settings
-from ..common.layers import fill_image_combo, keep_narrow
+from ..common.choice import LayerChoice
+from ..common.layers import keep_narrow
 from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
@@ -46,6 +47,10 @@ class KernelTrainingWidget(QWidget):
         self._stop_reason = ""
         self._target_kind: str | None = None  # the Sobel kind the kernel shown imitates
         dock_layout.make_controls(self, viewer)
+        self._target_after_rename: str | None = None
+        self._choice = LayerChoice(
+            self._input_combo, viewer, self._on_layers_changed, self._on_renamed
+        )
         dock_layout.lay_out(self)
         self._restore_settings()
         self._connect()
@@ -81,11 +86,11 @@ class KernelTrainingWidget(QWidget):
 
     @property
     def input_name(self) -> str:
-        return self._input_combo.currentText()
+        return self._choice.name
 
     @input_name.setter
     def input_name(self, name: str) -> None:
-        self._input_combo.setCurrentText(name)
+        self._choice.name = name
 
     @property
     def target(self) -> str:
@@ -317,15 +322,23 @@ class KernelTrainingWidget(QWidget):
             self._viewer, self.input_name, self.kernel, self._options, status
         )
 
-    def _on_layers_changed(self, event=None) -> None:
-        target = self._target_combo.currentText()
-        names = fill_image_combo(self._input_combo, self._viewer)
+    def _on_layers_changed(self, names: list[str]) -> None:
+        """The input box was refilled (``LayerChoice``): a layer target follows it."""
+        target = self._target_after_rename or self._target_combo.currentText()
+        self._target_after_rename = None
         keep_narrow(self._target_combo)
         self._target_combo.clear()
         self._target_combo.addItems([*SOBEL_TARGETS, *(f"layer: {n}" for n in names)])
         if target in self._target_labels():
             self._target_combo.setCurrentText(target)
         self._update_buttons()
+
+    def _on_renamed(self, old: str, new: str) -> None:
+        """A layer renamed in napari: a run on it, and a target that names it, follow."""
+        if self._input_name == old:
+            self._input_name = new
+        if self._target_combo.currentText() == f"layer: {old}":
+            self._target_after_rename = f"layer: {new}"
 
     def _on_layer_removed(self, event) -> None:
         if self.is_running and event.value.name == self._input_name:
@@ -356,20 +369,15 @@ class KernelTrainingWidget(QWidget):
 
     def _attach(self) -> None:
         """Follow the viewer's layers and theme (on opening, and when shown again)."""
-        events = self._viewer.layers.events
-        events.inserted.connect(self._on_layers_changed)
-        events.removed.connect(self._on_layers_changed)
-        events.removed.connect(self._on_layer_removed)
+        self._viewer.layers.events.removed.connect(self._on_layer_removed)
         self._unfollow_theme = follow_theme(self._viewer, self._restyle)
-        self._on_layers_changed()
+        self._choice.attach()
 
     def _detach(self) -> None:
         """Stop training and every viewer event: the dock was closed or hidden."""
         self.stop("The dock was closed: training stopped.")
         if getattr(self, "_warm_worker", None) is not None:
             self._warm_worker.quit()
-        events = self._viewer.layers.events
-        events.inserted.disconnect(self._on_layers_changed)
-        events.removed.disconnect(self._on_layers_changed)
-        events.removed.disconnect(self._on_layer_removed)
+        self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
+        self._choice.detach()
         self._unfollow_theme()
