@@ -185,9 +185,9 @@ def _only(viewer, *names: str) -> None:
     viewer.reset_view(layers=shown)
 
 
-def _training_dock():
+def _training_dock(size=WINDOW_SIZE):
     """The launcher's window with only the training dock open, and that dock."""
-    viewer = _launched(WINDOW_SIZE)
+    viewer = _launched(size)
     widget = viewer.window.dock_widgets["Learn a kernel (napari-nuclei-edges)"]
     _front(widget)
     return viewer, widget
@@ -251,9 +251,10 @@ def _training_run(options: dict, path: Path, target: str = "Sobel Gx") -> Path:
 
 
 def training_diverged(out: Path) -> Path:
-    """The course notebook's settings (SGD 0.01 on raw pixels): the explosion, drawn."""
-    options = {"optimiser": "sgd", "learning_rate": 0.01, "normalisation": "none"}
-    return _training_run(options, out / "training-diverged.png")
+    """The course notebook's preset (SGD 0.01 on raw pixels): the explosion, drawn."""
+    from napari_nuclei_edges.training.presets import preset
+
+    return _training_run(preset("course notebook")[0], out / "training-diverged.png")
 
 
 def training_converged(out: Path) -> Path:
@@ -265,6 +266,22 @@ def training_far(out: Path) -> Path:
     """A stable but far too small rate: 1000 steps end far from Sobel, and the dock says why."""
     options = {"optimiser": "sgd", "learning_rate": 1e-6, "normalisation": "none"}
     return _training_run(options, out / "training-far.png")
+
+
+def training_laptop(out: Path) -> Path:
+    """The magnitude exercise on a laptop: the verdict, the plot and the kernels in view."""
+    viewer, widget = _training_dock(LAPTOP_SIZE)
+    viewer.window.resize(*LAPTOP_SIZE)
+    widget.input_name = "metaphase"
+    widget.target = "Sobel magnitude"
+    widget._held_out_check.setChecked(True)
+    _wait(widget.start(), timeout=300)
+    _only(viewer, "metaphase")
+    _settle(viewer)
+    path = out / "training-laptop.png"
+    viewer.screenshot(str(path), canvas_only=False)
+    viewer.close()
+    return path
 
 
 def _classify_dock():
@@ -347,6 +364,7 @@ SHOTS = {
     "training-diverged": training_diverged,
     "training-converged": training_converged,
     "training-far": training_far,
+    "training-laptop": training_laptop,
     "classify": classify,
     "saliency": saliency,
     "gradcam": gradcam,

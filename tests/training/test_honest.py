@@ -226,9 +226,16 @@ def test_a_converged_run_gets_no_verdict(small):
 
 def test_mini_batch_noise_and_small_adam_rates_are_named(small):
     base = {"steps": 30, "tolerance": 0, "patience": 0}
-    noisy = last(fit_kernel(small, "gx", batch_size=2, learning_rate=1.0, **base))
-    text = verdict(noisy, TrainingOptions(batch_size=2, learning_rate=1.0, **base))
+    noisy = last(fit_kernel(small, "gx", batch_size=2, learning_rate=0.3, **base))
+    text = verdict(noisy, TrainingOptions(batch_size=2, learning_rate=0.3, **base))
     assert text is not None and "mini-batches of 2 images" in text
+    # ten times the default: the loss ends above where it began, and the rate is named
+    wild = last(fit_kernel(small, "gx", batch_size=2, learning_rate=1.0, **base))
+    text = verdict(wild, TrainingOptions(batch_size=2, learning_rate=1.0, **base))
+    assert wild.loss > wild.first_loss
+    assert f"the loss rose from {wild.first_loss:.2g} to {wild.loss:.2g}" in text
+    assert "the learning rate 1 is too high for the linear kernel with adam" in text
+    assert text.endswith("try 0.1.")
     slow = last(fit_kernel(small, "gx", learning_rate=1e-4, **base))
     text = verdict(slow, TrainingOptions(learning_rate=1e-4, **base))
     assert text is not None and "try its default 0.1" in text

@@ -136,7 +136,7 @@ def test_the_notebook_settings_diverge_with_a_message_that_says_what_to_do(small
         list(fit_kernel(small, "gx", normalisation="none", optimiser="sgd", learning_rate=1e-2))
     message = str(caught.value)
     assert "diverged at step" in message
-    assert "learning rate 0.01 is too large" in message
+    assert "learning rate 0.01 is too high for sgd on raw pixels" in message
     assert "largest stable rate here is about" in message
     assert "'standardise'" in message
     assert caught.value.step is not None and caught.value.step.step >= 0

@@ -47,11 +47,13 @@ from napari_nuclei_edges.training.kernel_io import (
 )
 from napari_nuclei_edges.training.options import (
     DEFAULT_LEARNING_RATES,
+    MODEL_LEARNING_RATES,
     NORMALISATIONS,
     OPTIMISERS,
     TrainingDiverged,
     TrainingOptions,
     TrainingStep,
+    default_learning_rate,
     kernel_error,
 )
 from napari_nuclei_edges.training.verdict import verdict
@@ -64,6 +66,7 @@ if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers
 __all__ = [
     "BUILTIN_TARGETS",
     "DEFAULT_LEARNING_RATES",
+    "MODEL_LEARNING_RATES",
     "NORMALISATIONS",
     "OPTIMISERS",
     "SOBEL_X",
@@ -72,6 +75,7 @@ __all__ = [
     "TrainingOptions",
     "TrainingStep",
     "apply_kernel",
+    "default_learning_rate",
     "fiji_kernel_text",
     "fit_kernel",
     "history_csv",

@@ -39,6 +39,7 @@ from napari_nuclei_edges.training.options import (
     TrainingStep,
     kernel_error,
 )
+from napari_nuclei_edges.training.verdict import rate_too_high
 
 #: The held-out images are evaluated at a report only while their evaluations have
 #: cost at most this share of the time spent on steps (and always at the first and last).
@@ -79,11 +80,13 @@ class _Run:
         )
         self.test_total = data.test_moments.total() if data.test_moments is not None else None
         self.optimum_loss, self.reference = None, data.reference
+        self.reference_kind = "true" if data.reference is not None else None
         if self.train_total is not None:
             best = torch.from_numpy(optimum(self.train_total))
             self.optimum_loss = max(0.0, float(self.train_total.loss(best)))
             if self.reference is None:
                 self.reference = to_original(best, data, opts)[0]
+                self.reference_kind = "least squares"
         elif opts.model == "gradient_pair" and self.reference is not None:
             self.optimum_loss = 0.0  # the Sobel pair gives its targets exactly
         self.stable_rate = self._stable_rate()
@@ -91,6 +94,8 @@ class _Run:
         # seconds spent on steps and on the held-out images: the evaluation's budget
         self.step_seconds = self.test_seconds = 0.0
         self.first = math.nan
+        self.best_step: int | None = None
+        self._due = -math.inf  # when the next step of a paced run is due
 
     def _stable_rate(self) -> float | None:
         """Plain gradient descent on a quadratic is stable below 2 / (largest curvature)."""
@@ -252,6 +257,8 @@ class _Run:
             stable_rate=self.stable_rate,
             targets=self.data.targets,
             message=message,
+            best_step=self.best_step,
+            reference_kind=self.reference_kind if reference is not None else None,
         )
 
     def _held_out(self, final: bool) -> tuple[float | None, float | None] | None:
@@ -280,6 +287,7 @@ class _Run:
         last_report = time.perf_counter()
         val = self._evaluate("val")
         best_val, best_step = (val[0] if val[0] is not None else first), 0
+        self.best_step = best_step
         previous = self._report(0, first, trace, "running", val=val, test=self._held_out(True))
         yield previous
         trace = []
@@ -291,6 +299,8 @@ class _Run:
                 # cheap here: report the loss at the new weights, on all training images
                 loss = self._evaluate("train", magnitude=False)[0]
             self.step_seconds += time.perf_counter() - began
+            if opts.pace:
+                self._keep_pace()
             trace.append((step, loss))
             problem = self._divergence(first, loss)
             if problem is not None:
@@ -310,6 +320,7 @@ class _Run:
             watched = val[0] if val[0] is not None else loss
             if watched < best_val * (1 - PLATEAU_MIN_IMPROVEMENT):
                 best_val, best_step = watched, step
+                self.best_step = best_step
             plateau = not last and opts.patience and step - best_step >= opts.patience
             status = ("converged" if converged else "plateau" if plateau
                       else "finished" if step == opts.steps else "running")  # fmt: skip
@@ -327,6 +338,18 @@ class _Run:
             trace, last_report = [], time.perf_counter()
             if status != "running":
                 return
+
+    def _keep_pace(self) -> None:
+        """Sleep so that steps come ``pace`` seconds apart, the step's own time included.
+
+        Behind (after a pause of the worker, or a slow step), the next step is due a
+        pace from now: a paused run does not race to catch up when it resumes.
+        """
+        now = time.perf_counter()
+        due = self._due + self.opts.pace
+        if due > now:
+            time.sleep(due - now)  # the GIL is free meanwhile: the dock stays live
+        self._due = max(due, now)
 
     def _step(self, batch: torch.Tensor | None) -> float:
         def closure():
@@ -354,21 +377,10 @@ class _Run:
         return loss - self.optimum_loss <= self.opts.tolerance * (first - self.optimum_loss)
 
     def _divergence_message(self, step: int, what: str) -> str:
-        opts = self.opts
-        message = (
-            f"Training diverged at step {step}: the loss {what}. The learning rate "
-            f"{opts.rate:g} is too large for {opts.optimiser} on these inputs"
-        )
-        if self.stable_rate is not None:
-            message += f" (the largest stable rate here is about {self.stable_rate:.2g})"
-        hint = (
-            " Raw pixel values make the loss surface steep: choose 'standardise' or 'scale'"
-            if opts.normalisation == "none"
-            else " Lower the learning rate"
-        )
+        lesson = rate_too_high(self.opts, self.stable_rate)
         return (
-            f"{message}.{hint}, or use Adam or LBFGS, which adapt their steps. The kernel "
-            f"shown is the last finite one, from step {step - 1}."
+            f"Training diverged at step {step}: the loss {what}. {lesson[:1].upper()}"
+            f"{lesson[1:]}. The kernel shown is the last finite one, from step {step - 1}."
         )
 
 

@@ -18,7 +18,7 @@ MODELS = ("linear", "gradient_pair", "cnn")
 NORMALISATIONS = ("standardise", "scale", "none")
 #: Targets computed from the inputs: Sobel Gx, Gy, or both (two output channels).
 BUILTIN_TARGET_NAMES = ("gx", "gy", "both")
-#: A learning rate that works for each optimiser on normalised inputs.
+#: A learning rate that works for each optimiser on normalised inputs (the linear model).
 DEFAULT_LEARNING_RATES = {
     "adam": 0.1,
     "sgd": 0.02,
@@ -26,6 +26,16 @@ DEFAULT_LEARNING_RATES = {
     "rmsprop": 0.01,
     "lbfgs": 1.0,
 }
+#: The default learning rate of each model and optimiser, measured once on the course's
+#: images (standardised; docs/training.md): a table, not a range test before each run, so
+#: that a run starts at once and the same options always make the same run. The cnn
+#: stalls at the linear kernel's Adam 0.1 (69 % magnitude error) and learns at 0.01 (7 %).
+MODEL_LEARNING_RATES = {
+    "linear": DEFAULT_LEARNING_RATES,
+    "gradient_pair": {"adam": 0.1, "sgd": 0.05, "momentum": 0.01, "rmsprop": 0.003,
+                      "lbfgs": 1.0},
+    "cnn": {"adam": 0.01, "sgd": 0.01, "momentum": 0.003, "rmsprop": 0.003, "lbfgs": 1.0},
+}  # fmt: skip
 #: The optimiser each model uses when none is given: LBFGS where curvature pays off.
 DEFAULT_OPTIMISERS = {"linear": "adam", "gradient_pair": "lbfgs", "cnn": "adam"}
 #: The loss growing by this factor over its start means the run diverged: large enough
@@ -74,8 +84,9 @@ class TrainingOptions:
     learning_rate: float | None = field(
         default=None,
         metadata={
-            "help": "Step size. Too large and the loss explodes; too small and it crawls. "
-            "Empty: a rate that suits the optimiser on normalised inputs."
+            "help": "Step size. Too large and the loss explodes or stays stuck; too small "
+            "and it crawls. Empty: the rate measured to suit the model and the optimiser "
+            "on normalised inputs."
         },
     )
     steps: int = field(default=1000, metadata={"help": "The most optimiser steps to take."})
@@ -135,6 +146,13 @@ class TrainingOptions:
         metadata={
             "help": "Stop early once the loss is this close (relative to where it started) "
             "to the closed-form optimum; 0 runs every step."
+        },
+    )
+    pace: float = field(
+        default=0.0,
+        metadata={
+            "help": "Seconds to wait after each step, so that a run can be watched and "
+            "paused by hand; 0 runs at full speed."
         },
     )
     report_interval: float = field(
@@ -209,15 +227,15 @@ class TrainingOptions:
             raise ValueError(f"validation_fraction must be in [0, 1), not {fraction!r}.")
         if not (_integer(self.seed) and self.seed >= 0):
             raise ValueError(f"seed must be a whole number, 0 or more, not {self.seed!r}.")
-        for name in ("tolerance", "report_interval"):
+        for name in ("tolerance", "report_interval", "pace"):
             value = getattr(self, name)
             if not (_real(value) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number, 0 or more, not {value!r}.")
 
     @property
     def rate(self) -> float:
-        """The learning rate in use (the optimiser's default when none was given)."""
-        return self.learning_rate or DEFAULT_LEARNING_RATES[self.optimiser]
+        """The learning rate in use (the model's and optimiser's default when none was given)."""
+        return self.learning_rate or default_learning_rate(self.model, self.optimiser)
 
     def as_dict(self) -> dict:
         """The options as plain values (what a kernel file's metadata records)."""
@@ -253,6 +271,19 @@ class TrainingStep:
     stable_rate: float | None = None  # SGD/momentum on a quadratic: the largest stable rate
     targets: str | None = None  # image targets taken as "same" or "valid"; None: built in
     message: str | None = None  # why a run ended as it did ("diverged", "plateau")
+    best_step: int | None = None  # the step of the lowest validation (else training) loss
+    reference_kind: str | None = None  # "true" (Sobel) or "least squares" (the best kernel)
+
+
+def default_learning_rate(model: str, optimiser: str) -> float:
+    """The learning rate a run of ``model`` with ``optimiser`` uses when none is given.
+
+    Examples
+    --------
+    >>> default_learning_rate("linear", "adam"), default_learning_rate("cnn", "adam")
+    (0.1, 0.01)
+    """
+    return MODEL_LEARNING_RATES[model][optimiser]
 
 
 def kernel_error(learned, reference) -> dict:

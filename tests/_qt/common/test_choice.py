@@ -62,3 +62,24 @@ def test_focus_keeps_its_curves_when_the_stack_is_renamed(viewer, open_dock, qtb
     assert widget.state.values.keys() == values.keys()
     widget.keep_best_slice()
     assert "series 1_best_focus" in viewer.layers
+
+
+def test_the_kernel_dock_follows_a_rename_of_its_input_and_its_target(viewer, open_dock):
+    widget = open_dock("Learn a kernel")
+    widget.input_name = "metaphase"
+    widget._target_combo.setCurrentText("layer: anaphase")
+    viewer.layers["metaphase"].name = "plates"
+    viewer.layers["anaphase"].name = "separating"
+    assert widget.input_name == "plates"
+    assert widget._target_combo.currentText() == "layer: separating"
+    targets = [widget._target_combo.itemText(i) for i in range(widget._target_combo.count())]
+    assert "layer: metaphase" not in targets and "layer: plates" in targets
+
+
+def test_classify_applies_to_the_selected_layer_until_one_is_picked(viewer, open_dock):
+    widget = open_dock("Classify the stage")
+    viewer.layers.selection.active = viewer.layers["anaphase"]
+    assert widget.image_name == "anaphase"
+    _pick_in_dock(widget._image_combo, "interphase")
+    viewer.layers.selection.active = viewer.layers["metaphase"]
+    assert widget.image_name == "interphase"

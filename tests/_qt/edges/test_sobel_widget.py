@@ -107,6 +107,28 @@ def test_smoothing_is_suggested_for_a_noisy_image(viewer, widget, qtbot):
     np.testing.assert_allclose(viewer.layers["noisy_sobel_gx"].data, sobel(smoothed).gx, atol=1e-3)
 
 
+def test_the_suggested_smoothing_is_not_remembered_as_the_users_sigma(
+    viewer, widget, qtbot, open_dock, close_dock
+):
+    rng = np.random.default_rng(0)
+    viewer.add_image(rng.normal(30, 20, (80, 80)).astype(np.float32), name="noisy")
+    widget.layer_name = "noisy"
+    click_run(widget, qtbot)  # σ 0, the user's: remembered
+    assert widget._suggest_button.isVisibleTo(widget)
+    widget._suggest_button.click()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=20_000)
+    click_run(widget, qtbot)  # again, still with the suggestion's σ
+    assert widget._sigma_spin.value() == 1.0
+    close_dock(widget)
+    again = open_dock("Sobel edges")
+    assert again._sigma_spin.value() == 0.0  # a new session: the user's own σ
+    again._sigma_spin.setValue(2.0)  # set by hand: the user's, remembered
+    again.layer_name = "noisy"
+    click_run(again, qtbot)
+    close_dock(again)
+    assert open_dock("Sobel edges")._sigma_spin.value() == 2.0
+
+
 def test_rerun_updates_in_place(viewer, widget, qtbot):
     widget.layer_name = "anaphase"
     click_run(widget, qtbot)

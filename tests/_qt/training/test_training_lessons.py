@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from napari_nuclei_edges._qt.training import actions
-from napari_nuclei_edges._qt.training.views import _diverging_lookup, cell_text, contrasting_text
+from napari_nuclei_edges._qt.training.kernel_view import (
+    _diverging_lookup,
+    cell_text,
+    contrasting_text,
+)
 from napari_nuclei_edges.gradients import SOBEL_X, SOBEL_Y, sobel
 from napari_nuclei_edges.training import kernel_error
 from napari_nuclei_edges.training.kernel_io import save_kernel
@@ -51,8 +55,8 @@ def test_the_notebook_settings_draw_their_explosion_and_the_stable_rate(widget, 
     view = widget._loss_view
     assert view.stop_line.isVisible() and view.stop_line.value() == final.step
     assert view.legend()[-1] == "diverged"
-    assert f"rate 0.01 &gt; largest stable ≈ {final.stable_rate:.2g}" in view.note.text()
-    assert "loss (MSE, raw values)" in view.plot.getPlotItem().getAxis("left").labelText
+    assert f"rate 0.01 &gt; largest stable ≈\u00a0{final.stable_rate:.2g}" in view.note.text()
+    assert "MSE (raw values)" in view.plot.getPlotItem().getAxis("left").labelText
     bar = widget._progress_bar
     assert bar.value() == bar.maximum() and bar.text() == f"diverged at step {final.step}"
     assert "largest stable rate here is about" in widget._status_label.text()
@@ -155,6 +159,20 @@ def test_the_empty_plot_reads_in_whole_steps_and_powers_of_ten(widget):
     assert narrow == ["1000", "2000"] or all("10³" in s or s.isdigit() for s in narrow)
     assert not widget._loss_view.legend()  # nothing drawn, nothing listed
     assert not widget._loss_view.note.isVisible()
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(1.2, 1.6), (1.1, 1.9), (2.2, 4.4), (100, 100.23), (1e-3, 10), (0.5, 20)]
+)
+def test_the_loss_axis_labels_three_ticks_at_least_whatever_the_range(widget, low, high):
+    # a plateau between 1.2 and 1.6 once had no tick at all: no power of ten, no 2 or 5
+    import math
+
+    axis = widget._loss_view.plot.getPlotItem().getAxis("left")
+    (spacing, values), *_ = axis.tickValues(math.log10(low), math.log10(high), 150)
+    strings = axis.tickStrings(values, 1, spacing)
+    assert len(values) >= 3 and len(set(strings)) == len(strings) and all(strings)
+    assert all(math.log10(low) <= v <= math.log10(high) for v in values)
 
 
 def test_kernel_numbers_contrast_with_their_cells():

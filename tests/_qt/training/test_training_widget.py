@@ -73,7 +73,7 @@ def test_gx_and_gy_with_lbfgs_shows_two_rows_of_kernels(widget, qtbot):
     reference = np.stack([SOBEL_X.numpy(), SOBEL_Y.numpy()])[:, None]
     assert kernel_error(widget.kernel, reference)["max_abs"] < 1e-3
     panels = widget._kernel_view.panels()
-    assert [title for title, _ in panels] == ["learned", "true"]
+    assert [title for title, _ in panels] == ["learned", "true (Sobel)"]
     assert np.array_equal(panels[1][1], reference) and panels[0][1].shape == (2, 1, 3, 3)
 
 

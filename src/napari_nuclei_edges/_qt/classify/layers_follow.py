@@ -41,7 +41,9 @@ class ClassLayers:
         for event, handler in ((events.inserted, self._on_layers_changed),
                                (events.removed, self._on_layers_changed),
                                (events.removed, self._on_layer_removed),
-                               (events.renamed, self._on_layer_renamed)):  # fmt: skip
+                               (events.renamed, self._on_layer_renamed),
+                               (self._viewer.layers.selection.events.active,
+                                self._on_active_layer)):  # fmt: skip
             if on:
                 event.connect(handler)
             else:
@@ -49,10 +51,25 @@ class ClassLayers:
         if on:
             self._on_layers_changed()
 
+    def _on_active_layer(self, event=None) -> None:
+        """The image to apply to is the layer selected in napari's layer list, until the
+        user picks one in the dock's box (Qt's ``activated``: clicks only)."""
+        if getattr(self, "_image_picked", False):
+            return
+        active = self._viewer.layers.selection.active
+        if active is not None and self._image_combo.findText(active.name) >= 0:
+            self._image_combo.setCurrentText(active.name)
+
+    def _on_image_picked(self, index: int) -> None:
+        self._image_picked = index >= 0
+
     def _on_layers_changed(self, event=None, ticked=None) -> None:
         """Offer every user image layer; keep the ticks (``ticked``: the names to tick)."""
         self._known = {layer.unique_id: layer.name for layer in self._viewer.layers}
+        chosen = self._image_combo.currentText()
         fill_image_combo(self._image_combo, self._viewer)
+        if chosen and self._image_combo.currentText() != chosen:
+            self._image_picked = False  # the picked layer is gone: follow the selection
         names = [layer.name for layer in user_image_layers(self._viewer)]
         if ticked is None:
             first = self._class_list.count() == 0

@@ -98,7 +98,9 @@ class StageClassifierWidget(DockLayout, ModelTasks, ClassLayers, KeptModel, QWid
 
     @image_name.setter
     def image_name(self, name: str) -> None:
+        """Choose the image as the user does in the box (the selection is then not followed)."""
         self._image_combo.setCurrentText(name)
+        self._image_picked = self._image_combo.currentText() == name
 
     def options(self) -> ClassifierOptions:
         return self._options_panel.options()

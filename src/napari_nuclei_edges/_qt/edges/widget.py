@@ -155,6 +155,9 @@ class SobelWidget(QWidget):
         )
         self._suggest_button.hide()
         self._suggest_button.clicked.connect(self._on_suggest_clicked)
+        # σ set by the suggestion is for this session's runs, not the user's setting
+        self._suggested = False
+        self._sigma_spin.valueChanged.connect(lambda *_: setattr(self, "_suggested", False))
         self._progress = RunProgressWidget()
         self._progress.stop_requested.connect(self.stop)
         self._pending: list = []
@@ -388,6 +391,7 @@ class SobelWidget(QWidget):
 
     def _on_suggest_clicked(self) -> None:
         self._sigma_spin.setValue(1.0)
+        self._suggested = True  # not remembered: the next session starts from the user's σ
         self._suggest_button.hide()
         self.run()
 
@@ -417,7 +421,8 @@ class SobelWidget(QWidget):
     def _save_settings(self) -> None:
         s = self._settings
         s.setValue("padding", self._padding_combo.currentText())
-        s.setValue("sigma", self._sigma_spin.value())
+        if not self._suggested:
+            s.setValue("sigma", self._sigma_spin.value())
         for name, check in self._output_checks.items():
             s.setValue(f"output/{name}", check.isChecked())
 

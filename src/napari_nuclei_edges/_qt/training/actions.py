@@ -90,7 +90,7 @@ def training_data(viewer, input_name: str, target_label: str, sobel_targets: dic
     if not others:
         raise ValueError(
             f"No other image layer of {inputs.shape[-2]} × {inputs.shape[-1]} images to "
-            "test on: add one, or untick 'test on the other image layers'."
+            "test on: add one, or untick 'test on other layers'."
         )
     tests = np.concatenate([_stack(layer)[0] for layer in others])
     names = ", ".join(layer.name for layer in others)
@@ -311,19 +311,17 @@ def step_message(step, options: TrainingOptions | None = None) -> str | None:
     """What the dock says about a reported step: how the run ended, or None while it runs.
 
     A run that ended far from the optimum gets its verdict (how far, the likely
-    cause, the change to try) after the first sentence.
+    cause, the change to try) after the first sentence; a linear kernel fitted to
+    the magnitude, what the best linear kernel still misses.
     """
     from ...training.verdict import verdict
 
+    if step.status == "diverged":
+        return step.message  # its lesson, the learning rate, is in it
     if step.status == "converged":
         what = "closed-form optimum" if step.error is None or step.alignment is None else "optimum"
-        return (
-            f"Converged at step {step.step} ({step.elapsed:.2f} s): the loss is within "
-            f"the tolerance of the {what}."
-        )
-    if step.status == "diverged":
-        return step.message
-    if step.status == "finished":
+        said = f"Converged at step {step.step} ({step.elapsed:.2f} s), at the {what}."
+    elif step.status == "finished":
         said = f"Finished {step.step} steps in {step.elapsed:.2f} s."
     elif step.status == "plateau":
         said = step.message or f"Stopped on a plateau at step {step.step}."

@@ -1,7 +1,14 @@
-"""The training dock's options: one control per TrainingOptions field, each with its tooltip."""
+"""The training dock's options: one control per TrainingOptions field, each with its tooltip.
+
+The panel is the main grid (a preset, the model, the optimiser and its rate, the
+steps, the normalisation); :attr:`TrainingOptionsPanel.more` holds the rest, which
+the dock shows in a section folded at first, so that the loss and the kernel stay
+in view on a laptop.
+"""
 
 from __future__ import annotations
 
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -13,120 +20,185 @@ from qtpy.QtWidgets import (
 )
 
 from ...training.options import (
-    DEFAULT_LEARNING_RATES,
     DEFAULT_OPTIMISERS,
     MAX_KERNEL_SIZE,
     NORMALISATIONS,
     OPTIMISERS,
     TrainingOptions,
+    default_learning_rate,
 )
+from ...training.presets import PRESETS, preset
 from ..common import settings as _settings
 
 #: Options the panel shows and remembers (the rest keep their defaults).
-SHOWN = ("model", "kernel_size", "bias", "optimiser", "learning_rate", "steps", "batch_size",
-         "validation_fraction", "normalisation", "seed", "layers", "channels",
-         "patience")  # fmt: skip
+SHOWN = ("model", "kernel_size", "optimiser", "learning_rate", "steps", "normalisation",
+         "bias", "batch_size", "validation_fraction", "seed", "layers", "channels",
+         "patience", "pace")  # fmt: skip
+#: How many of SHOWN, in order, the main grid holds (the others are in ``more``).
+MAIN = 6
 MODEL_LABELS = {"linear": "linear", "gradient_pair": "gradient pair", "cnn": "small cnn"}
+PRESET_LABELS = {"defaults": "defaults", "watch it learn": "watch it learn (slow)",
+                 "course notebook": "course notebook (diverges)"}  # fmt: skip
+CUSTOM = "custom"
+LABELS = {"kernel_size": "kernel", "bias": "", "learning_rate": "learning rate",
+          "batch_size": "batch", "validation_fraction": "validation",
+          "normalisation": "normalise", "layers": "cnn layers", "channels": "cnn channels",
+          "patience": "plateau stop", "pace": "pause a step"}  # fmt: skip
 
 
 class TrainingOptionsPanel(QWidget):
-    """Compact controls for :class:`TrainingOptions`, two to a row."""
+    """Compact controls for :class:`TrainingOptions`, two to a row, and a preset menu."""
+
+    #: A preset was chosen (its name): the dock sets its target and says what it shows.
+    presetChosen = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        help_ = TrainingOptions.help
+        self._target = "gx"  # the dock's target kind, to tell whether a preset still holds
+        self._make_controls()
+        self.more = QWidget()
+        main, more = QGridLayout(self), QGridLayout(self.more)
+        main.setContentsMargins(0, 0, 0, 0)
+        more.setContentsMargins(0, 0, 0, 0)
+        main.addWidget(QLabel("preset"), 0, 0)
+        main.addWidget(self._preset_combo, 0, 1, 1, 3)
+        for index, (name, control) in enumerate(self._controls.items()):
+            control.setToolTip(TrainingOptions.help(name))
+            grid, shift = (main, 2) if index < MAIN else (more, -MAIN)
+            row, column = divmod(index + shift, 2)
+            grid.addWidget(QLabel(LABELS.get(name, name)), row, 2 * column)
+            grid.addWidget(control, row, 2 * column + 1)
+        self._optimiser_combo.currentIndexChanged.connect(self._on_optimiser_changed)
+        self._model_combo.currentIndexChanged.connect(self._on_model_changed)
+        self._preset_combo.activated.connect(self._on_preset_activated)
+        for control in self._controls.values():
+            _changed_signal(control).connect(self._sync_preset)
+        self._on_model_changed()
+        self._sync_preset()
+
+    def _make_controls(self) -> None:
+        self._preset_combo = QComboBox()
+        self._preset_combo.addItem(CUSTOM, None)
+        for name, label in PRESET_LABELS.items():
+            self._preset_combo.addItem(label, name)
+            index = self._preset_combo.count() - 1
+            self._preset_combo.setItemData(index, PRESETS[name].about, Qt.ItemDataRole.ToolTipRole)
         self._model_combo = QComboBox()
         for name, label in MODEL_LABELS.items():
             self._model_combo.addItem(label, name)
-        self._layers_spin = QSpinBox(minimum=2, maximum=6, value=2)
-        self._channels_spin = QSpinBox(minimum=1, maximum=64, value=8)
-        self._kernel_spin = QSpinBox(minimum=1, maximum=MAX_KERNEL_SIZE, singleStep=2, value=3)
-        self._bias_check = QCheckBox("bias")
         self._optimiser_combo = QComboBox()
         self._optimiser_combo.addItem("auto", None)  # the model's default: LBFGS for the pair
         for name in OPTIMISERS:
             self._optimiser_combo.addItem(name, name)
         self._rate_spin = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=100.0)
-        self._steps_spin = QSpinBox(minimum=1, maximum=1_000_000, value=1000, singleStep=100)
-        self._batch_spin = QSpinBox(minimum=0, maximum=100_000)
-        self._batch_spin.setSpecialValueText("all")
-        self._validation_spin = QSpinBox(minimum=0, maximum=90, value=20, suffix=" %")
         self._normalisation_combo = QComboBox()
         self._normalisation_combo.addItems(NORMALISATIONS)
-        self._seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self._batch_spin = QSpinBox(minimum=0, maximum=100_000)
+        self._batch_spin.setSpecialValueText("all")
         self._patience_spin = QSpinBox(minimum=0, maximum=1_000_000, value=100, singleStep=50,
                                        suffix=" steps")  # fmt: skip
         self._patience_spin.setSpecialValueText("never")
-        self._controls = controls = dict(zip(SHOWN, (
-            self._model_combo, self._kernel_spin, self._bias_check, self._optimiser_combo,
-            self._rate_spin, self._steps_spin, self._batch_spin, self._validation_spin,
-            self._normalisation_combo, self._seed_spin, self._layers_spin, self._channels_spin,
-            self._patience_spin,
+        self._pace_spin = QSpinBox(minimum=0, maximum=1000, suffix=" ms")
+        self._pace_spin.setSpecialValueText("none")
+        self._controls = dict(zip(SHOWN, (
+            self._model_combo, QSpinBox(minimum=1, maximum=MAX_KERNEL_SIZE, singleStep=2),
+            self._optimiser_combo, self._rate_spin,
+            QSpinBox(minimum=1, maximum=1_000_000, singleStep=100), self._normalisation_combo,
+            QCheckBox("bias"), self._batch_spin, QSpinBox(minimum=0, maximum=90, suffix=" %"),
+            QSpinBox(minimum=0, maximum=2**31 - 1), QSpinBox(minimum=2, maximum=6),
+            QSpinBox(minimum=1, maximum=64), self._patience_spin, self._pace_spin,
         ), strict=True))  # fmt: skip
-        labels = {"kernel_size": "kernel", "bias": "", "learning_rate": "learning rate",
-                  "batch_size": "batch", "validation_fraction": "validation",
-                  "normalisation": "normalise", "layers": "cnn layers",
-                  "channels": "cnn channels", "patience": "plateau stop"}  # fmt: skip
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for index, (name, control) in enumerate(controls.items()):
-            control.setToolTip(help_(name))
-            row, column = divmod(index, 2)
-            layout.addWidget(QLabel(labels.get(name, name)), row, 2 * column)
-            layout.addWidget(control, row, 2 * column + 1)
-        self._optimiser_combo.currentIndexChanged.connect(self._on_optimiser_changed)
-        self._model_combo.currentIndexChanged.connect(self._on_model_changed)
-        self._on_model_changed()
+        self.set_options(**{name: getattr(TrainingOptions(), name) for name in SHOWN})
+        self.set_options(optimiser=None)
 
     def options(self, **fixed) -> TrainingOptions:
         """The options the controls describe, plus ``fixed`` ones the panel does not show."""
+        c = self._controls
         return TrainingOptions(
-            model=self._model_combo.currentData(),
-            layers=self._layers_spin.value(),
-            channels=self._channels_spin.value(),
-            kernel_size=self._kernel_spin.value(),
-            bias=self._bias_check.isChecked(),
-            optimiser=self._optimiser_combo.currentData(),
-            learning_rate=self._rate_spin.value() or None,
-            steps=self._steps_spin.value(),
-            batch_size=self._batch_spin.value() or None,
-            validation_fraction=self._validation_spin.value() / 100,
-            normalisation=self._normalisation_combo.currentText(),
-            seed=self._seed_spin.value(),
-            patience=self._patience_spin.value(),
+            model=c["model"].currentData(),
+            layers=c["layers"].value(),
+            channels=c["channels"].value(),
+            kernel_size=c["kernel_size"].value(),
+            bias=c["bias"].isChecked(),
+            optimiser=c["optimiser"].currentData(),
+            learning_rate=c["learning_rate"].value() or None,
+            steps=c["steps"].value(),
+            batch_size=c["batch_size"].value() or None,
+            validation_fraction=c["validation_fraction"].value() / 100,
+            normalisation=c["normalisation"].currentText(),
+            seed=c["seed"].value(),
+            patience=c["patience"].value(),
+            pace=c["pace"].value() / 1000,
             **fixed,
         )
 
     def set_options(self, **values) -> None:
         """Set controls by :class:`TrainingOptions` field name (``learning_rate=None``: auto)."""
+        c = self._controls
+
+        def by_data(combo):
+            return lambda v: combo.setCurrentIndex(max(0, combo.findData(v)))
+
         setters = {
-            "model": lambda v: self._model_combo.setCurrentIndex(self._model_combo.findData(v)),
-            "layers": self._layers_spin.setValue,
-            "channels": self._channels_spin.setValue,
-            "kernel_size": self._kernel_spin.setValue,
-            "bias": self._bias_check.setChecked,
-            "optimiser": lambda v: self._optimiser_combo.setCurrentIndex(
-                self._optimiser_combo.findData(v) if v else 0
-            ),
-            "learning_rate": lambda v: self._rate_spin.setValue(v or 0.0),
-            "steps": self._steps_spin.setValue,
-            "batch_size": lambda v: self._batch_spin.setValue(v or 0),
-            "validation_fraction": lambda v: self._validation_spin.setValue(round(v * 100)),
-            "normalisation": self._normalisation_combo.setCurrentText,
-            "seed": self._seed_spin.setValue,
-            "patience": self._patience_spin.setValue,
+            "model": by_data(c["model"]),
+            "optimiser": by_data(c["optimiser"]),
+            "bias": c["bias"].setChecked,
+            "learning_rate": lambda v: c["learning_rate"].setValue(v or 0.0),
+            "batch_size": lambda v: c["batch_size"].setValue(v or 0),
+            "validation_fraction": lambda v: c["validation_fraction"].setValue(round(v * 100)),
+            "normalisation": c["normalisation"].setCurrentText,
+            "pace": lambda v: c["pace"].setValue(round(v * 1000)),
         }
         for name, value in values.items():
-            if name not in setters:
-                raise TypeError(f"no option {name!r}; options are {sorted(setters)}.")
-            setters[name](value)
+            if name not in c:
+                raise TypeError(f"no option {name!r}; options are {sorted(c)}.")
+            setters.get(name, getattr(c[name], "setValue", None))(value)
+
+    # ------------------------------------------------------------------ presets
+
+    @property
+    def preset(self) -> str:
+        """The preset the options (and the dock's target) match, or ``"custom"``."""
+        return self._preset_combo.currentData() or CUSTOM
+
+    def apply_preset(self, name: str) -> None:
+        """Set every option of preset ``name`` and tell the dock its target."""
+        options, target = preset(name)
+        self.set_options(**options)
+        self._target = target
+        self._sync_preset()
+        self.presetChosen.emit(name)
+
+    def set_target(self, kind: str | None) -> None:
+        """The dock's target changed to ``kind`` (a Sobel kind, or None for a layer)."""
+        self._target = kind
+        self._sync_preset()
+
+    def _on_preset_activated(self, index: int) -> None:
+        name = self._preset_combo.itemData(index)
+        if name is not None:
+            self.apply_preset(name)
+
+    def _sync_preset(self, *_) -> None:
+        """Show the preset the options match now, or "custom" once one was changed."""
+        shown = self._current_values()
+        match = next((name for name in PRESETS if _matches(name, shown, self._target)), None)
+        self._preset_combo.blockSignals(True)
+        self._preset_combo.setCurrentIndex(max(0, self._preset_combo.findData(match)))
+        self._preset_combo.blockSignals(False)
+        about = PRESETS[match].about if match else "Your own options."
+        self._preset_combo.setToolTip(f"Sets every option at once (the target too). {about}")
+
+    def _current_values(self) -> dict:
+        options = self.options()
+        values = {name: getattr(options, name) for name in SHOWN}
+        values["optimiser"] = self._controls["optimiser"].currentData()
+        return values
+
+    # ------------------------------------------------------------------ settings
 
     def save(self, settings) -> None:
-        options = self.options()
-        for name in SHOWN:
-            value = getattr(options, name)
-            if name == "optimiser":  # "auto" stays auto: the model picks it
-                value = self._optimiser_combo.currentData()
+        for name, value in self._current_values().items():
             settings.setValue(name, "" if value is None else value)
 
     def restore(self, settings) -> None:
@@ -147,16 +219,30 @@ class TrainingOptionsPanel(QWidget):
             values[name] = values[name] or None
         self.set_options(**values)
 
+    # ------------------------------------------------------------------ auto labels
+
     def _on_model_changed(self, *_) -> None:
-        model = self._model_combo.currentData()
-        self._layers_spin.setEnabled(model == "cnn")
-        self._channels_spin.setEnabled(model == "cnn")
+        model = self._controls["model"].currentData()
+        self._controls["layers"].setEnabled(model == "cnn")
+        self._controls["channels"].setEnabled(model == "cnn")
         self._optimiser_combo.setItemText(0, f"auto ({DEFAULT_OPTIMISERS[model]})")
         self._on_optimiser_changed()
 
     def _on_optimiser_changed(self, *_) -> None:
-        name = (
-            self._optimiser_combo.currentData()
-            or DEFAULT_OPTIMISERS[self._model_combo.currentData()]
-        )
-        self._rate_spin.setSpecialValueText(f"auto ({DEFAULT_LEARNING_RATES[name]:g})")
+        model = self._controls["model"].currentData()
+        name = self._optimiser_combo.currentData() or DEFAULT_OPTIMISERS[model]
+        self._rate_spin.setSpecialValueText(f"auto ({default_learning_rate(model, name):g})")
+
+
+def _matches(name: str, values: dict, target: str | None) -> bool:
+    options, kind = preset(name)
+    return kind == target and all(values[key] == options[key] for key in options)
+
+
+def _changed_signal(control):
+    """The signal a control emits when the user changes its value."""
+    if isinstance(control, QComboBox):
+        return control.currentIndexChanged
+    if isinstance(control, QCheckBox):
+        return control.toggled
+    return control.valueChanged

@@ -7,29 +7,18 @@ from pathlib import Path
 import napari.viewer
 import numpy as np
 from napari.utils.notifications import show_warning
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QGridLayout,
-    QHBoxLayout,
-    QPushButton,
-    QWidget,
-)
+from qtpy.QtWidgets import QFileDialog, QWidget
 
 from ...training.options import TrainingOptions, TrainingStep
+from ...training.presets import PRESETS, preset
 from ..common import settings as _settings
-from ..common.layers import fill_image_combo, keep_narrow
-from ..common.layout import WrappingLabel, scrolling_layout, section
+from ..common.choice import LayerChoice
+from ..common.layers import keep_narrow
 from ..common.lifetime import DockLife
 from ..common.plots import follow_theme
 from ..common.workers import start_worker
-from . import actions
+from . import actions, dock_layout
 from .actions import SOBEL_TARGETS
-from .options_panel import TrainingOptionsPanel
-from .progress import TrainingProgressWidget
-from .views import KernelView, LossView
 
 #: Seconds between the steps the worker sends to the dock (the views redraw on each):
 #: 15 a second looks live, and leaves the training thread most of the GIL.
@@ -57,8 +46,12 @@ class KernelTrainingWidget(QWidget):
         self.bias: np.ndarray | None = None  # of the kernel shown
         self._stop_reason = ""
         self._target_kind: str | None = None  # the Sobel kind the kernel shown imitates
-        self._make_controls(viewer)
-        self._lay_out()
+        dock_layout.make_controls(self, viewer)
+        self._target_after_rename: str | None = None
+        self._choice = LayerChoice(
+            self._input_combo, viewer, self._on_layers_changed, self._on_renamed
+        )
+        dock_layout.lay_out(self)
         self._restore_settings()
         self._connect()
         self._attach()
@@ -66,75 +59,15 @@ class KernelTrainingWidget(QWidget):
         self._update_buttons()
         self._warm_up()
 
-    def _make_controls(self, viewer) -> None:
-        self._input_combo = QComboBox()
-        self._input_combo.setToolTip("The stack of images the kernel is applied to.")
-        self._held_out_check = QCheckBox("test on the other image layers")
-        self._held_out_check.setToolTip(
-            "Also measure the loss on every other image layer of the same image size (e.g. "
-            "train on metaphase, test on the other four classes): does what was learned "
-            "generalise to images never trained on?"
-        )
-        self._target_combo = QComboBox()
-        self._target_combo.setToolTip(
-            "What the kernel should produce from each image: a Sobel filter of it, or "
-            "another image layer (learn any linear filter from pairs), one target per image, "
-            "of the image's size or of the valid size (no padding: k − 1 pixels smaller)."
-        )
-        self._options_panel = TrainingOptionsPanel()
-
-        self._start_button = QPushButton("Start")
-        self._pause_button = QPushButton("Pause")
-        self._stop_button = QPushButton("Stop")
-        self._reset_button = QPushButton("Reset")
-        self._progress = TrainingProgressWidget()
-        self._progress_bar, self._rate_label = self._progress.bar, self._progress.rate
-        self._loss_view = LossView(viewer)
-        self._kernel_view = KernelView(viewer)
-        self._apply_button = QPushButton("Apply kernel")
-        self._apply_button.setToolTip("Make <input>_learned: the input filtered by the kernel.")
-        self._save_button = QPushButton("Save kernel…")
-        self._load_button = QPushButton("Load kernel…")
-        self._csv_button = QPushButton("Export loss CSV…")
-        self._status_label = WrappingLabel()
-
-    def _lay_out(self) -> None:
-        form = QFormLayout()
-        form.addRow("input", self._input_combo)
-        form.addRow("target", self._target_combo)
-        form.addRow("", self._held_out_check)
-        buttons = QHBoxLayout()
-        for button in (self._start_button, self._pause_button, self._stop_button,
-                       self._reset_button):  # fmt: skip
-            buttons.addWidget(button)
-        files = QGridLayout()
-        for index, button in enumerate((self._apply_button, self._save_button,
-                                        self._load_button, self._csv_button)):  # fmt: skip
-            files.addWidget(button, *divmod(index, 2))
-        options = section(
-            "Model and optimiser", self._settings, "options", expanded=True,
-            tooltip="What is learned (kernel, gradient pair, small cnn) and how: optimiser, "
-            "learning rate, steps, batch, validation, normalisation, seed.",
-        )  # fmt: skip
-        options.addWidget(self._options_panel)
-        layout = scrolling_layout(self)
-        layout.addLayout(form)
-        layout.addWidget(options)
-        layout.addLayout(buttons)
-        layout.addWidget(self._progress)
-        # how the run ended, and its lesson, where the eye is after Start: above the plot
-        layout.addWidget(self._status_label)
-        layout.addWidget(self._loss_view.note)  # the plot's legend, above its data
-        # the kernel is half the lesson: it shares the height with the plot
-        layout.addWidget(self._loss_view, 3)
-        layout.addWidget(self._kernel_view, 2)
-        layout.addLayout(files)
-
     def _connect(self) -> None:
         self._start_button.clicked.connect(self.start)
         self._pause_button.clicked.connect(self._on_pause_clicked)
         self._stop_button.clicked.connect(self.stop)
         self._reset_button.clicked.connect(self.reset)
+        self._options_panel.presetChosen.connect(self._on_preset_chosen)
+        self._target_combo.currentTextChanged.connect(
+            lambda label: self._options_panel.set_target(SOBEL_TARGETS.get(label))
+        )
         self._apply_button.clicked.connect(self.apply_kernel)
         for name in ("save", "load", "csv"):
             button = getattr(self, f"_{name}_button")
@@ -153,11 +86,11 @@ class KernelTrainingWidget(QWidget):
 
     @property
     def input_name(self) -> str:
-        return self._input_combo.currentText()
+        return self._choice.name
 
     @input_name.setter
     def input_name(self, name: str) -> None:
-        self._input_combo.setCurrentText(name)
+        self._choice.name = name
 
     @property
     def target(self) -> str:
@@ -176,6 +109,16 @@ class KernelTrainingWidget(QWidget):
     def set_options(self, **values) -> None:
         """Set controls by :class:`TrainingOptions` field name (``learning_rate=None``: auto)."""
         self._options_panel.set_options(**values)
+
+    @property
+    def preset(self) -> str:
+        """The preset the options and the target match now, or ``"custom"``."""
+        return self._options_panel.preset
+
+    @preset.setter
+    def preset(self, name: str) -> None:
+        """Set every option and the target of a preset (the preset menu)."""
+        self._options_panel.apply_preset(name)
 
     def start(self):
         """Start training (the Start button): the running worker, or None and a message."""
@@ -203,7 +146,8 @@ class KernelTrainingWidget(QWidget):
         worker.resumed.connect(self._on_resumed)
         self._worker = worker
         worker.start()
-        self._say(note or f"Training on {len(inputs)} images of {self._input_name}…")
+        paced = f", pausing {options.pace * 1000:g} ms after each step" if options.pace else ""
+        self._say(note or f"Training on {len(inputs)} images of {self._input_name}{paced}…")
         self._update_buttons(running=True)
         return worker
 
@@ -281,6 +225,12 @@ class KernelTrainingWidget(QWidget):
             self._say(message)
         if step.status != "running":
             self._update_buttons()
+
+    def _on_preset_chosen(self, name: str) -> None:
+        kind = preset(name)[1]
+        self.target = next(label for label, k in SOBEL_TARGETS.items() if k == kind)
+        if not self.is_running:
+            self._say(PRESETS[name].about)
 
     def _on_paused(self) -> None:
         step = self.history[-1].step if self.history else 0
@@ -372,15 +322,23 @@ class KernelTrainingWidget(QWidget):
             self._viewer, self.input_name, self.kernel, self._options, status
         )
 
-    def _on_layers_changed(self, event=None) -> None:
-        target = self._target_combo.currentText()
-        names = fill_image_combo(self._input_combo, self._viewer)
+    def _on_layers_changed(self, names: list[str]) -> None:
+        """The input box was refilled (``LayerChoice``): a layer target follows it."""
+        target = self._target_after_rename or self._target_combo.currentText()
+        self._target_after_rename = None
         keep_narrow(self._target_combo)
         self._target_combo.clear()
         self._target_combo.addItems([*SOBEL_TARGETS, *(f"layer: {n}" for n in names)])
         if target in self._target_labels():
             self._target_combo.setCurrentText(target)
         self._update_buttons()
+
+    def _on_renamed(self, old: str, new: str) -> None:
+        """A layer renamed in napari: a run on it, and a target that names it, follow."""
+        if self._input_name == old:
+            self._input_name = new
+        if self._target_combo.currentText() == f"layer: {old}":
+            self._target_after_rename = f"layer: {new}"
 
     def _on_layer_removed(self, event) -> None:
         if self.is_running and event.value.name == self._input_name:
@@ -405,7 +363,8 @@ class KernelTrainingWidget(QWidget):
         self._options_panel.restore(self._settings)
         self._held_out_check.setChecked(_settings.read(self._settings, "held_out", False))
         self._target_combo.addItems(list(SOBEL_TARGETS))
-        targets = _settings.limits(self._target_combo)
+        layer = str(self._settings.value("target", "")).startswith("layer: ")  # listed later
+        targets = None if layer else _settings.limits(self._target_combo)
         target = _settings.read(self._settings, "target", "Sobel Gx", targets)
         self._target_combo.setCurrentText(target)
         self._say(_settings.reset_sentence(self._settings))  # once: the bad values are gone
@@ -414,20 +373,15 @@ class KernelTrainingWidget(QWidget):
 
     def _attach(self) -> None:
         """Follow the viewer's layers and theme (on opening, and when shown again)."""
-        events = self._viewer.layers.events
-        events.inserted.connect(self._on_layers_changed)
-        events.removed.connect(self._on_layers_changed)
-        events.removed.connect(self._on_layer_removed)
+        self._viewer.layers.events.removed.connect(self._on_layer_removed)
         self._unfollow_theme = follow_theme(self._viewer, self._restyle)
-        self._on_layers_changed()
+        self._choice.attach()
 
     def _detach(self) -> None:
         """Stop training and every viewer event: the dock was closed or hidden."""
         self.stop("The dock was closed: training stopped.")
         if getattr(self, "_warm_worker", None) is not None:
             self._warm_worker.quit()
-        events = self._viewer.layers.events
-        events.inserted.disconnect(self._on_layers_changed)
-        events.removed.disconnect(self._on_layers_changed)
-        events.removed.disconnect(self._on_layer_removed)
+        self._viewer.layers.events.removed.disconnect(self._on_layer_removed)
+        self._choice.detach()
         self._unfollow_theme()
