@@ -41,7 +41,9 @@ def test_read_refuses_what_a_control_would_not_take(isolated_settings):
     assert store.value("big") is None and store.value("fine") == "7"
 
 
-def test_training_dock_opens_with_defaults_after_corrupt_settings(open_dock, isolated_settings):
+def test_training_dock_opens_with_defaults_after_corrupt_settings(
+    open_dock, close_dock, qtbot, isolated_settings
+):
     from napari_nuclei_edges.training.options import TrainingOptions
 
     _fill("training", {"steps": "99999999999", "learning_rate": "nan", "model": "bogus",
@@ -60,16 +62,21 @@ def test_training_dock_opens_with_defaults_after_corrupt_settings(open_dock, iso
         assert f"{key} (was " in status
     assert "kernel_size" not in status
     assert status.startswith("Saved settings reset to the default")
+    qtbot.waitUntil(lambda: not widget._warm_worker.is_running, timeout=60_000)
+    close_dock(widget)
 
 
-def test_training_dock_keeps_good_settings(open_dock, isolated_settings):
+def test_training_dock_keeps_good_settings(open_dock, close_dock, qtbot, isolated_settings):
     _fill("training", {"steps": "250", "learning_rate": "0.05", "model": "cnn",
-                       "batch_size": "", "optimiser": "sgd"})  # fmt: skip
+                       "batch_size": "", "optimiser": "sgd",
+                       "target": "layer: metaphase"})  # fmt: skip
     widget = open_dock("Learn a kernel")
     options = widget._options_panel.options()
     assert (options.steps, options.learning_rate, options.model) == (250, 0.05, "cnn")
     assert options.batch_size is None and options.optimiser == "sgd"
     assert "reset" not in _status(widget)
+    qtbot.waitUntil(lambda: not widget._warm_worker.is_running, timeout=60_000)
+    close_dock(widget)
 
 
 def test_classify_dock_opens_with_defaults_after_corrupt_settings(open_dock, isolated_settings):
