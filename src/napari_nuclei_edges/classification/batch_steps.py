@@ -67,10 +67,12 @@ def classify_block(block, start: int = 0, model=None) -> dict[str, np.ndarray]:
         features = None
         if model.options.uses_features:
             features = np.stack([table[n] for n in model.feature_names], 1).astype(np.float32)
+        from .options import Predictions
+
         probabilities = model.probabilities(block, features)
-        names = np.asarray(model.class_names)
-        table["predicted_class"] = names[probabilities.argmax(1)]
-        table["confidence"] = probabilities.max(1)
+        found = Predictions.of(probabilities, model.class_names, np.zeros((len(block), 2)))
+        table["predicted_class"] = found.labels.astype(str)  # "" where none is finite
+        table["confidence"] = found.confidence
         for i, name in enumerate(model.class_names):
             table[f"p_{name}"] = probabilities[:, i]
     return table
