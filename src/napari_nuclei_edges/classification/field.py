@@ -23,6 +23,8 @@ def nucleus_crops(image: np.ndarray, labels: np.ndarray, size: tuple[int, int]):
     Returns
     -------
     crops : numpy.ndarray, (N, h, w), ``image``'s dtype
+    own : numpy.ndarray of int32, (N, h, w)
+        Each crop's own nucleus (1) as the field's labels draw it; neighbours are 0.
     table : dict of str to numpy.ndarray
         ``label``, ``centroid_y``, ``centroid_x``, and ``larger_than_crop`` (True
         where the nucleus does not fit in its crop).
@@ -31,7 +33,7 @@ def nucleus_crops(image: np.ndarray, labels: np.ndarray, size: tuple[int, int]):
     --------
     >>> image = np.zeros((100, 100), np.uint8); image[40:50, 10:20] = 200
     >>> labels = (image > 0).astype(np.int32)
-    >>> crops, table = nucleus_crops(image, labels, (32, 32))
+    >>> crops, own, table = nucleus_crops(image, labels, (32, 32))
     >>> crops.shape, table["centroid_y"].tolist(), int(crops[0, 16, 16])
     ((1, 32, 32), [44.5], 200)
     """
@@ -43,12 +45,15 @@ def nucleus_crops(image: np.ndarray, labels: np.ndarray, size: tuple[int, int]):
     fill = np.median(outside) if outside.size else image.min()
     padded = np.pad(image, ((h, h), (w, w)), constant_values=fill.astype(image.dtype))
     crops = np.empty((len(regions), h, w), image.dtype)
+    own = np.zeros((len(regions), h, w), np.int32)  # each crop's own nucleus, labelled 1
+    labels_padded = np.pad(labels, ((h, h), (w, w)))
     centres = np.empty((len(regions), 2))
     too_large = np.zeros(len(regions), bool)
     for i, region in enumerate(regions):
         cy, cx = region.centroid
         top, left = round(cy) - h // 2 + h, round(cx) - w // 2 + w
         crops[i] = padded[top : top + h, left : left + w]
+        own[i] = labels_padded[top : top + h, left : left + w] == region.label
         centres[i] = cy, cx
         bottom_row, right_col = region.bbox[2] - region.bbox[0], region.bbox[3] - region.bbox[1]
         too_large[i] = bottom_row > h or right_col > w
@@ -58,7 +63,7 @@ def nucleus_crops(image: np.ndarray, labels: np.ndarray, size: tuple[int, int]):
         "centroid_x": centres[:, 1],
         "larger_than_crop": too_large,
     }
-    return crops, table
+    return crops, own, table
 
 
 def classify_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None) -> dict:
@@ -95,7 +100,6 @@ def classify_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None) ->
     array(['interphase', 'interphase', 'metaphase'], dtype=object)
     """
     from ..segmentation import segment_nuclei
-    from .api import predict
 
     image = np.asarray(image)
     if image.ndim != 2:
@@ -112,16 +116,21 @@ def classify_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None) ->
         from skimage.measure import label
 
         labels = label(labels > 0, connectivity=2)
-    crops, table = nucleus_crops(image, labels.astype(np.int32, copy=False), model.image_size)
-    found = predict(model, crops) if len(crops) else None
-    stages = found.labels if found is not None else np.zeros(0, object)
-    table["stage"] = stages
-    table["probability"] = found.confidence if found is not None else np.zeros(0)
-    for i, name in enumerate(model.class_names):
-        table[f"p_{name}"] = found.probabilities[:, i] if found is not None else np.zeros(0)
+    crops, own, table = nucleus_crops(image, labels.astype(np.int32, copy=False), model.image_size)
+    features = None
     if model.options.uses_features and len(crops):
         from .measurements import measure
 
-        measured = measure(crops)
-        table.update({name: measured[name] for name in model.feature_names if name in measured})
+        # each nucleus measured as the field's labels draw it (a crop's own segmentation
+        # would join it to the neighbours it touches)
+        measured = measure(crops, own)
+        table.update({name: measured[name] for name in model.feature_names})
+        features = np.stack([measured[n] for n in model.feature_names], 1).astype(np.float32)
+    classes = np.asarray(model.class_names, dtype=object)
+    p = model.probabilities(crops, features) if len(crops) else np.zeros((0, len(classes)))
+    finite = np.isfinite(p).all(1)
+    table["stage"] = np.where(finite, classes[np.nan_to_num(p).argmax(1)], "")
+    table["probability"] = np.where(finite, np.nan_to_num(p).max(1), np.nan)
+    for i, name in enumerate(model.class_names):
+        table[f"p_{name}"] = p[:, i]
     return table

@@ -550,5 +550,8 @@ def test_predict_on_a_field_classifies_every_nucleus(viewer, open_dock, qtbot):
     np.testing.assert_allclose(points.data[:, -2:], np.column_stack(
         [expected["centroid_y"], expected["centroid_x"]]))  # fmt: skip
     assert list(points.features["stage"]) == list(expected["stage"])
+    assert not np.asarray(points.text.values).any()  # no label per point: no smear
+    # a 12-bit field, the model trained on 8-bit crops: the dock says its stages are guesses
+    assert "× brighter than those the model learned from" in said(dock, "apply")
     assert f"field_stage: {len(expected['stage'])} nuclei, each classified in a 80 × 80 crop" in (
         said(dock, "apply"))  # fmt: skip

@@ -155,6 +155,28 @@ def field_table(model, image, device: str | None = None) -> dict:
     return classify_nuclei(model.to(device), np.asarray(image))
 
 
+def scale_caveat(model, table: dict) -> str:
+    """A sentence when a field's nuclei are much larger, smaller, brighter or dimmer than
+    those the model learned from (the training means of its ``area`` and
+    ``intensity_mean``): its stages are then guesses."""
+    names = list(getattr(model, "feature_names", ()))
+    said = []
+    for feature, what in (("area", ("larger", "smaller")),
+                          ("intensity_mean", ("brighter", "dimmer"))):  # fmt: skip
+        values = np.asarray(table.get(feature, ()), dtype=float)
+        if feature not in names or not values.size:
+            continue
+        learned = float(model.feature_mean[names.index(feature)])
+        ratio = float(np.nanmedian(values)) / learned if learned > 0 else 1.0
+        if not 0.5 <= ratio <= 2:
+            said.append(f"{ratio:.1f}× {what[0]}" if ratio > 1 else f"{1 / ratio:.1f}× {what[1]}")
+    if not said:
+        return ""
+    return (f" These nuclei are {' and '.join(said)} than those the model learned from: "
+            "its stages here are guesses; train it on nuclei like these (the same size "
+            "and bit depth).")  # fmt: skip
+
+
 def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bool = True,
                     per_nucleus: bool = False):  # fmt: skip
     """The ``<layer>_stage`` Points layer: one point per image at its nucleus, class as text
@@ -180,14 +202,17 @@ def put_predictions(viewer, layer_name: str, predictions, ndim: int, visible: bo
         features[f"p_{name}"] = predictions.probabilities[:, i].astype(float)
     colors = {name: layer_color(name, i) for i, name in enumerate(predictions.class_names)}
     face = [colors.get(str(label), "gray") for label in predictions.labels]  # "": no class
-    text = _text(ndim)
+    # a field's hundred labels would cover it: its points are coloured, their stage and
+    # probability shown on hover (napari's status bar reads a point's features)
+    text = None if per_nucleus else _text(ndim)
     metadata = output_metadata(layer_name, "stage", {"classes": list(predictions.class_names)})
     layer = owned_output(viewer, layer_name, "stage")
     if layer is not None and isinstance(layer, Points):
         layer.data = coords
         layer.features = features
         layer.face_color = face
-        layer.text = text
+        if text is not None:
+            layer.text = text
         layer.opacity = 1.0  # no longer stale
         layer.metadata.update(metadata)
         return layer

@@ -259,9 +259,11 @@ class ModelTasks:
             counts = ", ".join(f"{c} {int(np.sum(table['stage'] == c))}" for c in classes)
             large = int(np.sum(table["larger_than_crop"]))
             note = f" {large} larger than the crop: their stage is less sure." if large else ""
+            note += actions.scale_caveat(self.model, table)
             nuclei = len(table["stage"])
             self._say(f"{out.name}: {nuclei} nucle{'us' if nuclei == 1 else 'i'}, each "
-                      f"classified in a {h} × {w} crop around it: {counts}.{note}", "apply",
+                      f"classified in a {h} × {w} crop around it (hover a point for its stage): "
+                      f"{counts}.{note}", "apply",
                       scroll=True)  # fmt: skip
             self.files.update_buttons()
 
