@@ -75,10 +75,13 @@ def test_cnn_shows_baseline_filters_saliency_and_predictions(
 
     shown_bars = []
     progress._all_instances.events.changed.connect(lambda e: shown_bars.extend(e.added))
+    inserted = []  # as napari inserts it (a poll may come after the turn that shows it)
+    viewer.layers.events.inserted.connect(lambda e: inserted.append(
+        (e.value.name, bool(e.value.visible))))  # fmt: skip
     dock.predict()
     qtbot.waitUntil(lambda: "metaphase_stage" in viewer.layers, timeout=60_000)
     points = viewer.layers["metaphase_stage"]
-    assert not points.visible  # inserted hidden; drawn a turn later
+    assert ("metaphase_stage", False) in inserted  # inserted hidden; drawn a turn later
     qtbot.waitUntil(lambda: points.visible, timeout=5_000)
     assert shown_bars == []  # a short prediction: the dock's own bar, not napari's
     assert len(points.data) == 6
