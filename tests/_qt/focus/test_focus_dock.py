@@ -39,6 +39,8 @@ def test_the_plot_shows_every_measure_scaled_to_its_maximum(viewer, widget, qtbo
         mx, my = widget.view.markers[name].getData()
         assert mx[0] == np.argmax(expected[name]) and my[0] == pytest.approx(1.0)
     assert widget.state.picked == viewer.layers["focus_stack"].metadata["best_slice"] == 10
+    layer = viewer.layers["focus_stack"]
+    assert viewer.dims.current_step[viewer.dims.ndim - layer.ndim] == 10  # shown
 
 
 def click_plot_at(widget, qtbot, slice_index: float):

@@ -315,6 +315,8 @@ class FocusWidget(QWidget):
         self.state.set_layer(name)
         self.state.set_axis(axis)
         self.state.set_values(result)
+        if self.state.picked is not None:
+            self.go_to_slice(self.state.picked)  # the answer, on screen
         self._on_current_step()
 
     def _on_values(self, values) -> None:
