@@ -174,3 +174,13 @@ def test_columns_are_as_wide_as_their_images():
     tile_layers(viewer)
     xs = [float(viewer.layers[n].translate[-1]) for n in ("field", "interphase", "metaphase")]
     assert xs[0] == 0 and xs[1] > 512 and xs[2] - xs[1] < 100  # crops keep their spacing
+
+
+def test_an_output_tile_is_named_without_its_source(viewer):
+    for what in ("sobel_gx", "sobel_gy"):
+        layer = Image(np.zeros((3, 80, 80), np.float32), name=f"metaphase_{what}")
+        insert_after_source(viewer, layer, "metaphase")
+    viewer.camera.zoom = 4.0  # room for every name whole
+    titles = viewer.layers[TITLES]
+    shown = dict(zip(titles.features["name"], titles.features["shown"], strict=True))
+    assert shown["metaphase_sobel_gx"] == "sobel_gx" and shown["metaphase"] == "metaphase"

@@ -54,6 +54,20 @@ def fitted_titles(names, tile_px) -> tuple[float, list[str]]:
     return size, shown
 
 
+def _below_their_source(names: list[str], layers: dict) -> list[str]:
+    """An output's tile beneath its source is named without the source's name, which
+    its column's first tile shows (``apoptosis_sobel_gx`` reads ``sobel_gx``)."""
+    sources = {layers[n].metadata[TILE_KEY]["column"]: n for n in names
+               if layers[n].metadata[TILE_KEY]["row"] == 0}  # fmt: skip
+    shown = []
+    for name in names:
+        tile = layers[name].metadata[TILE_KEY]
+        source = sources.get(tile["column"])
+        below = tile["row"] > 0 and source and name.startswith(f"{source}_")
+        shown.append(name[len(source) + 1 :] if below else name)
+    return shown
+
+
 def keeper(viewer) -> TileKeeper:
     layers = _unwrap(viewer.layers)
     keeper = _KEEPERS.get(layers)
@@ -122,7 +136,8 @@ class TileKeeper:
             return  # a refresh follows a removal or a rename
         # each name over its own tile's width (and half a gap): tiles differ in size
         widths = [_plane(layers[name])[1] * (1 + GAP / 2) for name in names]
-        size, shown = fitted_titles(names, np.asarray(widths) * float(viewer.camera.zoom))
+        short = _below_their_source(names, layers)
+        size, shown = fitted_titles(short, np.asarray(widths) * float(viewer.camera.zoom))
         if size != self._size:
             self._size = size
             titles.text = self._text()
