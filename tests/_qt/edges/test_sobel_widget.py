@@ -195,10 +195,15 @@ def test_nan_pixels_are_explained(viewer, widget, qtbot):
     widget.layer_name = "holes"
     click_run(widget, qtbot)
     assert np.isnan(viewer.layers["holes_sobel_gx"].data).sum() == 12 * 12
-    assert widget._status_label.text().startswith("100 pixels of holes are NaN or infinite")
-    widget.layer_name = "metaphase"  # integers: nothing to say
+    assert "Made 4 layers: holes_sobel_gx, holes_sobel_gy, holes_sobel_magnitude, " in (
+        widget._status_label.text())  # fmt: skip
+    assert "100 pixels of holes are NaN or infinite" in widget._status_label.text()
+    widget.layer_name = "metaphase"  # integers: nothing more to say than what was made
     click_run(widget, qtbot)
-    assert widget._status_label.text() == ""
+    assert widget._status_label.text() == (
+        "Made 4 layers: metaphase_sobel_gx, metaphase_sobel_gy, metaphase_sobel_magnitude, "
+        "metaphase_sobel_direction_colour."
+    )
 
 
 def test_dask_layer_stays_lazy(viewer, widget, qtbot):

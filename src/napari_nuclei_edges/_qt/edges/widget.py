@@ -324,7 +324,9 @@ class SobelWidget(QWidget):
         self._pending = [(name, meta, *step) for step in steps]
         self._shown = 0
         self._set_busy(len(self._pending), f"Showing the outputs of {name}:")
-        self._say(" ".join(_notes(name, computed)))
+        made = ", ".join(f"{name}_{step[2]}" for step in steps)
+        said = f"Made {len(steps)} layer{'s' if len(steps) != 1 else ''}: {made}."
+        self._say(" ".join([said, *_notes(name, computed)]))
         self._on_show_tick()  # the first at once: the click answers in the same frame
 
     def _on_show_tick(self) -> None:
