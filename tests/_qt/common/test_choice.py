@@ -83,3 +83,14 @@ def test_classify_applies_to_the_selected_layer_until_one_is_picked(viewer, open
     _pick_in_dock(widget._image_combo, "interphase")
     viewer.layers.selection.active = viewer.layers["metaphase"]
     assert widget.image_name == "interphase"
+
+
+def test_a_sample_truth_follows_its_image_when_it_is_renamed(viewer, open_dock):
+    open_dock("Sobel edges")
+    viewer.layers["metaphase"].name = "plates"
+    assert "plates_truth" in viewer.layers and "metaphase_truth" not in viewer.layers
+    assert viewer.layers["plates_truth"].metadata["ground_truth_of"] == "plates"
+    viewer.add_labels(np.zeros((4, 4), np.int32), name="mine_truth")  # the user's own
+    viewer.add_image(np.zeros((4, 4)), name="mine")
+    viewer.layers["mine"].name = "yours"
+    assert "mine_truth" in viewer.layers  # a layer the sample did not make is not renamed

@@ -27,8 +27,15 @@ def owned_output(viewer, source_name: str, what: str):
 
 
 def rename_outputs(viewer, old_source: str, new_source: str) -> None:
-    """After a source layer is renamed: its outputs' metadata, and default names, follow."""
-    for layer in viewer.layers:
+    """After a source layer is renamed: its outputs' metadata, and default names, follow;
+    so does its ground truth when it is the sample's ``<source>_truth`` (its metadata
+    names the source), so that "matching <layer>_truth" still finds it."""
+    for layer in list(viewer.layers):
+        if (layer.metadata.get("ground_truth_of") == old_source
+                and layer.name == f"{old_source}_truth"):  # fmt: skip
+            layer.metadata["ground_truth_of"] = new_source
+            layer.name = f"{new_source}_truth"
+            continue
         info = layer.metadata.get(OWNER_KEY)
         if isinstance(info, dict) and info.get("source") == old_source:
             info["source"] = new_source
