@@ -62,3 +62,37 @@ def test_a_field_and_its_mask_opened_as_files_score_against_each_other(
     said = panel.summary_label.text()
     assert f"{expected['matched']} of 120 nuclei matched" in said
     assert "(field_truth: an Image layer, its integers read as labels" in said
+
+
+def _in_view(widget) -> bool:
+    """Whether all of ``widget`` lies inside its dock's visible scroll viewport."""
+    from qtpy.QtCore import QPoint, QRect
+    from qtpy.QtWidgets import QScrollArea
+
+    area = widget.parentWidget()
+    while not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    viewport = area.viewport()
+    top_left = widget.mapTo(viewport, QPoint(0, 0))
+    return viewport.rect().contains(QRect(top_left, widget.size()))
+
+
+def test_apply_s_scores_and_the_comparison_are_scrolled_into_view_on_a_laptop(
+    make_napari_viewer, qtbot
+):
+    from napari_nuclei_edges._cli import launch
+
+    viewer = make_napari_viewer(show=True)
+    launch(viewer=viewer)
+    viewer.window.set_geometry(0, 0, 1366, 768)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Histograms and threshold")
+    panel = widget._segmentation_panel
+    assert not _in_view(panel.apply_button) or not _in_view(panel.summary_label)
+    panel.apply_button.click()
+    qtbot.waitUntil(lambda: panel.summary_label.text().startswith("Mean Dice"), timeout=60_000)
+    qtbot.waitUntil(lambda: _in_view(panel.summary_label), timeout=5_000)
+    methods = widget._methods_panel
+    widget._try_all_button.click()
+    qtbot.waitUntil(lambda: methods.table.rowCount() > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: _in_view(methods.table) or methods.table.height() > 600,
+                    timeout=5_000)  # fmt: skip

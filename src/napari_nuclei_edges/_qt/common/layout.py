@@ -118,6 +118,26 @@ def section(title: str, settings, key: str, *, expanded: bool = False, tooltip: 
     return box
 
 
+def scroll_into_view(*widgets: QWidget) -> None:
+    """Scroll the dock holding ``widgets`` so that they are seen, once it is laid out
+    anew (an action's result below the fold on a laptop is a result not seen); the last
+    one wins where they do not all fit."""
+    from qtpy.compat import isalive
+    from qtpy.QtCore import QTimer
+
+    def scroll() -> None:
+        for widget in widgets:
+            if not isalive(widget) or widget.isHidden():
+                continue
+            parent = widget.parentWidget()
+            while parent is not None and not isinstance(parent, QScrollArea):
+                parent = parent.parentWidget()
+            if parent is not None:
+                parent.ensureWidgetVisible(widget, 0, 24)
+
+    QTimer.singleShot(0, scroll)
+
+
 def breakable(text: str) -> str:
     """``text`` with a zero-width space after each ``_ - / .``: Qt wraps only at spaces,
     so one long layer name (``DAPI_field03_deconvolved_MaxIP``) otherwise sets a

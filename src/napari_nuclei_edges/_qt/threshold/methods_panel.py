@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...segmentation.compare import THUMBNAIL
-from ..common.layout import fit_table, section
+from ..common.layout import fit_table, scroll_into_view, section
 from ..common.plots import layer_color
 
 
@@ -99,6 +99,8 @@ class MethodsPanel(QWidget):
                 table.setItem(r, len(headers) - 1, item)
         fit_table(table)
         self.show()
+        if rows:
+            scroll_into_view(self.table)  # the comparison, seen
 
     def show_gallery(self, thumbnails: dict[tuple[str, str], np.ndarray], tips: dict) -> None:
         """Thumbnails by ``(method, layer)``: one row per method, one column per layer."""

@@ -17,7 +17,13 @@ from qtpy.QtWidgets import (
 )
 
 from ..common import settings as _settings
-from ..common.layout import WrappingLabel, fit_table, section, set_row_names
+from ..common.layout import (
+    WrappingLabel,
+    fit_table,
+    scroll_into_view,
+    section,
+    set_row_names,
+)
 from ..common.progress import RunProgressWidget
 from .model import AS_SET, PER_IMAGE, SEGMENT_RULES, counted
 
@@ -236,6 +242,8 @@ class SegmentationPanel(QGroupBox):
             if not isinstance(truth, Labels) and truth_name not in said:
                 said.append(truth_name)
         self.show_scores(rows)
+        if rows:
+            scroll_into_view(self.scores_table, self.summary_label)  # Apply's result, seen
         if said:  # said with the scores it explains
             self.summary_label.setText(
                 f"{self.summary_label.text()} ({' and '.join(said)}: an Image layer, its "
