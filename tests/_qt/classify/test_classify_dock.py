@@ -558,3 +558,15 @@ def test_predict_on_a_field_classifies_every_nucleus(viewer, open_dock, qtbot):
     assert "× brighter than those the model learned from" in said(dock, "apply")
     assert f"field_stage: {len(expected['stage'])} nuclei, each classified in a 80 × 80 crop" in (
         said(dock, "apply"))  # fmt: skip
+
+
+def test_while_cross_validating_start_and_predict_wait(open_dock, qtbot):
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, epochs=2, patience=0)
+    assert dock._predict_button.isEnabled()
+    dock._cv_button.click()
+    # from the click on, before the worker's thread has even started
+    assert not dock._start_button.isEnabled() and not dock._cv_button.isEnabled()
+    assert not dock._predict_button.isEnabled()
+    qtbot.waitUntil(lambda: dock._cv_button.isEnabled(), timeout=120_000)
+    assert dock._start_button.isEnabled() and dock._predict_button.isEnabled()

@@ -266,7 +266,7 @@ class StageClassifierWidget(DockLayout, ModelTasks, ClassLayers, KeptModel, QWid
 
     def _update_buttons(self, *_, running: bool | None = None) -> None:
         running = self.is_running if running is None else running
-        busy = self._task is not None and self._task.is_running
+        busy = self._task is not None and not getattr(self._task, "done", True)
         paused = self._worker is not None and self._worker.is_paused
         self._start_button.setEnabled(not running and not busy)
         self._cv_button.setEnabled(not running and not busy)

@@ -106,6 +106,8 @@ def start_worker(
     Returns
     -------
     napari.qt.threading.WorkerBase
+        With ``done``: False until it has finished (``is_running`` is False until
+        its thread has started, so a dock that reads it at once thinks it idle).
     """
     from napari.qt.threading import create_worker
     from qtpy.compat import isalive
@@ -137,12 +139,21 @@ def start_worker(
     }
     if inspect.isgeneratorfunction(function):  # a FunctionWorker has no yielded signal
         connect["yielded"] = route(on_yielded)
-    if on_finished is not None:
-        connect["finished"] = alive(on_finished)
+    made = []
+
+    def finished() -> None:
+        if made:
+            made[0].done = True  # before on_finished, which may read it
+        if on_finished is not None:
+            alive(on_finished)()
+
+    connect["finished"] = finished
     options = {"_start_thread": False, "_connect": connect}
     if progress is not None:
         options["_progress"] = progress
     worker = create_worker(failures_as_values(function), *args, **options, **kwargs)
+    worker.done = False  # True once finished: busy from start() on, not only once running
+    made.append(worker)
     if start:
         worker.start()
     return worker
