@@ -17,7 +17,9 @@ def _rgb(label) -> np.ndarray:
 
     image = label.pixmap().toImage().convertToFormat(QImage.Format.Format_RGB888)
     w, h = image.width(), image.height()
-    data = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8)
+    bits = image.constBits()  # PyQt6: a sip.voidptr; PySide6: a memoryview
+    raw = bytes(bits) if isinstance(bits, memoryview) else bits.asstring(image.sizeInBytes())
+    data = np.frombuffer(raw, np.uint8)
     return data.reshape(h, image.bytesPerLine())[:, : 3 * w].reshape(h, w, 3)
 
 
