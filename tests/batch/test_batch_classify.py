@@ -286,3 +286,49 @@ def test_a_changed_image_is_measured_again_and_a_removed_one_cleared(tmp_path, s
     table = {r["name"]: float(r["area"]) for r in rows(out / "measurements.csv")}
     assert sorted(table) == [f"img{i}.png" for i in (0, 1, 2, 3, 5)]
     assert table["img1.png"] == measure(stack[9])["area"][0]
+
+
+@pytest.mark.parametrize("kind", ["features", "cnn"])
+def test_a_run_killed_mid_way_resumes_to_bit_identical_probabilities(tmp_path, h, capsys, models,
+                                                                      kind):  # fmt: skip
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    weights, _ = models[kind]
+    images = np.concatenate(list(synthetic_nuclei(n_per_class=9, seed=5).values()))  # 45
+    np.savez(tmp_path / "in.npz", images=images)
+    steps = ("--steps", "classify", "--model", str(weights))
+    whole = tmp_path / "whole.zarr"
+    assert h.run_cli(capsys, tmp_path / "in.npz", "--out", whole, *steps)[0] == 0
+    killed = tmp_path / "killed.zarr"
+    code = f"""
+        import os, signal
+        from napari_nuclei_edges.batch import _tasks
+        _tasks.BLOCK_PIXELS = 80 * 80  # blocks of one image, not of all 45
+        write, calls = _tasks._compute_and_write, [0]
+        def write_then_die(*args):
+            result = write(*args)
+            calls[0] += 1
+            if calls[0] == 9:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+        _tasks._compute_and_write = write_then_die
+        from napari_nuclei_edges._cli import main
+        main(["batch", {str(tmp_path / "in.npz")!r}, "--out", {str(killed)!r},
+              *{list(steps)!r}, "--quiet"])
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    done = zarr.open_group(str(killed), mode="r")["done"][:]
+    assert 0 < done.sum() < len(images)  # it stopped part way
+    code, printed, err = h.run_cli(capsys, tmp_path / "in.npz", "--out", killed, *steps)
+    assert (code, err) == (0, ""), err
+    first, again = zarr.open_group(str(whole), mode="r"), zarr.open_group(str(killed), mode="r")
+    for name in first["predictions"].array_keys():
+        np.testing.assert_array_equal(again[f"predictions/{name}"][:],
+                                      first[f"predictions/{name}"][:], err_msg=name)  # fmt: skip

@@ -15,6 +15,9 @@ from ._data import check_stack, measured, normalise_images, standardise_features
 from ._models import StageNet
 from .options import ClassifierOptions
 
+#: Images per batch of the convolutions on the CPU (a batch's feature maps stay in the cache).
+CPU_BATCH = 32
+
 
 @dataclass
 class Classifier:
@@ -66,8 +69,10 @@ class Classifier:
 
         The network runs as :meth:`StageNet.for_inference` makes it (batch
         normalisation folded in, channels-last), its convolutions ``batch_size``
-        images at a time: 128 on the CPU, where a batch's feature maps stay in the
-        cache; all at once on a GPU.
+        images at a time: on the CPU :data:`CPU_BATCH`, the last batch padded, so
+        that an image's probabilities are bit for bit the same whatever images it
+        comes with (a resumed batch run's equal an uninterrupted one's); all at
+        once on a GPU.
         """
         images = check_stack("images", images)
         if images.shape[-2:] != tuple(self.image_size) and self.options.uses_images:
@@ -83,11 +88,8 @@ class Classifier:
         net, pooled = self.net, None
         if x is not None:  # the convolutions batch by batch, the last layer once
             net = self.net.for_inference()
-            step = batch_size or (128 if self.device.type == "cpu" else len(images))
-            pooled = torch.cat([
-                net.pool(x[begin : begin + step].contiguous(memory_format=torch.channels_last))
-                for begin in range(0, len(images), step)
-            ])  # fmt: skip
+            pooled = _pooled(net, x, batch_size or (CPU_BATCH if x.device.type == "cpu"
+                                                    else len(images)))  # fmt: skip
         return torch.softmax(net.classify(pooled, f), dim=1).cpu().numpy()
 
     def first_filters(self) -> np.ndarray | None:
@@ -121,6 +123,18 @@ class Classifier:
         x, f = self.inputs(stack)
         maps = saliency_maps(self.net, x, f, target, method)
         return maps[0] if single else maps
+
+
+def _pooled(net, x: torch.Tensor, step: int) -> torch.Tensor:
+    """The pooled features of ``x``, ``step`` images at a time, always in batches of ``step``."""
+    pooled = []
+    for begin in range(0, len(x), step):
+        batch = x[begin : begin + step]
+        n = len(batch)
+        if n < step:  # one shape for every batch: the convolution's sums are done alike
+            batch = torch.cat([batch, batch.new_zeros((step - n, *batch.shape[1:]))])
+        pooled.append(net.pool(batch.contiguous(memory_format=torch.channels_last))[:n])
+    return torch.cat(pooled)
 
 
 def torch_device(name: str | None) -> torch.device:

@@ -60,7 +60,11 @@ class StageNet(nn.Module):
             parts.append(self._drop(pooled))
         if self.n_features:
             parts.append(features)
-        return self.head(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
+        x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        if self.training:
+            return self.head(x)
+        # row by row: a matrix product's sums depend on the row's place in the batch
+        return (x[:, None, :] * self.head.weight).sum(-1) + self.head.bias
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and self.dropout):
