@@ -328,6 +328,7 @@ def test_a_run_killed_mid_way_resumes_to_bit_identical_probabilities(tmp_path, h
     assert 0 < done.sum() < len(images)  # it stopped part way
     code, printed, err = h.run_cli(capsys, tmp_path / "in.npz", "--out", killed, *steps)
     assert (code, err) == (0, ""), err
+    assert f"{len(images) - done.sum()} images processed, {done.sum()} already done" in printed
     first, again = zarr.open_group(str(whole), mode="r"), zarr.open_group(str(killed), mode="r")
     for name in first["predictions"].array_keys():
         np.testing.assert_array_equal(again[f"predictions/{name}"][:],
