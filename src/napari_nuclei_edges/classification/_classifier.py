@@ -30,6 +30,7 @@ class Classifier:
     feature_mean: np.ndarray  # (F,) training means of the measurements
     feature_std: np.ndarray
     image_size: tuple[int, int]
+    intensity: dict | None = None  # the training images' dtype and percentiles (:mod:`._range`)
 
     def inputs(self, images: np.ndarray, features: np.ndarray | None = None):
         """The network's tensors for raw images (measured here when needed)."""

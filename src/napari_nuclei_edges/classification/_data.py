@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._range import intensity_range
 from .measurements import MODEL_FEATURES, measure
 from .options import ClassifierOptions
 
@@ -26,6 +27,7 @@ class Dataset:
     class_names: tuple[str, ...]
     features: np.ndarray | None  # (N, F) raw measurements (NaN where no object was found)
     feature_names: tuple[str, ...]
+    intensity: dict | None = None  # the images' dtype and percentiles (:mod:`._range`)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -84,6 +86,8 @@ def prepare(images_by_class: Mapping, opts: ClassifierOptions, *, min_per_class=
             "name each class differently."
         )
     check_classifier_memory([np.shape(s) for s in images_by_class.values()], opts)
+    dtype = np.result_type(*[getattr(s, "dtype", None) or np.asarray(s).dtype
+                             for s in images_by_class.values()])  # fmt: skip
     stacks = {str(name): check_stack(str(name), s) for name, s in images_by_class.items()}
     few = [f"'{name}' ({len(s)})" for name, s in stacks.items() if len(s) < min_per_class]
     if few:
@@ -105,7 +109,8 @@ def prepare(images_by_class: Mapping, opts: ClassifierOptions, *, min_per_class=
     features = None
     if opts.uses_features:
         features = measured(images, feature_names)
-    return Dataset(images, targets, names, features, feature_names)
+    return Dataset(images, targets, names, features, feature_names,
+                   intensity_range(images, dtype))  # fmt: skip
 
 
 def check_classifier_memory(shapes, opts: ClassifierOptions) -> None:

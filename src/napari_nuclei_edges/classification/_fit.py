@@ -46,7 +46,14 @@ class _Run:
         self.net = build(len(data.class_names), opts, n_features, opts.seed).to(self.device)
         self.net.generator = self.generator if self.device.type == "cpu" else None
         self.classifier = Classifier(
-            self.net, opts, data.class_names, data.feature_names, mean, std, data.size
+            self.net,
+            opts,
+            data.class_names,
+            data.feature_names,
+            mean,
+            std,
+            data.size,
+            data.intensity,
         )
         self.targets = torch.from_numpy(data.targets).long()
         self.warm = opts.model == "cnn+features" and self.f is not None
@@ -208,7 +215,8 @@ class _Run:
         net = copy.deepcopy(self.net).cpu().eval()
         return Classifier(net, self.opts, self.classifier.class_names,
                           self.classifier.feature_names, self.classifier.feature_mean,
-                          self.classifier.feature_std, self.classifier.image_size)  # fmt: skip
+                          self.classifier.feature_std, self.classifier.image_size,
+                          self.classifier.intensity)  # fmt: skip
 
 
 def _with_best(step: ClassifierStep, best: ClassifierStep, model) -> ClassifierStep:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._data import prepare, stratified_folds, stratified_split
+from ._range import range_caveat
 from .metrics import confusion_matrix, scores
 from .options import ClassifierOptions, ClassifierStep, CrossValidation, Predictions
 
@@ -191,6 +193,7 @@ class PredictionBlock:
     total: int
     probabilities: np.ndarray
     positions: np.ndarray
+    caveat: str = ""  # the first block's: images unlike the training ones (:mod:`._range`)
 
 
 def iter_predict(
@@ -220,6 +223,7 @@ def iter_predict(
         for begin in starts:
             end = min(begin + block_size, total)
             raw, block, bad = _finite_images(reader.block(begin, prefetch=end < total))
+            caveat = range_caveat(model.intensity, raw) if begin == 0 else ""
             features = positions = None
             if model.options.uses_features:
                 table = measure(raw)
@@ -232,7 +236,8 @@ def iter_predict(
             if positions is None:
                 positions = np.tile(centre, (len(block), 1))
             positions = np.where(np.isfinite(positions), positions, centre)
-            yield PredictionBlock(begin, end, total, probabilities.astype(np.float32), positions)
+            yield PredictionBlock(begin, end, total, probabilities.astype(np.float32), positions,
+                                  caveat)  # fmt: skip
 
 
 def _finite_images(raw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -319,9 +324,12 @@ def predict(model, images, block_size: int = 1024, batch_size: int | None = None
         and NaN probabilities; ``note`` says how many.
     """
     blocks = list(iter_predict(model, images, block_size, batch_size))
+    caveat = blocks[0].caveat if blocks else ""
+    if caveat:
+        warnings.warn(caveat, UserWarning, stacklevel=2)
     n_classes = len(model.class_names)
     probabilities = (
         np.concatenate([b.probabilities for b in blocks]) if blocks else np.zeros((0, n_classes))
     )
     positions = np.concatenate([b.positions for b in blocks]) if blocks else np.zeros((0, 2))
-    return Predictions.of(probabilities, model.class_names, positions)
+    return Predictions.of(probabilities, model.class_names, positions, caveat)

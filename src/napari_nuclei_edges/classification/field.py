@@ -8,8 +8,12 @@ and classifies the crops. No Qt, no napari.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ._range import range_caveat
 
 __all__ = ["classify_nuclei", "nucleus_crops"]
 
@@ -93,12 +97,26 @@ def classify_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None) ->
     ValueError
         For an image that is not 2D, or labels of another shape.
 
+    Warns
+    -----
+    UserWarning
+        When the image's dtype or intensities are unlike the training images'.
+
     Examples
     --------
     >>> table = classify_nuclei(model, field)  # doctest: +SKIP
     >>> table["stage"][:3]  # doctest: +SKIP
     array(['interphase', 'interphase', 'metaphase'], dtype=object)
     """
+    table, caveat = classified_nuclei(model, image, labels)
+    if caveat:
+        warnings.warn(caveat, UserWarning, stacklevel=2)
+    return table
+
+
+def classified_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None):
+    """:func:`classify_nuclei`'s table, and its caveat as a sentence ('' for images like
+    the training ones) instead of a warning."""
     from ..segmentation import segment_nuclei
 
     image = np.asarray(image)
@@ -133,4 +151,4 @@ def classify_nuclei(model, image: ArrayLike, labels: ArrayLike | None = None) ->
     table["probability"] = np.where(finite, np.nan_to_num(p).max(1), np.nan)
     for i, name in enumerate(model.class_names):
         table[f"p_{name}"] = p[:, i]
-    return table
+    return table, range_caveat(getattr(model, "intensity", None), image)

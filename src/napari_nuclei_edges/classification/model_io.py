@@ -80,6 +80,7 @@ def save_classifier(path, model) -> Path:
         "feature_mean": np.asarray(model.feature_mean, float).tolist(),
         "feature_std": np.asarray(model.feature_std, float).tolist(),
         "image_size": [int(v) for v in model.image_size],
+        "intensity": getattr(model, "intensity", None),
     }
     meta.write_text(json.dumps(info, indent=2))
     return weights
@@ -112,7 +113,7 @@ def load_classifier(path):
         if part.stat().st_size > limit:
             raise ValueError(f"{part.name} is {part.stat().st_size / 1e6:.0f} MB, far more "
                              "than a classifier this plugin saves: it is not one.")  # fmt: skip
-    opts, names, features, mean, std, size = _description(meta)
+    opts, names, features, mean, std, size, intensity = _description(meta)
     state = _weights(weights)
     net = build(len(names), opts, len(features), opts.seed)
     try:
@@ -124,7 +125,7 @@ def load_classifier(path):
             f"({first}): save the model again."
         ) from None
     net.eval()
-    model = Classifier(net, opts, names, features, mean, std, size)
+    model = Classifier(net, opts, names, features, mean, std, size, intensity)
     _check_outputs(model, weights.name)
     return model
 
@@ -175,7 +176,27 @@ def _description(meta: Path):
     if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)
             and all(1 <= v <= most for v in size)):  # fmt: skip
         raise bad(f"image_size must be two sizes from 1 to {most}, not {size!r:.40}")
-    return opts, names, features, mean, std, (int(size[0]), int(size[1]))
+    intensity = _intensity(info.get("intensity"), bad)
+    return opts, names, features, mean, std, (int(size[0]), int(size[1])), intensity
+
+
+def _intensity(value, bad) -> dict | None:
+    """The training images' dtype and percentiles (None in a file saved before they were kept)."""
+    if value is None:
+        return None
+    keys = {"dtype", "low", "high"}
+    if not (isinstance(value, dict) and set(value) == keys and isinstance(value["dtype"], str)):
+        raise bad(f"intensity must hold dtype, low and high, not {value!r:.60}")
+    try:
+        kind = np.dtype(value["dtype"]).kind
+    except (TypeError, ValueError):
+        kind = ""
+    if kind not in "uif" or not kind:
+        raise bad(f"intensity's dtype {value['dtype']!r:.30} is not a numeric dtype")
+    low, high = _numbers([value["low"], value["high"]], 2, bad, "intensity")
+    if low > high:
+        raise bad("intensity's low is above its high")
+    return {"dtype": np.dtype(value["dtype"]).name, "low": float(low), "high": float(high)}
 
 
 def _names(value, bad, key: str) -> tuple[str, ...]:

@@ -323,9 +323,10 @@ class Predictions:
     probabilities: np.ndarray  # (N, C) float32
     class_names: tuple[str, ...]
     positions: np.ndarray  # (N, 2) row, column of each image's nucleus (the centre without one)
+    caveat: str = ""  # images unlike those the model learned from ('' when alike)
 
     @classmethod
-    def of(cls, probabilities, class_names, positions) -> Predictions:
+    def of(cls, probabilities, class_names, positions, caveat: str = "") -> Predictions:
         """Each image labelled with its most probable class; an image whose probabilities
         are not finite gets no label (``""``), never the first class.
 
@@ -340,7 +341,8 @@ class Predictions:
         names = np.asarray([*class_names, ""], dtype=object)
         known = np.isfinite(probabilities).all(axis=1)
         index = np.where(known, np.nan_to_num(probabilities, nan=-1.0).argmax(axis=1), -1)
-        return cls(names[index], probabilities, tuple(class_names), np.asarray(positions))
+        return cls(names[index], probabilities, tuple(class_names), np.asarray(positions),
+                   caveat)  # fmt: skip
 
     @property
     def unlabelled(self) -> int:
@@ -349,13 +351,16 @@ class Predictions:
 
     @property
     def note(self) -> str:
-        """The sentence that says how many images got no label ('' when all did)."""
+        """The sentences that say how many images got no label, and the :attr:`caveat`
+        ('' when all did and the images are like the training ones)."""
         n = self.unlabelled
-        if not n:
-            return ""
-        images, has, it = ("image", "has", "it is") if n == 1 else ("images", "have", "they are")
-        return (f"{n} {images} {has} no finite class probabilities (NaN pixels or values the "
-                f"model overflows on): {it} not labelled.")  # fmt: skip
+        said = [self.caveat] if self.caveat else []
+        if n:
+            images, has, it = (("image", "has", "it is") if n == 1
+                               else ("images", "have", "they are"))  # fmt: skip
+            said.insert(0, f"{n} {images} {has} no finite class probabilities (NaN pixels or "
+                           f"values the model overflows on): {it} not labelled.")  # fmt: skip
+        return " ".join(said)
 
     @property
     def indices(self) -> np.ndarray:

@@ -560,6 +560,23 @@ def test_predict_on_a_field_classifies_every_nucleus(viewer, open_dock, qtbot):
         said(dock, "apply"))  # fmt: skip
 
 
+def test_predict_on_the_same_crops_stored_as_16_bit_says_the_range_differs(viewer, open_dock,
+                                                                          qtbot):  # fmt: skip
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, epochs=3, patience=0)
+    viewer.add_image(viewer.layers["metaphase"].data.astype(np.uint16) * 257, name="wide")
+    dock.image_name = "wide"
+    dock.predict()
+    qtbot.waitUntil(lambda: said(dock, "apply").startswith("wide_stage:"), timeout=60_000)
+    assert "These images (uint16, 1st–99th percentile " in said(
+        dock, "apply"
+    ) and "are not in the range the model learned from (uint8, " in said(dock, "apply")
+    dock.image_name = "metaphase"  # the training range: nothing said
+    dock.predict()
+    qtbot.waitUntil(lambda: said(dock, "apply").startswith("metaphase_stage:"), timeout=60_000)
+    assert "range the model learned from" not in said(dock, "apply")
+
+
 def test_while_cross_validating_start_and_predict_wait(open_dock, qtbot):
     dock = open_dock(DOCK)
     _train(qtbot, dock, epochs=2, patience=0)

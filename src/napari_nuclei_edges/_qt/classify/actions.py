@@ -147,12 +147,13 @@ def put_saliency(viewer, layer_name: str, maps, shown: np.ndarray, model_name: s
     )  # fmt: skip
 
 
-def field_table(model, image, device: str | None = None) -> dict:
+def field_table(model, image, device: str | None = None) -> tuple[dict, str]:
     """The worker of Predict on a field (an image larger than the model's crops): one row
-    per nucleus (:func:`~napari_nuclei_edges.classification.classify_nuclei`)."""
-    from ...classification import classify_nuclei
+    per nucleus (:func:`~napari_nuclei_edges.classification.classify_nuclei`), and the
+    sentence when the image is unlike the training images."""
+    from ...classification.field import classified_nuclei
 
-    return classify_nuclei(model.to(device), np.asarray(image))
+    return classified_nuclei(model.to(device), np.asarray(image))
 
 
 def scale_caveat(model, table: dict) -> str:

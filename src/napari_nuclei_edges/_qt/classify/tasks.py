@@ -211,7 +211,7 @@ class ModelTasks:
             probabilities = np.concatenate([b.probabilities for b in blocks])
             self.predictions = Predictions.of(  # an image without finite ones: no class
                 probabilities, self.model.class_names,
-                np.concatenate([b.positions for b in blocks]),
+                np.concatenate([b.positions for b in blocks]), blocks[0].caveat,
             )  # fmt: skip
             new = owned_output(self._viewer, name, "stage") is None
             out = actions.put_predictions(
@@ -243,9 +243,10 @@ class ModelTasks:
         model's size, one point per nucleus in ``<layer>_stage``."""
         h, w = self.model.image_size
 
-        def on_returned(table) -> None:
+        def on_returned(found) -> None:
             from ...classification.options import Predictions
 
+            table, caveat = found
             if name not in self._viewer.layers:
                 return None
             classes = tuple(self.model.class_names)
@@ -259,7 +260,7 @@ class ModelTasks:
             counts = ", ".join(f"{c} {int(np.sum(table['stage'] == c))}" for c in classes)
             large = int(np.sum(table["larger_than_crop"]))
             note = f" {large} larger than the crop: their stage is less sure." if large else ""
-            note += actions.scale_caveat(self.model, table)
+            note += actions.scale_caveat(self.model, table) or (f" {caveat}" if caveat else "")
             nuclei = len(table["stage"])
             self._say(f"{out.name}: {nuclei} nucle{'us' if nuclei == 1 else 'i'}, each "
                       f"classified in a {h} × {w} crop around it (hover a point for its stage): "
