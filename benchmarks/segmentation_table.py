@@ -18,7 +18,7 @@ import numpy as np
 
 
 def rows() -> dict[str, dict]:
-    """Scores of the segmentations the README compares, by the row's label."""
+    """Scores of the segmentations docs/segmentation.md compares, by the row's label."""
     from napari_nuclei_edges.data import CLASS_NAMES
     from napari_nuclei_edges.intensity import auto_threshold
     from napari_nuclei_edges.segmentation import segment, segment_nuclei, segmentation_scores
