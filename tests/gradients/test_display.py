@@ -13,7 +13,6 @@ from napari_nuclei_edges.gradients import (
 )
 from napari_nuclei_edges.gradients.display import (
     COLORMAPS,
-    MIN_STEP,
     NOISY,
     display_settings,
     gradient_arrows,
@@ -22,6 +21,7 @@ from napari_nuclei_edges.gradients.display import (
     robust_limit,
     suggested_sigma,
 )
+from napari_nuclei_edges.gradients.pictures import MIN_STEP
 
 
 @pytest.fixture(scope="module")
