@@ -22,18 +22,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...gradients import (
-    PADDINGS,
-    SOBEL_X,
-    SOBEL_Y,
-    Gradients,
-    available_devices,
-    output_shape,
-)
+from ...gradients import PADDINGS, SOBEL_X, SOBEL_Y, Gradients, available_devices, output_shape
 from ...gradients.display import MAX_VECTORS
-from ...gradients.display import (
-    colormap as _colormap,
-)
 from ..common import settings as _settings
 from ..common.choice import LayerChoice
 from ..common.layers import is_lazy, layer_data, layer_problem
@@ -42,61 +32,25 @@ from ..common.lifetime import DockLife
 from ..common.outputs import owned_output, put_layer
 from ..common.progress import RunProgressWidget
 from ..common.workers import Failure, failures_as_values, start_worker
+from .outputs import (
+    ARROW_MIN_FRACTION,
+    ARROW_MIN_STEP,
+    DEFAULT_OUTPUTS,
+    OUTPUT_LABELS,
+    OUTPUTS,
+    notes,
+    output_steps,
+    recolour,
+    shown_in,
+)
 from .parts import SobelRun, _compute, _kernels_view, canvas_theme, displayed_plane
 
-OUTPUTS = ("gx", "gy", "magnitude", "direction", "rgb", "vectors")
-OUTPUT_LABELS = {
-    "gx": "Gx",
-    "gy": "Gy",
-    "magnitude": "magnitude",
-    "direction": "direction angle",
-    "rgb": "direction (colour)",
-    "vectors": "arrows",
-}
-#: Each output's layer, ``<source>_<name>``: named for what it shows, as its box is.
-OUTPUT_NAMES = {
-    "gx": "sobel_gx",
-    "gy": "sobel_gy",
-    "magnitude": "sobel_magnitude",
-    "direction": "sobel_direction",
-    "rgb": "sobel_direction_colour",
-    "vectors": "sobel_arrows",
-}
-#: Checked for a new user: the colour picture is the direction view that reads at a
-#: glance (hue = direction, only where there is an edge); the angle itself is opt-in.
-DEFAULT_OUTPUTS = ("gx", "gy", "magnitude", "rgb")
-#: Arrows a pixel wide at the default zoom of an 80 × 80 image in a grid cell.
-ARROW_STYLE = {"edge_color": "yellow", "edge_width": 0.8, "vector_style": "arrow", "length": 1.0}
-#: Arrows shorter than this fraction of a grid step (weak gradients) are left out.
-ARROW_MIN_FRACTION = 0.2
-#: Pixels between arrows at least: each arrow a few screen pixels long at the default zoom.
-ARROW_MIN_STEP = 6
 #: Milliseconds between two new output layers: a frame, for napari to draw the first.
 FRAME_MS = 16
 #: Inputs with more pixels than this are computed in a worker thread.
 WORKER_PIXELS = 4_000_000
 # MAX_VECTORS, about the most arrows in the vectors layer, is imported above and
 # looked up in this module at each run: a test or script can change it here.
-
-
-def _notes(name: str, computed: SobelRun) -> list[str]:
-    """What a user should know about a finished run's outputs (nothing, usually)."""
-    notes = []
-    if computed.skipped:
-        skipped = " and ".join(OUTPUT_LABELS[what] for what in computed.skipped)
-        need, were = ("need", "were") if len(computed.skipped) > 1 else ("needs", "was")
-        notes.append(
-            f"{name} is read lazily (dask): {skipped} {need} the whole image in memory "
-            f"and {were} not made; Gx, Gy, magnitude and the angle stay lazy."
-        )
-    if computed.not_finite:
-        count = computed.not_finite
-        notes.append(
-            f"{count:,} pixel{'s' if count > 1 else ''} of {name} {'are' if count > 1 else 'is'}"
-            " NaN or infinite: Gx, Gy and the magnitude are NaN within one pixel of them "
-            "(black in the colour picture)."
-        )
-    return notes
 
 
 class SobelWidget(QWidget):
@@ -116,12 +70,32 @@ class SobelWidget(QWidget):
         self._spare: dict[str, Gradients] = {}
         self._last: dict[str, Gradients] = {}  # the result last shown, per source
 
+        self._make_controls()
+        self._progress = RunProgressWidget()
+        self._progress.stop_requested.connect(self.stop)
+        self._pending: list = []
+        self._shown = 0
+        self._stopped = False
+        # one output per turn of the event loop, a frame apart: napari draws each
+        self._show_timer = QTimer(self, singleShot=True, interval=FRAME_MS)
+        self._show_timer.timeout.connect(self._on_show_tick)
+
+        self._lay_out()
+
+        self._restore_settings()
+        self._run_button.clicked.connect(self.run)
+        self._kernels_check.toggled.connect(self._kernels_box.setVisible)
+        self._attach()
+        self._life = DockLife(self)
+
+    def _make_controls(self) -> None:
+        """The dock's controls, each with its one-sentence tooltip."""
         self._layer_combo = QComboBox()
         self._layer_combo.setToolTip(
             "The image layer (or stack of images) to differentiate: the layer selected in "
             "napari's layer list, until you pick one here."
         )
-        self._choice = LayerChoice(self._layer_combo, viewer, on_renamed=self._on_renamed)
+        self._choice = LayerChoice(self._layer_combo, self._viewer, on_renamed=self._on_renamed)
         self._output_checks = {name: QCheckBox(OUTPUT_LABELS[name]) for name in OUTPUTS}
         self._output_checks["rgb"].setToolTip(
             "The direction as hue, the magnitude as brightness: colour only at edges."
@@ -158,15 +132,9 @@ class SobelWidget(QWidget):
         # σ set by the suggestion is for this session's runs, not the user's setting
         self._suggested = False
         self._sigma_spin.valueChanged.connect(lambda *_: setattr(self, "_suggested", False))
-        self._progress = RunProgressWidget()
-        self._progress.stop_requested.connect(self.stop)
-        self._pending: list = []
-        self._shown = 0
-        self._stopped = False
-        # one output per turn of the event loop, a frame apart: napari draws each
-        self._show_timer = QTimer(self, singleShot=True, interval=FRAME_MS)
-        self._show_timer.timeout.connect(self._on_show_tick)
 
+    def _lay_out(self) -> None:
+        """The controls in a scrolling column: what to compute, Run, then what it said."""
         outputs = QGridLayout()
         for index, check in enumerate(self._output_checks.values()):
             outputs.addWidget(check, index // 2, index % 2)
@@ -188,12 +156,6 @@ class SobelWidget(QWidget):
         layout.addWidget(self._status_label)
         layout.addWidget(self._suggest_button)
         layout.addStretch()
-
-        self._restore_settings()
-        self._run_button.clicked.connect(self.run)
-        self._kernels_check.toggled.connect(self._kernels_box.setVisible)
-        self._attach()
-        self._life = DockLife(self)
 
     # ------------------------------------------------------------------ public API
 
@@ -273,12 +235,7 @@ class SobelWidget(QWidget):
     def stop(self) -> None:
         """Stop a run (the Stop button): a worker's result is dropped, no more layers appear."""
         self._stopped = True
-        if self._worker is not None:
-            self._worker.quit()
-        self._show_inserted()
-        self._pending.clear()
-        self._show_timer.stop()
-        self._set_idle()
+        self._halt()
         self._say("Stopped.")
 
     # ------------------------------------------------------------------ internals
@@ -303,17 +260,7 @@ class SobelWidget(QWidget):
             return self._say(f"{name} was removed before its Sobel outputs were ready.")
         result, suggestion = computed.gradients, computed.suggestion
         meta = {**params, "kernel_x": SOBEL_X.tolist(), "kernel_y": SOBEL_Y.tolist()}
-        steps = []
-        for what, look in computed.looks.items():
-            data = getattr(result, what)
-            made = lambda d=data: d  # noqa: E731
-            steps.append((OUTPUT_LABELS[what], "image", OUTPUT_NAMES[what], made, look))
-        if computed.rgb is not None:
-            steps.append((OUTPUT_LABELS["rgb"], "image", OUTPUT_NAMES["rgb"],
-                          lambda: computed.rgb, {"rgb": True}))  # fmt: skip
-        if computed.arrows is not None:
-            steps.append(("arrows", "vectors", OUTPUT_NAMES["vectors"],
-                          lambda: computed.arrows, ARROW_STYLE))  # fmt: skip
+        steps = output_steps(computed)
         if suggestion and params["sigma"] == 0:
             self._suggest_button.show()
         # the result shown before is the next run's buffer, unless a layer still shows
@@ -326,7 +273,7 @@ class SobelWidget(QWidget):
         self._set_busy(len(self._pending), f"Showing the outputs of {name}:")
         made = ", ".join(f"{name}_{step[2]}" for step in steps)
         said = f"Made {len(steps)} layer{'s' if len(steps) != 1 else ''}: {made}."
-        self._say(" ".join([said, *_notes(name, computed)]))
+        self._say(" ".join([said, *notes(name, computed)]))
         self._on_show_tick()  # the first at once: the click answers in the same frame
 
     def _on_show_tick(self) -> None:
@@ -361,6 +308,15 @@ class SobelWidget(QWidget):
         else:
             self._set_idle()
 
+    def _halt(self) -> None:
+        """The worker quit, no layer left hidden, no more shown."""
+        if self._worker is not None:
+            self._worker.quit()
+        self._show_inserted()
+        self._pending.clear()
+        self._show_timer.stop()
+        self._set_idle()
+
     def _show_inserted(self) -> None:
         """Show the layers inserted hidden (to be shown next turn): none is left hidden."""
         for name, _, _, kind, what, *_ in self._pending:
@@ -370,11 +326,7 @@ class SobelWidget(QWidget):
 
     def _on_show(self, arrays: Gradients) -> bool:
         """Whether any layer's data is one of ``arrays`` (or a view of one)."""
-        return any(
-            isinstance(layer.data, np.ndarray) and np.may_share_memory(layer.data, array)
-            for layer in self._viewer.layers
-            for array in arrays
-        )
+        return shown_in(self._viewer, arrays)
 
     def _displayed_plane(self, layer) -> tuple[int, ...] | None:
         return displayed_plane(self._viewer, layer)
@@ -384,12 +336,7 @@ class SobelWidget(QWidget):
 
     def _on_theme_changed(self, event=None) -> None:
         """Outputs follow the theme: the zero of Gx and Gy is the canvas colour."""
-        theme = self._theme()
-        for layer in self._viewer.layers:
-            made = layer.metadata.get("napari_nuclei_edges", {}).get("output", "")
-            what = made.removeprefix("sobel_")
-            if made.startswith("sobel_") and what in ("gx", "gy", "magnitude"):
-                layer.colormap = _colormap(what, theme)
+        recolour(self._viewer, self._theme())
 
     def _on_suggest_clicked(self) -> None:
         self._sigma_spin.setValue(1.0)
@@ -446,11 +393,6 @@ class SobelWidget(QWidget):
         self._viewer.events.theme.connect(self._on_theme_changed)
 
     def _detach(self) -> None:
-        if self._worker is not None:
-            self._worker.quit()
-        self._show_inserted()
-        self._pending.clear()
-        self._show_timer.stop()
-        self._set_idle()
+        self._halt()
         self._choice.detach()
         self._viewer.events.theme.disconnect(self._on_theme_changed)

@@ -47,6 +47,13 @@ AS_SET = "as set"
 PER_IMAGE = "per image"
 #: How Apply thresholds: the dock's one threshold, or the chosen method on each image.
 SEGMENT_RULES = (AS_SET, PER_IMAGE)
+#: State fields remembered between sessions, with their defaults. The preview switch
+#: is not: on opening it says whether previews are shown (see the widget).
+REMEMBERED = {"log": False, "density": False, "bins": 0, "polarity": "bright",
+              "threshold": 0.0, "method": "otsu", "segment_rule": PER_IMAGE}  # fmt: skip
+#: What a remembered value may be (read back checked; the data's range clamps it later).
+REMEMBERED_WITHIN = {"bins": (0, 1 << 16), "threshold": (-1e12, 1e12),
+                     "polarity": set(POLARITIES), "segment_rule": set(SEGMENT_RULES)}  # fmt: skip
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:

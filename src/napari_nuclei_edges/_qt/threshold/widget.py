@@ -30,9 +30,13 @@ from ..common.workers import start_worker
 from .controls import ThresholdControls
 from .histogram_view import above_text
 from .layer_list import PURPOSE, LayerListMixin
-from .model import AS_SET, MANUAL, PER_IMAGE, ThresholdState, counted, used_thresholds
+from .model import AS_SET, MANUAL, REMEMBERED, ThresholdState, counted, used_thresholds
+from .model import REMEMBERED_WITHIN as _WITHIN
 from .previews import current_plane, show_mask_preview
+from .runs import compare_with_gallery, segment_layers
 
+#: What a remembered value may be; a method is one the dock offers.
+REMEMBERED_WITHIN = {**_WITHIN, "method": {MANUAL, *THRESHOLD_METHODS}}
 #: Requests closer together than this share one preview update.
 FRAME_SECONDS = 1 / 60
 
@@ -69,7 +73,7 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
         self._deleted: list[str] = []  # layers deleted: their outputs go at the next turn
         self._preview_timer = QTimer(self, singleShot=True, interval=round(FRAME_SECONDS * 1e3))
         self._preview_timer.timeout.connect(self._update_preview)
-        _restore(self.state, self._settings)
+        _settings.restore_fields(self.state, self._settings, REMEMBERED, REMEMBERED_WITHIN)
         self.show_state()
         self._segmentation_panel.apply_button.clicked.connect(self.apply)
         self._segmentation_panel.progress.stop_requested.connect(self._on_stop_clicked)
@@ -123,8 +127,6 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
 
         Returns the napari worker (already started), so a script can wait for it.
         """
-        from ...segmentation import segment_nuclei
-
         panel = self._segmentation_panel
         if panel.progress.running:
             return self._worker  # the button is disabled meanwhile; a script gets the same run
@@ -138,14 +140,6 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
         # as set: the dock's one threshold, whatever made it; per image: the method's rule
         threshold = state.threshold if rule == AS_SET else None
         jobs = [(layer.name, np.asarray(layer_data(layer))) for layer in layers]
-
-        def run():
-            for name, data in jobs:
-                labels, used = segment_nuclei(
-                    data, threshold=threshold, method=method if threshold is None else "otsu",
-                    rule="per_image", polarity=polarity, return_thresholds=True, **options,
-                )  # fmt: skip
-                yield name, labels, used
 
         parameters = {"rule": rule, "method": method, "threshold": threshold,
                       "polarity": polarity, **options}  # fmt: skip
@@ -172,7 +166,8 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
         panel.apply_button.setEnabled(False)
         panel.progress.begin(len(jobs), "Segmenting")
         self._worker = start_worker(
-            run, on_yielded=on_labels, on_finished=on_finished,
+            segment_layers, jobs, threshold, method, polarity, options,
+            on_yielded=on_labels, on_finished=on_finished,
             on_failure=lambda message: self._say(f"Segmentation failed: {message}"),
             progress={"total": len(jobs), "desc": "Segmenting"}, owner=self,
         )  # fmt: skip
@@ -219,7 +214,7 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
         panel = self._segmentation_panel
         panel.rule_combo.currentTextChanged.connect(self.state.set_segment_rule)
         panel._sigma_spin.valueChanged.connect(self._show_plan)
-        _settings.remember_fields(self.state, self._settings, _SETTINGS)
+        _settings.remember_fields(self.state, self._settings, REMEMBERED)
 
     def _on_threshold_changed(self, value: float) -> None:
         self._show_above()
@@ -342,8 +337,6 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
         In a worker: some methods iterate (``minimum`` smooths a 16-bit image's
         65,536-bin histogram up to 10,000 times). Returns the started worker.
         """
-        from ...segmentation.compare import compare_methods, gallery
-
         layers = [layer for layer in self.selected_layers if not layer_problem(layer, PURPOSE)]
         if not layers:
             self._say("Select an image layer first.")
@@ -359,8 +352,7 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
         planes = {layer.name: current_plane(self._viewer, layer) for layer in layers}
 
         def compare():
-            rows = compare_methods(stacks, truths, polarity=polarity)
-            return rows, *gallery(rows, planes, polarity)
+            return compare_with_gallery(stacks, truths, planes, polarity)
 
         def on_compared(result) -> None:
             rows, thumbnails, tips = result
@@ -465,17 +457,3 @@ class HistogramThresholdWidget(LayerListMixin, ThresholdControls):
             layer.events.name.disconnect(self._on_layer_renamed)
         self._stop_theme()
         self._stop_canvas_guard()
-
-
-#: State fields remembered between sessions, with their defaults. The preview switch
-#: is not: on opening it says whether previews are shown (see ``__init__``).
-_SETTINGS = {"log": False, "density": False, "bins": 0, "polarity": "bright",
-             "threshold": 0.0, "method": "otsu", "segment_rule": PER_IMAGE}  # fmt: skip
-
-
-def _restore(state: ThresholdState, settings) -> None:
-    """The remembered fields, as they were saved (the data's range clamps them later)."""
-    within = {"bins": (0, 1 << 16), "threshold": (-1e12, 1e12),
-              "polarity": {"bright", "dark"}, "method": {MANUAL, *THRESHOLD_METHODS},
-              "segment_rule": {AS_SET, PER_IMAGE}}  # fmt: skip
-    _settings.restore_fields(state, settings, _SETTINGS, within)
