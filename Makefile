@@ -1,6 +1,6 @@
 # One command to set up and launch, one to set up and run every test.
 #   make run [DATA=path/to/cell0027_nuclei.npz]   napari with the plugin, its data and docks
-#   make test                                     the whole suite, under PyQt6 and PySide6
+#   make test                                     the whole suite (its Qt tests under PySide6 too)
 PYTHON ?= python3
 VENV ?= .venv
 TOOLS ?= .venv-tools
@@ -31,7 +31,7 @@ $(TOOLS)/.installed:
 system-deps:  ## Xvfb, Mesa and the libraries Qt needs (Debian/Ubuntu; apt-get as root)
 	bash scripts/install-system-deps.sh
 
-test: system-deps $(TOOLS)/.installed  ## set up and run the whole suite under PyQt6 and PySide6
+test: system-deps $(TOOLS)/.installed  ## set up and run the whole suite under PyQt6, its Qt tests under PySide6 too
 	$(TOOLS)/bin/tox run -e pyqt6,pyside6
 
 lint: $(VENV)/.installed
