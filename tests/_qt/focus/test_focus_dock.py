@@ -147,6 +147,14 @@ def test_the_focus_map_of_a_tilted_field(viewer, widget, qtbot):
     )
 
 
+def test_the_tile_size_says_what_it_is(widget):
+    from qtpy.QtWidgets import QLabel
+
+    named = [label.text() for label in widget.findChildren(QLabel)
+             if label.buddy() is widget._tile_spin]  # fmt: skip
+    assert named == ["tiles of"] and widget._tile_spin.text().endswith(" px")
+
+
 def test_bad_layers_get_a_sentence(viewer, widget):
     viewer.add_image(np.zeros((30, 30)), name="flat image")
     widget.layer_name = "flat image"

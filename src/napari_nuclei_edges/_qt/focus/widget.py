@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSpinBox,
     QWidget,
@@ -77,7 +78,7 @@ class FocusWidget(QWidget):
             "Add Gaussian noise of this σ (grey levels) before measuring: which measures "
             "keep a single peak as noise grows? 0: the stack as it is."
         )
-        self._tile_spin = QSpinBox(minimum=3, maximum=8192, value=TILE)
+        self._tile_spin = QSpinBox(minimum=3, maximum=8192, value=TILE, suffix=" px")
         self._tile_spin.setToolTip("The side of a focus map's tiles, in pixels.")
         self._map_button = QPushButton("Focus map")
         self._map_button.setToolTip(
@@ -104,6 +105,9 @@ class FocusWidget(QWidget):
         row.addWidget(self._keep_button)
         map_row = QHBoxLayout()
         map_row.addWidget(self._map_button)
+        tile_label = QLabel("tiles of")
+        tile_label.setBuddy(self._tile_spin)
+        map_row.addWidget(tile_label)
         map_row.addWidget(self._tile_spin)
         layout = scrolling_layout(self)
         layout.addLayout(form)
