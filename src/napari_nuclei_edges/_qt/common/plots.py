@@ -8,11 +8,12 @@ import pyqtgraph as pg
 
 from ...data import CLASS_NAMES
 
-# colour-blind-safe (Okabe-Ito), one per class ...
-_PALETTE = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00")
+# colour-blind-safe (Okabe-Ito), one per class (no two of them alike: not orange beside
+# vermillion) ...
+_PALETTE = ("#56B4E9", "#F0E442", "#009E73", "#CC79A7", "#D55E00")
 # ... and for any other layer (a user's own image, a dataset of other classes) the rest
 # of Okabe-Ito, then Paul Tol's muted colours: never a class's colour
-_OTHERS = ("#F0E442", "#0072B2", "#999999", "#882255", "#44AA99", "#DDCC77", "#117733", "#AA4499")
+_OTHERS = ("#E69F00", "#0072B2", "#999999", "#882255", "#44AA99", "#DDCC77", "#117733", "#AA4499")
 
 
 def layer_color(name: str, index: int) -> str:
