@@ -1,0 +1,1 @@
+"""The Learn a segmentation dock."""
