@@ -17,6 +17,7 @@ PURE = (
     "batch",
     "classification",
     "focus",
+    "segmenter",
 )
 
 
@@ -36,7 +37,8 @@ def test_loading_and_plugin_glue_import_no_qt_and_no_torch():
         "import napari_nuclei_edges.data, napari_nuclei_edges.synthetic, "
         "napari_nuclei_edges.intensity, napari_nuclei_edges.segmentation, "
         "napari_nuclei_edges._plugin.reader, napari_nuclei_edges._plugin.sample_data, "
-        "napari_nuclei_edges._cli, napari_nuclei_edges.training.options"
+        "napari_nuclei_edges._cli, napari_nuclei_edges.training.options, "
+        "napari_nuclei_edges.segmenter"
     )
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
