@@ -53,7 +53,10 @@ def test_docks_are_in_napari_layer_menus():
         menu: [item.command for item in items]
         for menu, items in manifest.contributions.menus.items()
     }
-    assert menus["napari/layers/segment"] == ["napari-nuclei-edges.threshold_widget"]
+    assert menus["napari/layers/segment"] == [
+        "napari-nuclei-edges.threshold_widget",
+        "napari-nuclei-edges.segmenter_widget",
+    ]
     assert menus["napari/layers/filter"] == [
         "napari-nuclei-edges.sobel_widget",
         "napari-nuclei-edges.training_widget",

@@ -21,6 +21,7 @@ DOCKS = (
     "Sobel edges",
     "Learn a kernel",
     "Classify the stage",
+    "Learn a segmentation",
     "Find the focus",
 )
 

@@ -79,13 +79,13 @@ def test_the_launcher_fills_the_screen_it_opens_on(make_napari_viewer, qtbot):
     assert width < 1000 and height < 700
 
 
-def test_five_docks_from_the_plugins_menu_fit_a_laptop(make_napari_viewer, qtbot):
+def test_six_docks_from_the_plugins_menu_fit_a_laptop(make_napari_viewer, qtbot):
     from qtpy.QtWidgets import QDockWidget
 
     viewer = make_napari_viewer(show=True)
     viewer.window.set_geometry(0, 0, 1366, 768)
     names = ["Histograms and threshold", "Sobel edges", "Learn a kernel",
-             "Classify the stage", "Find the focus"]  # fmt: skip
+             "Classify the stage", "Learn a segmentation", "Find the focus"]  # fmt: skip
     docks = []
     for name in names:
         dock, _ = viewer.window.add_plugin_dock_widget("napari-nuclei-edges", name)
@@ -96,7 +96,7 @@ def test_five_docks_from_the_plugins_menu_fit_a_laptop(make_napari_viewer, qtbot
     assert all(dock.width() <= 0.4 * 1366 for dock in docks)  # not half the screen
     # a tab shows the dock's name, short, without "(napari-nuclei-edges)"
     assert [dock.windowTitle() for dock in docks] == [
-        "Threshold", "Sobel edges", "Learn a kernel", "Classify", "Find the focus"
+        "Threshold", "Sobel edges", "Learn a kernel", "Classify", "Segment", "Find the focus"
     ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ LONG = "DAPI_field03_deconvolved_MaxIP_2024-11-21_experiment_B"
         "Learn a kernel",
         "Classify the stage",
         "Histograms and threshold",
+        "Learn a segmentation",
         "Find the focus",
     ],
 )

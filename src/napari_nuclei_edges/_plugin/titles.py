@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 #: Tab titles that a laptop's tab bar shows whole (the docks' display names otherwise).
-SHORT_TITLES = {"Histograms and threshold": "Threshold", "Classify the stage": "Classify"}
+SHORT_TITLES = {
+    "Histograms and threshold": "Threshold",
+    "Classify the stage": "Classify",
+    "Learn a segmentation": "Segment",
+}
 
 
 def short_title(title: str) -> str:

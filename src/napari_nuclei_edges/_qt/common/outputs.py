@@ -82,7 +82,12 @@ def put_layer(
 
     from ..._plugin.grid import insert_after_source
 
-    kinds = {"image": layers.Image, "labels": layers.Labels, "vectors": layers.Vectors}
+    kinds = {
+        "image": layers.Image,
+        "labels": layers.Labels,
+        "vectors": layers.Vectors,
+        "shapes": layers.Shapes,
+    }
     layer = kinds[kind](data, name=f"{source_name}_{what}", metadata=metadata, **kwargs)
     insert_after_source(viewer, layer, source_name)
     return layer

@@ -60,8 +60,9 @@ class SegmenterState:
 
     def begin(self) -> None:
         """A new run: its curves and model start empty."""
-        self.epochs = self.loss = self.val_loss = self.val_dice = self.val_f1 = ()
+        self.loss = self.val_loss = self.val_dice = self.val_f1 = ()
         self.baseline, self.model = None, None
+        self.epochs = ()  # last: a view redraws on it
 
     def add(self, step) -> None:
         """A reported epoch (a :class:`~napari_nuclei_edges.segmenter.SegmenterStep`).
