@@ -143,3 +143,12 @@ def test_options_speak_of_the_receptive_field():
     assert SegmenterOptions().receptive_field == 44
     assert SegmenterOptions(depth=2).receptive_field == 18
     assert SegmenterOptions(depth=4).receptive_field == 100
+
+
+def test_auto_trains_where_torch_can_and_hands_out_a_cpu_model(tiny, draw):
+    image, truth = draw.touching_pairs(64, seed=1)
+    step = next(fit_segmenter(image, truth, epochs=1, device="auto", **tiny))
+    assert step.model.device.type == "cpu"  # a GPU run's snapshots come back to the CPU
+    assert math.isfinite(step.loss)
+    with pytest.raises(ValueError, match="device 'gpu9' is not available here"):
+        next(fit_segmenter(image, truth, epochs=1, device="gpu9", **tiny))
