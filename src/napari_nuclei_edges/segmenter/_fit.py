@@ -18,7 +18,13 @@ from ._data import NUCLEUS, SEAM
 from ._model import Segmenter, forward, labels_of
 from ._prepare import Prepared
 from ._unet import build
-from .options import DIVERGENCE_FACTOR, SegmenterDiverged, SegmenterOptions, SegmenterStep
+from .options import (
+    DIVERGENCE_FACTOR,
+    MIN_STEPS_PER_EPOCH,
+    SegmenterDiverged,
+    SegmenterOptions,
+    SegmenterStep,
+)
 
 #: Steps the averaged weights mostly remember (see :func:`_follow`).
 AVERAGE_STEPS = 10
@@ -116,7 +122,7 @@ class Run:
         self.average = copy.deepcopy(self.net)
         per_step = opts.batch_size * opts.patch_size**2
         self.steps_per_epoch = opts.steps_per_epoch or max(
-            1, math.ceil(data.labelled_pixels / per_step)
+            MIN_STEPS_PER_EPOCH, math.ceil(data.labelled_pixels / per_step)
         )
         self.step, self.first_loss, self.last = 0, None, None
 
