@@ -152,3 +152,20 @@ def test_auto_trains_where_torch_can_and_hands_out_a_cpu_model(tiny, draw):
     assert math.isfinite(step.loss)
     with pytest.raises(ValueError, match="device 'gpu9' is not available here"):
         next(fit_segmenter(image, truth, epochs=1, device="gpu9", **tiny))
+
+
+def test_each_step_names_the_tiles_it_validates_on():
+    from napari_nuclei_edges.data import synthetic_field
+    from napari_nuclei_edges.segmenter import fit_segmenter
+
+    image, truth = synthetic_field(size=192, n_nuclei=20, seed=1)
+    step = next(iter(fit_segmenter(image, truth, epochs=1, depth=2, channels=4)))
+    assert step.held_out and all(i == 0 for i, _, _ in step.held_out)
+    covered = np.zeros(image.shape, bool)
+    for _, rows, columns in step.held_out:
+        covered[rows, columns] = True
+    assert 0 < covered.mean() < 0.5  # a share of the image, not all of it
+    other, other_truth = synthetic_field(size=96, n_nuclei=6, seed=2)
+    apart = next(iter(fit_segmenter(image, truth, validation=(other, other_truth), epochs=1,
+                                    depth=2, channels=4)))  # fmt: skip
+    assert apart.held_out == ()  # validated on images of its own: no tile of these

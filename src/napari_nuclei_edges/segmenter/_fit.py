@@ -126,6 +126,12 @@ class Run:
         )
         self.step, self.first_loss, self.last = 0, None, None
 
+    def _held_out(self) -> tuple:
+        """The training images' tiles held out to validate on ((image, rows, columns) each);
+        none when the run validates on images of its own."""
+        val = self.data.validation
+        return tuple(val.boxes) if val is not None and val.own_images is False else ()
+
     def _out_of_time(self) -> bool:
         return self.seconds is not None and time.perf_counter() - self.start >= self.seconds
 
@@ -167,7 +173,7 @@ class Run:
                 epoch=epoch, step=self.step, loss=float(np.mean(losses)), val_loss=val_loss,
                 val_dice=val_dice, val_f1=val_f1, elapsed=time.perf_counter() - self.start,
                 model=model, status="finished" if done else "running",
-                learning_rate=self.opts.learning_rate,
+                learning_rate=self.opts.learning_rate, held_out=self._held_out(),
             )  # fmt: skip
             yield self.last
             if done:

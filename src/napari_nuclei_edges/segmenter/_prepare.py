@@ -35,6 +35,7 @@ class Validation:
     target: np.ndarray  # (N, H, W) int8 classes (IGNORE where not labelled)
     truth: np.ndarray | None  # (N, H, W) instance labels (None for scribbles)
     boxes: list  # (image, rows, columns) of each validation tile
+    own_images: bool = False  # validated on images given apart (not tiles of the training's)
 
 
 @dataclass
@@ -70,6 +71,7 @@ def prepare(images, labels, validation, opts: SegmenterOptions, rng) -> Prepared
                                                opts, "validation ")  # fmt: skip
         boxes = tile_boxes(v_image.shape, opts.tile)
         val = _validation(v_image, v_target, v_label, boxes, opts)
+        val.own_images = True
     else:
         fraction = opts.validation_fraction if validation is None else float(validation)
         if not 0 <= fraction < 1:

@@ -303,3 +303,4 @@ class SegmenterStep:
     model: Any  # the Segmenter as trained so far, usable by segment_with
     status: str = "running"  # "running" or "finished"
     learning_rate: float = 0.0
+    held_out: tuple = ()  # (image, rows, columns) of the training images' validation tiles

@@ -49,6 +49,13 @@ def test_it_offers_the_truth_trains_live_and_segments_the_image(field_viewer, qt
     made = field_viewer.layers["field_segmentation"]
     assert made.data.shape == (192, 192) and made.data.dtype == np.int32
     assert dock.model is not None and dock.controls.predict_button.isEnabled()
+    # the threshold's scores on the same held-out tiles: a line each, and the verdict
+    base = dock.state.baseline
+    assert base is not None and 0.5 < base.dice <= 1 and 0 < base.f1 <= 1
+    assert dock.curves.baseline_lines["f1"].isVisible()
+    assert dock.curves.baseline_lines["f1"].value() == pytest.approx(base.f1)
+    assert dock.result.text() == dock.state.verdict() != ""
+    assert f"(threshold {base.dice:.2f})" in dock.status.text()
 
 
 def test_predict_another_image_and_save_and_load_the_model(field_viewer, qtbot, tmp_path):
