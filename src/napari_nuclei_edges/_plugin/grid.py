@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._napari_compat import insert_unselected
+
 #: ``layer.metadata`` key of a tiled layer: ``{"origin": [y, x], "column": c, "row": r}``.
 TILE_KEY = "napari_nuclei_edges_tile"
 #: The Points layer that names the tiles.
@@ -138,31 +140,6 @@ def insert_after_source(viewer, layer, source_name: str) -> None:
             names.refresh()
 
 
-def insert_unselected(layers, position: int, layer) -> bool:
-    """Insert ``layer`` and leave the user's selection as it is; True when it could.
-
-    napari selects each layer it inserts: its controls replace the selected
-    layer's, the layer list repaints the selection and every dock that follows the
-    selection reacts. That is a third of the 40–60 ms an insert costs in napari's
-    window, and an output is not what the user was working on. napari 0.9 has no
-    public switch for it, so this is a shim around one private flag of its layer
-    list (``_activate_on_insert``): where the flag is missing or not a bool, the
-    layer is inserted (and selected) as napari does by default, and this returns
-    False.
-    """
-    target = _unwrap(layers)
-    flag = getattr(target, "_activate_on_insert", None)  # ---- napari private
-    if not isinstance(flag, bool):
-        layers.insert(position, layer)
-        return False
-    target._activate_on_insert = False
-    try:
-        layers.insert(position, layer)
-    finally:
-        target._activate_on_insert = flag
-    return True
-
-
 def update_titles(viewer) -> None:
     """Write each visible tile's layer name above it (the "tile names" layer, made once),
     and fit the view when a new row of tiles appears below it."""
@@ -172,11 +149,6 @@ def update_titles(viewer) -> None:
 
 
 # ----------------------------------------------------------------------------- internals
-
-
-def _unwrap(layers):
-    """The layer list itself: a dock's proxy viewer hands out proxies (no weak references)."""
-    return getattr(layers, "__wrapped__", layers)
 
 
 def _find(viewer, name: str):

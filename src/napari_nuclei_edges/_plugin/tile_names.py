@@ -11,7 +11,8 @@ import weakref
 
 import numpy as np
 
-from .grid import GAP, TILE_KEY, TITLES, _origin_world, _plane, _step, _unwrap, is_overlay
+from .._napari_compat import unwrap as _unwrap
+from .grid import GAP, TILE_KEY, TITLES, _origin_world, _plane, _step, is_overlay
 
 #: ``layer.metadata`` key of the plugin's outputs (``_qt.common.outputs``: no Qt here).
 OWNER_KEY = "napari_nuclei_edges"

@@ -82,7 +82,9 @@ _KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _key(viewer):
-    return getattr(viewer, "__wrapped__", viewer)  # a dock's proxy: the viewer itself
+    from ..._napari_compat import unwrap
+
+    return unwrap(viewer)  # a dock's proxy: the viewer itself
 
 
 def keep(viewer, run: RunState, predictions=None) -> None:

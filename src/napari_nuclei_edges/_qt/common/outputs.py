@@ -6,9 +6,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ... import __version__
+from ..._napari_compat import upload_displayed_labels
 
 OWNER_KEY = "napari_nuclei_edges"
 
@@ -102,8 +101,8 @@ def redraw_labels_in_place(layer, viewer=None) -> None:
     """Show Labels data that was changed in place, as cheaply as napari allows.
 
     ``layer.refresh()`` re-slices and rebuilds the visual's transforms (~5 ms a
-    layer). When :func:`_upload_displayed_labels` can prove that the displayed
-    slice is the layer's own memory, the texture is re-uploaded from it instead;
+    layer). When ``_napari_compat.upload_displayed_labels`` can prove that the
+    displayed slice is the layer's own memory, the texture is re-uploaded from it instead;
     in every other case this is ``layer.refresh()``.
 
     Parameters
@@ -114,68 +113,8 @@ def redraw_labels_in_place(layer, viewer=None) -> None:
         The viewer that shows it. Without it, or when the layer is not in it, the
         layer is refreshed.
     """
-    if not _upload_displayed_labels(layer, viewer):
+    if not upload_displayed_labels(layer, viewer):
         layer.refresh()
-
-
-def _upload_displayed_labels(layer, viewer) -> bool:
-    """The one use of napari's private API (napari 0.9): re-upload a Labels texture.
-
-    napari's painting path re-uploads the displayed slice with the layer's
-    ``labels_update`` event (``Labels._partial_labels_refresh``; the vispy layer
-    listens to it). That is only correct when the displayed slice *is* the
-    data's memory, so this checks, and returns False (the caller refreshes)
-    unless all of these hold:
-
-    - the layer is a visible, loaded, single-scale numpy Labels layer without
-      contours, still in ``viewer``, and the viewer displays 2D;
-    - napari's current slice (``layer._slice.image``: ``raw`` and ``view``) is the
-      displayed plane of ``layer.data`` itself: same dtype, the displayed shape,
-      the same memory (so it already holds the new values);
-    - any of napari's private names is missing or different: False as well.
-    """
-    from napari.layers import Labels
-
-    if viewer is None or not isinstance(layer, Labels):
-        return False
-    try:
-        data = layer.data
-        if not (
-            isinstance(data, np.ndarray)
-            and not layer.multiscale
-            and layer.visible
-            and layer.loaded
-            and layer.contour == 0
-            and viewer.dims.ndisplay == 2
-            and any(each is layer for each in viewer.layers)
-        ):
-            return False
-        # ---- napari private: the slice napari shows, and which axes it shows
-        displayed = tuple(layer._slice_input.displayed)
-        if layer._slice_input.ndisplay != 2 or len(displayed) != 2:
-            return False
-        image = layer._slice.image
-        raw, view = image.raw, image.view
-        emit = layer.events.labels_update
-        # ---- end of private names
-        shape = tuple(data.shape[axis] for axis in displayed)
-        if not all(
-            isinstance(array, np.ndarray)
-            and array.dtype == data.dtype
-            and array.shape == shape
-            and np.shares_memory(array, data)
-            for array in (raw, view)
-        ):
-            return False
-        if (
-            view.__array_interface__["data"] != raw.__array_interface__["data"]
-            or view.strides != raw.strides
-        ):
-            return False  # the view is a converted or shifted copy, not the data itself
-    except (AttributeError, IndexError, TypeError, ValueError):
-        return False
-    emit(data=view, offset=[0] * view.ndim)
-    return True
 
 
 def guard_canvas_context(viewer, widget) -> Callable[[], None]:
