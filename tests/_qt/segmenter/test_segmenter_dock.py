@@ -128,3 +128,35 @@ def test_closing_the_dock_mid_run_stops_it(field_viewer, qtbot):
     field_viewer.window.remove_dock_widget(dock)
     qtbot.waitUntil(lambda: not worker.is_running, timeout=60_000)
     assert not dock.is_running
+
+
+def test_the_training_patches_and_the_normalisation_are_shown(field_viewer, qtbot):
+    from napari_nuclei_edges.segmenter.preview import cut_offs
+
+    dock = _dock(field_viewer)
+    dock.controls.patches_button.click()
+    qtbot.waitUntil(lambda: "field_patch_classes" in field_viewer.layers, timeout=30_000)
+    patches = field_viewer.layers["field_patches"].data
+    classes = field_viewer.layers["field_patch_classes"].data
+    assert patches.shape == classes.shape == (8, 128, 128)
+    assert {1, 2, 3} <= set(np.unique(classes).tolist())  # background, interior, boundary
+    cuts = cut_offs(field_viewer.layers["field"].data)
+    said = dock.status.text()
+    assert said.startswith("field_patches: 8 patches of 128 × 128 px as the network sees them")
+    assert f"so that {cuts['low']:.4g} is 0 and {cuts['high']:.4g} is 1" in said
+
+
+def test_a_corrupt_setting_is_reset_and_said_once(make_napari_viewer, isolated_settings):
+    from napari_nuclei_edges._qt.common.settings import widget_settings
+
+    settings = widget_settings("segmenter")
+    settings.setValue("depth", "99999999999")
+    settings.setValue("loss", "bogus")
+    settings.sync()
+    viewer = make_napari_viewer()
+    dock = _dock(viewer)
+    assert (
+        dock.controls.depth_spin.value() == 3
+        and dock.controls.loss_combo.currentText() == "ce+dice"
+    )
+    assert "depth" in dock.status.text() and "loss" in dock.status.text()

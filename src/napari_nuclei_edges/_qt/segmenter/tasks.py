@@ -59,6 +59,36 @@ def training_steps(image, labels, sparse: bool, seconds: float, options: dict):
             yield baseline_of(image, labels, boxes)
 
 
+def patches_and_cut_offs(image, labels, sparse: bool, options: dict) -> tuple:
+    """Eight training patches, their classes, and the image's normalisation."""
+    from ...segmenter.preview import cut_offs, training_patches
+
+    patches, classes = training_patches(image, labels, 8, sparse=sparse, **options)
+    return patches, classes, cut_offs(image)
+
+
+def patches_sentence(name: str, classes: np.ndarray, cuts: dict) -> str:
+    """What the patches show, and how the image was normalised.
+
+    Examples
+    --------
+    >>> classes = np.array([[[1, 2, 3, 5]]])
+    >>> patches_sentence("field", classes, {"low": 120.0, "high": 2411.5, "below": 0.01,
+    ...                                     "above": 0.002})[:72]
+    'field_patches: 1 patch of 1 × 4 px as the network sees them (turned, fl'
+    """
+    from ...segmenter.preview import PATCH_CLASSES
+
+    n, size = len(classes), classes.shape[-2:]
+    shown = [PATCH_CLASSES[v] for v in sorted(set(np.unique(classes).tolist()))]
+    return (f"{name}_patches: {n} patch{'es' if n != 1 else ''} of {size[0]} × {size[1]} px "
+            "as the network sees them (turned, flipped, brightness jittered, noised); "
+            f"{name}_patch_classes: {', '.join(shown)}. The image is scaled so that "
+            f"{cuts['low']:.4g} is 0 and {cuts['high']:.4g} is 1 (its 1st and 99.8th "
+            f"percentiles): {100 * cuts['below']:.1f} % of its pixels lie below, "
+            f"{100 * cuts['above']:.1f} % above.")  # fmt: skip
+
+
 def segmented(model, data) -> np.ndarray:
     """The network's instance labels of an image layer's data (numpy or lazy)."""
     from ...segmenter import segment_with

@@ -15,6 +15,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QPushButton,
@@ -24,6 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...segmenter.options import LOSSES, SegmenterOptions
+from ..common import settings as _settings
 from ..common.layout import WrappingLabel
 from ..common.plots import legend_above, style_plot_item, theme_colors
 from ..common.progress import ProgressBar
@@ -32,6 +34,8 @@ from .state import LABEL_KINDS, SegmenterState
 #: Okabe-Ito: training solid blue, validation dashed orange, F1 green, the threshold grey.
 TRAIN_COLOR, VAL_COLOR, F1_COLOR = "#56B4E9", "#E69F00", "#009E73"
 PLOT_HEIGHT = 170
+#: Settings remembered between sessions, with their defaults.
+REMEMBERED = {"seconds": 30, "depth": 3, "channels": 16, "learning_rate": 3e-3, "loss": "ce+dice"}
 
 
 def option_spin(name: str, low, high, *, decimals: int | None = None, step=None):
@@ -71,6 +75,10 @@ class SegmenterControls(QWidget):
         self.predict_button = QPushButton("Predict", toolTip=(
             "Segment the chosen layer into <layer>_segmentation (any size: in "
             "tiles)."))  # fmt: skip
+        self.patches_button = QPushButton("Show training patches", toolTip=(
+            "What the network is shown: 8 patches of the image as a training step draws "
+            "them (turned, flipped, brightness jittered, noised), and their "
+            "classes."))  # fmt: skip
         self.save_button = QPushButton("Save model…")
         self.load_button = QPushButton("Load model…")
 
@@ -96,7 +104,44 @@ class SegmenterControls(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
         layout.addWidget(self.receptive_label)
+        layout.addWidget(self.patches_button)
         self.predict_row, self.files_row = predict, files
+
+    def set_options(self, seconds: float | None = None, **options) -> None:
+        """Set ``seconds`` and any of depth, channels, learning_rate, loss."""
+        if seconds is not None:
+            self.seconds_spin.setValue(int(seconds))
+        setters = {"depth": self.depth_spin.setValue, "channels": self.channels_spin.setValue,
+                   "learning_rate": self.rate_spin.setValue,
+                   "loss": self.loss_combo.setCurrentText}  # fmt: skip
+        for name, value in options.items():
+            setters[name](value)
+
+    def restore(self, settings) -> None:
+        """The remembered values, each checked (a bad one is reset and noted)."""
+        controls = {"seconds": self.seconds_spin, "depth": self.depth_spin,
+                    "channels": self.channels_spin, "learning_rate": self.rate_spin}  # fmt: skip
+        values = {name: _settings.read(settings, name, REMEMBERED[name],
+                                       _settings.limits(control))
+                  for name, control in controls.items()}  # fmt: skip
+        values["loss"] = _settings.read(settings, "loss", REMEMBERED["loss"], set(LOSSES))
+        self.set_options(**values)
+
+    def remember(self, settings) -> None:
+        settings.setValue("seconds", self.seconds_spin.value())
+        for name, value in self.options().items():
+            settings.setValue(name, value)
+
+    def ask_path(self, then, *, save: bool) -> None:
+        """A file dialog for a model; ``then(path)`` when the user chose one."""
+        if save:
+            path, _ = QFileDialog.getSaveFileName(self, "Save the model", "nuclei.pt",
+                                                  "PyTorch weights (*.pt)")  # fmt: skip
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Load a model", "",
+                                                  "Segmenters (*.pt *.json)")  # fmt: skip
+        if path:
+            then(path)
 
     def options(self) -> dict:
         """The :class:`SegmenterOptions` fields the controls set."""

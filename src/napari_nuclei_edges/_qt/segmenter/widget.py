@@ -15,10 +15,10 @@ import time
 import napari.viewer
 import numpy as np
 from napari.layers import Image, Labels
-from qtpy.QtWidgets import QFileDialog, QWidget
+from qtpy.QtWidgets import QWidget
 
 from ..._values import looks_like_labels
-from ...segmenter.options import LOSSES, SegmenterOptions, receptive_field
+from ...segmenter.options import SegmenterOptions, receptive_field
 from ..common import settings as _settings
 from ..common.choice import LayerChoice
 from ..common.layers import layer_data, layer_problem
@@ -35,8 +35,6 @@ from .view import CurvesView, RunProgress, SegmenterControls
 PURPOSE = "learning a segmentation"
 FIRST_WORDS = ("Choose an image and its labels (whole nuclei, or scribbles: 1 nucleus, "
                "2 background), then Start.")  # fmt: skip
-#: Settings remembered between sessions, with their defaults.
-REMEMBERED = {"seconds": 30, "depth": 3, "channels": 16, "learning_rate": 3e-3, "loss": "ce+dice"}
 
 
 class SegmenterWidget(QWidget):
@@ -79,13 +77,16 @@ class SegmenterWidget(QWidget):
         layout.addStretch()
         self.buttons.busy = lambda: self._task is not None and not self._task.done
         c.predict_button.clicked.connect(self.predict)
+        c.patches_button.clicked.connect(self.show_patches)
         c.labels_combo.currentTextChanged.connect(self._on_labels_chosen)
-        c.save_button.clicked.connect(self._on_save_clicked)
-        c.load_button.clicked.connect(self._on_load_clicked)
+        c.save_button.clicked.connect(lambda: c.ask_path(self.save_model, save=True))
+        c.load_button.clicked.connect(lambda: c.ask_path(self.load_model, save=False))
         c.depth_spin.valueChanged.connect(self._show_receptive_field)
         c.image_combo.currentTextChanged.connect(self._show_receptive_field)
         self.run.changed.connect(self._update_buttons)
-        self._restore()
+        c.restore(self._settings)
+        if note := _settings.reset_sentence(self._settings):
+            self._say(note)
         self._attach()
         self._life = DockLife(self)
 
@@ -118,14 +119,7 @@ class SegmenterWidget(QWidget):
 
     def set_options(self, seconds: float | None = None, **options) -> None:
         """Set the controls: ``seconds`` and any of depth, channels, learning_rate, loss."""
-        c = self.controls
-        if seconds is not None:
-            c.seconds_spin.setValue(int(seconds))
-        setters = {"depth": c.depth_spin.setValue, "channels": c.channels_spin.setValue,
-                   "learning_rate": c.rate_spin.setValue,
-                   "loss": c.loss_combo.setCurrentText}  # fmt: skip
-        for name, value in options.items():
-            setters[name](value)
+        self.controls.set_options(seconds, **options)
 
     def start(self):
         """Train on the chosen image and labels (Start): the worker, or None and a sentence."""
@@ -135,7 +129,7 @@ class SegmenterWidget(QWidget):
         if isinstance(inputs, str):
             return self._say(inputs)
         image, labels, sparse = inputs
-        self._remember()
+        self.controls.remember(self._settings)
         options = self.controls.options()
         try:
             SegmenterOptions(**options)
@@ -194,6 +188,27 @@ class SegmenterWidget(QWidget):
         )  # fmt: skip
         self._update_buttons()
         return self._task
+
+    def show_patches(self):
+        """``<image>_patches`` and ``<image>_patch_classes``: what a training step draws."""
+        inputs = self._inputs()
+        if isinstance(inputs, str):
+            return self._say(inputs)
+        image, labels, sparse = inputs
+        name = self.image_name
+
+        def on_patches(found) -> None:
+            patches, classes, cuts = found
+            if name not in self._viewer.layers:
+                return
+            put_layer(self._viewer, "image", name, "patches", patches, {}, colormap="gray")
+            put_labels(self._viewer, name, "patch_classes", classes, {}, opacity=0.4)
+            self._say(tasks.patches_sentence(name, classes, cuts))
+
+        return start_worker(
+            tasks.patches_and_cut_offs, image, labels, sparse, self.controls.options(),
+            on_returned=on_patches, on_failure=self._say, owner=self,
+        )  # fmt: skip
 
     def save_model(self, path) -> None:
         """Save the network (``.pt`` weights beside a ``.json`` description)."""
@@ -346,34 +361,6 @@ class SegmenterWidget(QWidget):
     def _say_result(self, text: str) -> None:
         self.result.setText(text)
         scroll_into_view(self.result)
-
-    def _on_save_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the model", "nuclei.pt",
-                                              "PyTorch weights (*.pt)")  # fmt: skip
-        if path:
-            self.save_model(path)
-
-    def _on_load_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a model", "", "Segmenters (*.pt *.json)")
-        if path:
-            self.load_model(path)
-
-    def _restore(self) -> None:
-        c, s = self.controls, self._settings
-        controls = {"seconds": c.seconds_spin, "depth": c.depth_spin,
-                    "channels": c.channels_spin, "learning_rate": c.rate_spin}  # fmt: skip
-        values = {name: _settings.read(s, name, REMEMBERED[name], _settings.limits(control))
-                  for name, control in controls.items()}  # fmt: skip
-        values["loss"] = _settings.read(s, "loss", REMEMBERED["loss"], set(LOSSES))
-        self.set_options(**values)
-        if note := _settings.reset_sentence(s):
-            self._say(note)
-
-    def _remember(self) -> None:
-        s = self._settings
-        s.setValue("seconds", self.controls.seconds_spin.value())
-        for name, value in self.controls.options().items():
-            s.setValue(name, value)
 
     # ------------------------------------------------------------------ life (see DockLife)
 
