@@ -12,6 +12,8 @@ samples is the worst freeze a user could feel.
   took.
 - **Sobel on a large image** (3000 × 4000 uint16, computed in a worker), three
   runs in one window: the longest pause of each, until its layers are shown.
+- **Learn a segmentation**: *Start* on the field sample, 20-s runs: the longest
+  pause of each (bar: 50 ms), live segmentations included.
 - **Find the focus**: *Measure*, then *Focus map*, on the 21-slice sample and on a
   64 × 1024 × 1024 uint16 stack: the longest pause of each, until its result is
   shown (bar: 50 ms).
@@ -179,6 +181,33 @@ def focus_runs() -> list[dict]:
     return results + _napari_floor(stack)
 
 
+def segmenter_pauses(runs: int = 3) -> list[dict]:
+    """*Learn a segmentation* on the field sample: Start (20 s runs, the dock's network),
+    the longest pause of each run until its last live segmentation is shown."""
+    import napari
+
+    from napari_nuclei_edges._cli import PLUGIN_NAME
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1920, 1080)
+    viewer.open_sample(PLUGIN_NAME, "synthetic_field")
+    widget = _dock(viewer, "Learn a segmentation")
+    widget.set_options(seconds=20)
+    _wait(2.0)
+    meter, results = PauseMeter(), []
+    for _ in range(runs):
+        _wait(0.5)
+        meter.start()
+        start = time.perf_counter()
+        widget.buttons.start_button.click()
+        _wait(120, until=lambda: not widget.is_running)
+        _wait(1.5)  # the last live segmentation, made in a worker, then shown
+        results.append({"pause": meter.stop(), "seconds": time.perf_counter() - start,
+                        "epochs": len(widget.state.epochs)})  # fmt: skip
+    viewer.close()
+    return results
+
+
 def _napari_floor(stack) -> list[dict]:
     """napari's own pauses, for scale, in a plain window of the same size holding the
     same large stack (no plugin): one slider step (a frame drawn) and inserting a
@@ -239,6 +268,11 @@ def main() -> None:
         f"median {statistics.median(pauses):7.1f} ms   max {max(pauses):7.1f} ms   "
         f"(done after {statistics.median(r['seconds'] for r in large):.2f} s)"
     )
+    runs = segmenter_pauses()
+    pauses = [r["pause"] for r in runs]
+    print(f"{'Learn a segmentation, 20-s runs, field sample':<44}"
+          f"median {statistics.median(pauses):7.1f} ms   max {max(pauses):7.1f} ms   "
+          f"({statistics.median(r['epochs'] for r in runs):.0f} epochs a run)")  # fmt: skip
     for run in focus_runs():
         print(f"{'Find the focus: ' + run['what']:<44}longest {run['pause']:7.1f} ms   "
               f"(done after {run['seconds']:.2f} s)")  # fmt: skip
