@@ -546,7 +546,7 @@ def test_predict_on_a_field_classifies_every_nucleus(viewer, open_dock, qtbot):
     dock._predict_button.click()
     qtbot.waitUntil(lambda: "field_stage" in viewer.layers and dock._task_progress.isHidden(),
                     timeout=60_000)  # fmt: skip
-    qtbot.waitUntil(lambda: "nuclei, each classified" in said(dock, "apply"), timeout=10_000)
+    qtbot.waitUntil(lambda: "each classified" in said(dock, "apply"), timeout=10_000)
     points = viewer.layers["field_stage"]
     expected = classify_nuclei(dock.model, image)
     assert len(points.data) == len(expected["stage"]) >= 100  # one point per nucleus
@@ -556,8 +556,30 @@ def test_predict_on_a_field_classifies_every_nucleus(viewer, open_dock, qtbot):
     assert not np.asarray(points.text.values).any()  # no label per point: no smear
     # a 12-bit field, the model trained on 8-bit crops: the dock says its stages are guesses
     assert "× brighter than those the model learned from" in said(dock, "apply")
-    assert f"field_stage: {len(expected['stage'])} nuclei, each classified in a 80 × 80 crop" in (
+    assert (f"field_stage: {len(expected['stage'])} nuclei (found by segment_nuclei), each "
+            "classified in a 80 × 80 crop") in (
         said(dock, "apply"))  # fmt: skip
+
+
+def test_predict_on_a_field_reads_the_nuclei_of_a_labels_layer(viewer, open_dock, qtbot):
+    """The network's segmentation (or Apply's labels) gives a field's nuclei when there is one."""
+    from napari_nuclei_edges.classification import classify_nuclei
+    from napari_nuclei_edges.data import synthetic_field
+
+    dock = open_dock(DOCK)
+    _train(qtbot, dock, epochs=3, patience=0)
+    image, truth = synthetic_field(size=256, n_nuclei=30, seed=2)
+    viewer.add_image(image, name="field")
+    dock.image_name = "field"
+    assert dock.apply.nuclei_combo.currentText() == "find them (segment_nuclei)"
+    viewer.add_labels(truth, name="field_segmentation")  # as Learn a segmentation makes it
+    assert dock.apply.nuclei_layer == "field_segmentation"  # offered, and chosen
+    dock._predict_button.click()
+    qtbot.waitUntil(lambda: "(from field_segmentation)" in said(dock, "apply"), timeout=60_000)
+    points = viewer.layers["field_stage"]
+    assert len(points.data) == int(truth.max())  # one point per nucleus of that layer
+    expected = classify_nuclei(dock.model, image, truth)
+    assert list(points.features["stage"]) == list(expected["stage"])
 
 
 def test_predict_on_the_same_crops_stored_as_16_bit_says_the_range_differs(viewer, open_dock,

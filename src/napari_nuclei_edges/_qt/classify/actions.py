@@ -147,13 +147,14 @@ def put_saliency(viewer, layer_name: str, maps, shown: np.ndarray, model_name: s
     )  # fmt: skip
 
 
-def field_table(model, image, device: str | None = None) -> tuple[dict, str]:
+def field_table(model, image, device: str | None = None, labels=None) -> tuple[dict, str]:
     """The worker of Predict on a field (an image larger than the model's crops): one row
     per nucleus (:func:`~napari_nuclei_edges.classification.classify_nuclei`), and the
     sentence when the image is unlike the training images."""
     from ...classification.field import classified_nuclei
 
-    return classified_nuclei(model.to(device), np.asarray(image))
+    labels = None if labels is None else np.asarray(labels)
+    return classified_nuclei(model.to(device), np.asarray(image), labels)
 
 
 def scale_caveat(model, table: dict) -> str:

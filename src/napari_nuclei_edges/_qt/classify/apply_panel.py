@@ -7,6 +7,9 @@ from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QWidget
 from ...classification.options import SALIENCY_METHODS
 from ..common import settings as _settings
 
+#: The choice of nuclei that finds them with ``segment_nuclei``'s defaults.
+FIND = "find them (segment_nuclei)"
+
 
 class ApplyPanel(QWidget):
     """The image layer to explain or classify, the saliency method, and the three buttons.
@@ -44,6 +47,11 @@ class ApplyPanel(QWidget):
             "Classify every image of the layer into <layer>_stage: a point per image at its "
             "nucleus with its class and probability."
         )
+        self.nuclei_combo = QComboBox()
+        self.nuclei_combo.setToolTip(
+            "For a field (an image larger than the model's crops): its nuclei from a Labels "
+            "layer of its size (Learn a segmentation's, Apply's), or found by segment_nuclei."
+        )
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("image layer"), 0, 0)
@@ -51,8 +59,10 @@ class ApplyPanel(QWidget):
         grid.addWidget(QLabel("saliency"), 1, 0)
         grid.addWidget(self.saliency_combo, 1, 1)
         grid.addWidget(self.saliency_button, 1, 2)
-        grid.addWidget(self.augment_button, 2, 0, 1, 2)
-        grid.addWidget(self.predict_button, 2, 2)
+        grid.addWidget(QLabel("nuclei from"), 2, 0)
+        grid.addWidget(self.nuclei_combo, 2, 1, 1, 2)
+        grid.addWidget(self.augment_button, 3, 0, 1, 2)
+        grid.addWidget(self.predict_button, 3, 2)
 
     @property
     def saliency_method(self) -> str:
@@ -63,6 +73,25 @@ class ApplyPanel(QWidget):
         if method not in SALIENCY_METHODS:
             raise ValueError(f"method must be one of {SALIENCY_METHODS}, not {method!r}.")
         self.saliency_combo.setCurrentText(method)
+
+    def offer_nuclei(self, names: list[str], preferred: list[str]) -> None:
+        """Offer :data:`FIND` and the Labels layers ``names``; keep the choice while offered,
+        else the first of ``preferred`` offered."""
+        combo, current = self.nuclei_combo, self.nuclei_combo.currentText()
+        offered = [FIND, *names]
+        if current not in offered or current == FIND:
+            current = next((name for name in preferred if name in names), FIND)
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(offered)
+        combo.setCurrentText(current)
+        combo.blockSignals(False)
+
+    @property
+    def nuclei_layer(self) -> str | None:
+        """The Labels layer whose nuclei a field's Predict classifies; None: find them."""
+        text = self.nuclei_combo.currentText()
+        return None if text in ("", FIND) else text
 
     def _on_saliency_method_changed(self, method: str) -> None:
         self._settings.setValue("saliency/method", method)

@@ -131,6 +131,7 @@ class DockLayout:
         self._augment_button.clicked.connect(self.show_augmentation)
         self._predict_button.clicked.connect(self.predict)
         self._image_combo.activated.connect(self._on_image_picked)
+        self._image_combo.currentTextChanged.connect(self._offer_nuclei)
         self._thumbnails.chosen.connect(self._on_thumbnail_chosen)
         self._task_progress.stop_requested.connect(self._on_task_stop)
         self._cv_progress.stop_requested.connect(self._on_task_stop)

@@ -82,6 +82,19 @@ class ClassLayers:
             checked = name in ticked
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self._class_list.addItem(item)
+        self._offer_nuclei()
+
+    def _offer_nuclei(self, *_) -> None:
+        """The Labels layers of the chosen image's size, as the nuclei a field's Predict reads
+        (the network's segmentation first, then Apply's labels)."""
+        from napari.layers import Labels
+
+        name = self._image_combo.currentText()
+        image = next((layer for layer in self._viewer.layers if layer.name == name), None)
+        shape = None if image is None else tuple(image.data.shape)
+        names = [layer.name for layer in self._viewer.layers
+                 if isinstance(layer, Labels) and tuple(layer.data.shape) == shape]  # fmt: skip
+        self.apply.offer_nuclei(names, [f"{name}_segmentation", f"{name}_labels"])
 
     def _on_layer_renamed(self, event) -> None:
         """The list, the image choice, a run's layers and their outputs take the new name."""

@@ -262,19 +262,21 @@ class ModelTasks:
             note = f" {large} larger than the crop: their stage is less sure." if large else ""
             note += actions.scale_caveat(self.model, table) or (f" {caveat}" if caveat else "")
             nuclei = len(table["stage"])
-            self._say(f"{out.name}: {nuclei} nucle{'us' if nuclei == 1 else 'i'}, each "
-                      f"classified in a {h} × {w} crop around it (hover a point for its stage): "
-                      f"{counts}.{note}", "apply",
-                      scroll=True)  # fmt: skip
+            self._say(f"{out.name}: {nuclei} nucle{'us' if nuclei == 1 else 'i'} ({source}), "
+                      f"each classified in a {h} × {w} crop around it (hover a point for its "
+                      f"stage): {counts}.{note}", "apply", scroll=True)  # fmt: skip
             self.files.update_buttons()
 
         def on_finished() -> None:
             self._task_progress.end()
             self._update_buttons()
 
-        self._task_progress.begin(0, f"finding and classifying the nuclei of {name}")
+        chosen = self.apply.nuclei_layer
+        labels = self._viewer.layers[chosen].data if chosen in self._viewer.layers else None
+        source = f"from {chosen}" if labels is not None else "found by segment_nuclei"
+        self._task_progress.begin(0, f"classifying the nuclei {source}")
         self._task = start_worker(
-            actions.field_table, self.model, data, device, on_returned=on_returned,
+            actions.field_table, self.model, data, device, labels, on_returned=on_returned,
             on_failure=lambda message: self._on_error(message, "apply"),
             on_finished=on_finished, owner=self,
         )  # fmt: skip

@@ -30,7 +30,7 @@ ROW_NAME_CHARACTERS = 22
 
 #: The least height a dock's content asks for; the rest scrolls (six docks opened from
 #: the Plugins menu, stacked, still fit a 768-px screen).
-MIN_DOCK_HEIGHT = 72
+MIN_DOCK_HEIGHT = 84
 #: The most width a dock asks napari for (its plots' natural width took half a
 #: 1366-px screen); a dock whose controls need more still gets their least width.
 DOCK_WIDTH = 440
