@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from napari_nuclei_edges.classification import (
+    MODEL_FEATURES,
     fit_classifier,
     load_classifier,
     predict,
@@ -58,7 +59,7 @@ TAMPERED = {
     "a measurement it cannot make": (lambda i: i["feature_names"].__setitem__(0, "colour"),
                                      "['colour'] are not measurements"),
     "feature_mean of the wrong length": (lambda i: i["feature_mean"].pop(),
-                                         "feature_mean holds 9 numbers, not one per"),
+                                         f"feature_mean holds {len(MODEL_FEATURES) - 1} numbers"),
     "a NaN mean": (lambda i: i["feature_mean"].__setitem__(0, float("nan")),
                    "feature_mean holds NaN"),
     "feature_std all zero": (lambda i: i.update(feature_std=[0.0] * len(i["feature_std"])),
@@ -136,3 +137,4 @@ def test_class_keys_that_collide_as_text_are_refused(data):
     stacks = {1: data["interphase"], "1": data["metaphase"], "b": data["anaphase"]}
     with pytest.raises(ValueError, match=r"The classes 1, '1' have the same name as text"):
         next(fit_classifier(stacks, epochs=1))
+
