@@ -11,14 +11,18 @@ from typing import Any
 
 import numpy as np
 
-#: "features": logistic regression on the measurements; "cnn": a small CNN on the
-#: pixels; "cnn+features": the CNN with the measurements joined before its last layer.
+#: "features": a small network (one hidden layer; 0 units: logistic regression) on the
+#: measurements; "cnn": a small CNN on the pixels; "cnn+features": the CNN with the
+#: measurements joined before its last layer.
 MODELS = ("features", "cnn", "cnn+features")
 NORMALISATIONS = ("percentile", "standardise", "none")
 OPTIMISERS = ("adam", "sgd", "lbfgs")
 #: Saliency maps (see ``saliency.saliency_maps``): which pixels move the class score,
 #: and which regions the last convolution block's features fire on for it.
 SALIENCY_METHODS = ("gradient × input", "Grad-CAM")
+#: The feature model's hidden units by default, and the most one may ask for.
+DEFAULT_HIDDEN = 16
+MAX_HIDDEN = 1024
 #: The loss growing by this factor over its start means the run diverged.
 DIVERGENCE_FACTOR = 1e3
 
@@ -41,7 +45,7 @@ class ClassifierOptions:
     model: str = field(
         default="features",
         metadata={
-            "help": "features: logistic regression on the measured shape and intensity; "
+            "help": "features: a small network on the measured shape, intensity and texture; "
             "cnn: a small network that learns its own features from the pixels; "
             "cnn+features: both, joined before the last layer."
         },
@@ -94,6 +98,13 @@ class ClassifierOptions:
     dropout: float = field(
         default=0.2,
         metadata={"help": "Share of the last layer's inputs dropped at random while training."},
+    )
+    hidden: int | None = field(
+        default=None,
+        metadata={
+            "help": "Units of the feature model's hidden layer (tanh) between the "
+            "measurements and the classes; 0: logistic regression. Empty: 16."
+        },
     )
     weight_decay: float | None = field(
         default=None,
@@ -149,7 +160,10 @@ class ClassifierOptions:
     )
     features: tuple[str, ...] | None = field(
         default=None,
-        metadata={"help": "Measured columns the model reads; empty: shape and intensity."},
+        metadata={
+            "help": "Measured columns the model reads; empty: every shape, intensity and "
+            "texture measurement (not the position)."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -169,6 +183,15 @@ class ClassifierOptions:
             raise ValueError("The percentiles must satisfy 0 ≤ low < high ≤ 100.")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}.")
+        if self.hidden is not None and not (isinstance(self.hidden, int)
+                                            and 0 <= self.hidden <= MAX_HIDDEN):  # fmt: skip
+            raise ValueError(f"hidden must be an integer from 0 to {MAX_HIDDEN}, not "
+                             f"{self.hidden!r}.")  # fmt: skip
+        if self.hidden and self.model != "features":
+            raise ValueError(
+                f"hidden is for the feature model; the {self.model} model joins the "
+                "measurements to its CNN directly: leave hidden empty."
+            )
         if self.weight_decay is not None and self.weight_decay < 0:
             raise ValueError(f"weight_decay must be ≥ 0, not {self.weight_decay!r}.")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -208,6 +231,15 @@ class ClassifierOptions:
             # accuracy 78 % against 76 % with 0.003 (within the folds' spread of ± 7 %)
             return 1e-3
         return {"lbfgs": 1.0, "adam": 3e-3, "sgd": 0.05}[self.optimiser_in_use]
+
+    @property
+    def hidden_units(self) -> int:
+        """Units of the hidden layer in use (0: none, always with a CNN)."""
+        if self.model != "features":
+            return 0
+        # 16: on the 250 reference images, 5-fold accuracy 82 % against 79 % for
+        # logistic regression on the same measurements (8 to 64 units alike)
+        return DEFAULT_HIDDEN if self.hidden is None else self.hidden
 
     @property
     def decay(self) -> float:
