@@ -96,6 +96,7 @@ def region_properties(regions: np.ndarray, intensity: np.ndarray, count: int) ->
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     box = padded_box(regions, pixels, ids)
     std = np.sqrt(total((values - mean[ids]) ** 2) / area)
+    integers = intensity.dtype.kind in "uib"
     return {
         "area": area,
         "perimeter": _perimeters(box, ids, count),
@@ -109,7 +110,7 @@ def region_properties(regions: np.ndarray, intensity: np.ndarray, count: int) ->
         "intensity_std": std,
         "centroid_y": cy,
         "centroid_x": cx,
-        **extra.intensity_distribution(values, ids, starts, area, mean, total),
+        **extra.intensity_distribution(values, ids, starts, area, mean, total, integers),
         **extra.shape_moments(ids, rows, cols, values, starts, area, cy, cx, total),
         **extra.glcm_properties(box, values, ids, starts, count),
         "granularity": extra.granularity(intensity, pixels, ids, area, mean, total),
