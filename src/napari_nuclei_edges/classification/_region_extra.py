@@ -82,12 +82,14 @@ def intensity_distribution(values, ids, starts, area, mean, total, integers=Fals
         # numpy's _lerp: from the nearer end, so a percentile never leaves [a, b]
         out[name] = np.where(gamma >= 0.5, b - step * (1 - gamma), a + step * gamma)
     centred = values - mean[ids]
-    m2 = total(centred**2) / area
+    squared = centred * centred
+    m2 = total(squared) / area
     with np.errstate(divide="ignore", invalid="ignore"):
         # scipy's (biased) estimators, NaN where scipy finds no spread
         flat = m2 <= (np.finfo(np.float64).eps * mean) ** 2
-        out["intensity_skewness"] = np.where(flat, np.nan, total(centred**3) / area / m2**1.5)
-        out["intensity_kurtosis"] = np.where(flat, np.nan, total(centred**4) / area / m2**2 - 3)
+        m3, m4 = total(squared * centred) / area, total(squared * squared) / area
+        out["intensity_skewness"] = np.where(flat, np.nan, m3 / m2**1.5)
+        out["intensity_kurtosis"] = np.where(flat, np.nan, m4 / m2**2 - 3)
     out["bright_fraction"] = total(centred > np.sqrt(m2)[ids]) / area
     return out
 
@@ -163,19 +165,19 @@ def glcm_properties(box, values, ids, starts, count) -> dict:
     span = (np.maximum.reduceat(values, starts) - low)[ids]
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.where(span > 0, (values - low[ids]) / span * GLCM_LEVELS, 0)
+    own = np.minimum(scaled, GLCM_LEVELS - 1).astype(np.uint8)
     levels = np.zeros(flat.size, np.uint8)  # one byte a pixel of the box
-    levels[where] = np.minimum(scaled, GLCM_LEVELS - 1)
-    label = ids + 1
+    levels[where] = own
+    label = (ids + 1).astype(flat.dtype)
     m = GLCM_LEVELS
+    cell = ids * (m * m) + own * m  # each pixel's row of its region's matrix
     i, j = (v.astype(np.float64) for v in np.divmod(np.arange(m * m), m))
     sums = dict.fromkeys(("contrast", "homogeneity", "energy", "correlation"), np.zeros(count))
     angles = np.zeros(count)
     for dy, dx in GLCM_STEPS:
-        step = dy * w + dx
-        pair = flat[where + step] == label
-        first = levels[where[pair]].astype(np.int64)
-        second = levels[where[pair] + step].astype(np.int64)
-        counts = np.bincount(ids[pair] * (m * m) + first * m + second, minlength=count * m * m)
+        neighbour = where + (dy * w + dx)
+        pair = flat[neighbour] == label
+        counts = np.bincount(cell[pair] + levels[neighbour[pair]], minlength=count * m * m)
         counts = counts.reshape(count, m, m).astype(np.float64)
         p = counts + counts.transpose(0, 2, 1)  # symmetric
         pairs = p.sum(axis=(1, 2))
