@@ -94,9 +94,7 @@ def region_properties(regions: np.ndarray, intensity: np.ndarray, count: int) ->
     values = intensity.ravel()[pixels].astype(np.float64)
     mean = total(values) / area
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    box = padded_box(regions, pixels, ids)
-    std = np.sqrt(total((values - mean[ids]) ** 2) / area)
-    integers = intensity.dtype.kind in "uib"
+    box, integers = padded_box(regions, pixels, ids), intensity.dtype.kind in "uib"
     return {
         "area": area,
         "perimeter": _perimeters(box, ids, count),
@@ -107,7 +105,7 @@ def region_properties(regions: np.ndarray, intensity: np.ndarray, count: int) ->
         "orientation": orientation,
         "intensity_mean": mean,
         "intensity_max": np.maximum.reduceat(values, starts),
-        "intensity_std": std,
+        "intensity_std": np.sqrt(total((values - mean[ids]) ** 2) / area),
         "centroid_y": cy,
         "centroid_x": cx,
         **extra.intensity_distribution(values, ids, starts, area, mean, total, integers),
