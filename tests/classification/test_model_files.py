@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from napari_nuclei_edges.classification import (
+    MODEL_FEATURES,
     fit_classifier,
     load_classifier,
     predict,
@@ -58,7 +59,7 @@ TAMPERED = {
     "a measurement it cannot make": (lambda i: i["feature_names"].__setitem__(0, "colour"),
                                      "['colour'] are not measurements"),
     "feature_mean of the wrong length": (lambda i: i["feature_mean"].pop(),
-                                         "feature_mean holds 9 numbers, not one per"),
+                                         f"feature_mean holds {len(MODEL_FEATURES) - 1} numbers"),
     "a NaN mean": (lambda i: i["feature_mean"].__setitem__(0, float("nan")),
                    "feature_mean holds NaN"),
     "feature_std all zero": (lambda i: i.update(feature_std=[0.0] * len(i["feature_std"])),
@@ -136,3 +137,38 @@ def test_class_keys_that_collide_as_text_are_refused(data):
     stacks = {1: data["interphase"], "1": data["metaphase"], "b": data["anaphase"]}
     with pytest.raises(ValueError, match=r"The classes 1, '1' have the same name as text"):
         next(fit_classifier(stacks, epochs=1))
+
+
+#: The measurements a feature model read before the texture measurements were added.
+OLD_FEATURES = ("area", "perimeter", "major_axis_length", "minor_axis_length",
+                "eccentricity", "solidity", "intensity_mean", "intensity_max",
+                "intensity_std", "object_count")  # fmt: skip
+
+
+def test_a_model_file_saved_before_the_hidden_layer_loads_as_logistic_regression(tmp_path, data):
+    """A file of the earlier feature model: its options without ``hidden``, a linear head on
+    the ten measurements it read. It loads and gives softmax(W · standardised + b)."""
+    from napari_nuclei_edges.classification import measure
+
+    rng = np.random.default_rng(0)
+    weight, bias = rng.normal(size=(5, 10)), rng.normal(size=5)
+    mean, std = rng.normal(size=10) * 100, rng.uniform(1, 100, size=10)
+    state = {"head.weight": torch.tensor(weight, dtype=torch.float32),
+             "head.bias": torch.tensor(bias, dtype=torch.float32)}  # fmt: skip
+    torch.save(state, tmp_path / "old.pt")
+    options = {"model": "features", "layers": 4, "channels": 8, "weight_decay": None,
+               "epochs": None, "seed": 0, "features": None}  # fmt: skip
+    info = {"format": "napari-nuclei-edges classifier", "version": 1,
+            "plugin_version": "0.1", "options": options, "class_names": list(data),
+            "feature_names": list(OLD_FEATURES), "feature_mean": mean.tolist(),
+            "feature_std": std.tolist(), "image_size": [80, 80]}  # fmt: skip
+    (tmp_path / "old.json").write_text(json.dumps(info))
+    model = load_classifier(tmp_path / "old.pt")
+    assert model.options.hidden_units == 0 and model.feature_names == OLD_FEATURES
+    images = data["prometaphase"]
+    table = measure(images)
+    x = (np.stack([table[n] for n in OLD_FEATURES], 1) - mean) / std
+    logits = x @ weight.T + bias
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(predict(model, images).probabilities, expected, atol=1e-5)

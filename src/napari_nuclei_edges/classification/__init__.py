@@ -1,9 +1,10 @@
 """Which stage is this nucleus? Measurements, classifiers, cross-validation, prediction.
 
 - :func:`measure`: region properties of the centre nucleus of each image (or of
-  every object of a labels array), from scikit-image's ``regionprops_table``.
-- :func:`fit_classifier`: train a classifier — logistic regression on the
-  measurements (``model="features"``), a small CNN on the pixels (``"cnn"``) or
+  every object of a labels array): scikit-image's ``regionprops_table``, the
+  intensity distribution, shape moments and texture.
+- :func:`fit_classifier`: train a classifier — a small network (one hidden layer)
+  on the measurements (``model="features"``), a small CNN on the pixels (``"cnn"``) or
   both joined (``"cnn+features"``) — as a generator of :class:`ClassifierStep`,
   one per epoch, like :func:`~napari_nuclei_edges.training.fit_kernel`.
 - :func:`cross_validate`: stratified k-fold accuracy, macro F1 and confusion.

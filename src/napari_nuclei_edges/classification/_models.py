@@ -1,4 +1,4 @@
-"""The networks: logistic regression on measurements, a small CNN, and the two joined.
+"""The networks: a small network on measurements, a small CNN, and the two joined.
 
 torch only; no Qt, no napari.
 """
@@ -18,11 +18,12 @@ class StageNet(nn.Module):
     2 × 2 max pooling (channels doubling per block), then the average over the
     image (so any image size works), dropout, and one linear layer. Measurements
     (``n_features`` > 0) join the pooled image features before that last layer;
-    without a CNN the model is multinomial logistic regression.
+    without a CNN the model is multinomial logistic regression, or with ``hidden``
+    units a network of one hidden layer (tanh) on the measurements.
     """
 
     def __init__(self, n_classes: int, *, layers: int, channels: int, n_features: int,
-                 dropout: float) -> None:  # fmt: skip
+                 dropout: float, hidden: int = 0) -> None:  # fmt: skip
         super().__init__()
         blocks, c_in, width = [], 1, 0
         for i in range(layers):
@@ -40,7 +41,9 @@ class StageNet(nn.Module):
         self.dropout = dropout if layers else 0.0
         #: Draws the dropout masks while training (a seeded run never touches torch's global RNG).
         self.generator: torch.Generator | None = None
-        self.head = nn.Linear(self.n_image_features + n_features, n_classes)
+        self.hidden = nn.Linear(n_features, hidden) if hidden and n_features else None
+        width = hidden if self.hidden is not None else n_features
+        self.head = nn.Linear(self.n_image_features + width, n_classes)
 
     @property
     def uses_images(self) -> bool:
@@ -59,12 +62,17 @@ class StageNet(nn.Module):
         if self.uses_images:
             parts.append(self._drop(pooled))
         if self.n_features:
+            if self.hidden is not None:
+                features = torch.tanh(self._linear(self.hidden, features))
             parts.append(features)
         x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        return self._linear(self.head, x)
+
+    def _linear(self, layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
         if self.training:
-            return self.head(x)
+            return layer(x)
         # row by row: a matrix product's sums depend on the row's place in the batch
-        return (x[:, None, :] * self.head.weight).sum(-1) + self.head.bias
+        return (x[:, None, :] * layer.weight).sum(-1) + layer.bias
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and self.dropout):
@@ -113,6 +121,7 @@ def build(n_classes: int, opts, n_features: int, seed: int) -> StageNet:
             channels=opts.channels,
             n_features=n_features if opts.uses_features else 0,
             dropout=opts.dropout,
+            hidden=opts.hidden_units,
         )
 
 

@@ -17,14 +17,18 @@ with ``regionprops_table``):
   on the convex hull of the pixels' edge midpoints (skimage's
   ``convex_hull_image``), from each region's hull found by a monotone chain run
   for all regions together, counted row by row in integer arithmetic;
-* ``intensity_mean``, ``intensity_max``, ``intensity_std`` over the object's pixels.
+* ``intensity_mean``, ``intensity_max``, ``intensity_std`` over the object's pixels;
+* the richer ones of :mod:`._region_extra`: intensity distribution, shape
+  moments, texture.
 
-numpy only: no torch, no Qt, no napari.
+numpy (and scipy's Gaussian filter): no torch, no Qt, no napari.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import _region_extra as extra
 
 # skimage.measure.perimeter's weights of the 3 × 3 border configurations (code ->
 # length): straight runs 1, diagonal steps sqrt(2), corners (1 + sqrt(2)) / 2
@@ -47,6 +51,7 @@ _KEYS = (
     "intensity_std",
     "centroid_y",
     "centroid_x",
+    *extra.KEYS,
 )
 
 
@@ -89,9 +94,10 @@ def region_properties(regions: np.ndarray, intensity: np.ndarray, count: int) ->
     values = intensity.ravel()[pixels].astype(np.float64)
     mean = total(values) / area
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    box, integers = padded_box(regions, pixels, ids), intensity.dtype.kind in "uib"
     return {
         "area": area,
-        "perimeter": _perimeters(regions, pixels, ids, count),
+        "perimeter": _perimeters(box, ids, count),
         "axis_major_length": 4 * np.sqrt(l1),
         "axis_minor_length": 4 * np.sqrt(l2),
         "eccentricity": eccentricity,
@@ -102,25 +108,38 @@ def region_properties(regions: np.ndarray, intensity: np.ndarray, count: int) ->
         "intensity_std": np.sqrt(total((values - mean[ids]) ** 2) / area),
         "centroid_y": cy,
         "centroid_x": cx,
+        **extra.intensity_distribution(values, ids, starts, area, mean, total, integers),
+        **extra.shape_moments(ids, rows, cols, values, starts, area, cy, cx, total),
+        **extra.glcm_properties(box, values, ids, starts, count),
+        "granularity": extra.granularity(intensity, pixels, ids, area, mean, total),
     }
 
 
-def _perimeters(regions, pixels, ids, count) -> np.ndarray:
-    """skimage's ``perimeter(region, 4)`` of every region (each region on its own)."""
+def padded_box(regions, pixels, ids):
+    """The region ids of the box around the objects, padded by one, raveled.
+
+    Only that box (of every image): a large image's one nucleus costs that
+    nucleus' box, not a copy of the image. Returns ``(flat, where, w)``: the
+    padded ids (int32), each object pixel's place in ``flat`` and the padded row
+    length (a step of one row).
+    """
     n, h, w = regions.shape
     image, within = np.divmod(pixels, h * w)
     rows, cols = np.divmod(within, w)
-    # only the box around the objects (padded by one): a large image's one nucleus
-    # costs that nucleus' box, not a copy of the image
     r0, c0 = int(rows.min()), int(cols.min())
     h, w = int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1
     padded = np.zeros((n, h + 2, w + 2), np.int32)
     padded[:, 1:-1, 1:-1] = regions[:, r0 : r0 + h, c0 : c0 + w]
-    flat = padded.ravel()
     where = image * ((h + 2) * (w + 2)) + (rows - r0 + 1) * (w + 2) + cols - c0 + 1
+    return padded.ravel(), where, w + 2
+
+
+def _perimeters(box, ids, count) -> np.ndarray:
+    """skimage's ``perimeter(region, 4)`` of every region (each region on its own)."""
+    flat, where, w = box
     label = (ids + 1).astype(np.int32)
-    side = (-(w + 2), w + 2, -1, 1)
-    corner = (-(w + 3), -(w + 1), w + 1, w + 3)
+    side = (-w, w, -1, 1)
+    corner = (-(w + 1), -(w - 1), w - 1, w + 1)
     inside = np.ones(len(where), bool)
     for step in side:
         inside &= flat[where + step] == label

@@ -3,10 +3,14 @@
 :func:`measure` reads what a biologist reads on a nucleus — area, perimeter,
 axes, eccentricity, solidity, orientation, intensity mean / max / std /
 integrated, distance to the image centre, the number of objects in the image —
-as scikit-image's ``regionprops_table`` defines them, computed for every object
-of the stack at once (:mod:`._region_props`: a few numpy passes instead of a
-Python round per object; the tests check each column against
-``regionprops_table``). The segmentation is the segmentation module's, for the
+as scikit-image's ``regionprops_table`` defines them, and what tells the stages
+apart beyond them: the intensity distribution (percentiles, skewness, kurtosis),
+chromatin condensation (bright fraction, mass displacement), shape (circularity,
+extent, Hu moments) and texture (grey-level co-occurrence, granularity), as
+scikit-image and scipy define them (:mod:`._region_extra`). Each is computed for
+every object of the stack at once (:mod:`._region_props`: a few numpy passes
+instead of a Python round per object; the tests check each column against
+scikit-image's or scipy's function). The segmentation is the segmentation module's, for the
 whole stack at once too, and "the nucleus" of an image is its rule
 (:func:`~napari_nuclei_edges.segmentation._stack.centre_object`): 100,000
 images measure at a few thousand per second.
@@ -40,20 +44,29 @@ FEATURES = (
     "object_count",
     "centroid_y",
     "centroid_x",
+    # the intensity distribution, chromatin condensation, shape moments and texture
+    # (``_region_extra``)
+    "intensity_p10",
+    "intensity_median",
+    "intensity_p90",
+    "intensity_skewness",
+    "intensity_kurtosis",
+    "bright_fraction",
+    "mass_displacement",
+    "circularity",
+    "extent",
+    *(f"moments_hu_{i}" for i in range(7)),
+    "glcm_contrast",
+    "glcm_homogeneity",
+    "glcm_energy",
+    "glcm_correlation",
+    "granularity",
 )
-#: The columns the feature classifier reads by default (shape and intensity, not position).
-MODEL_FEATURES = (
-    "area",
-    "perimeter",
-    "major_axis_length",
-    "minor_axis_length",
-    "eccentricity",
-    "solidity",
-    "intensity_mean",
-    "intensity_max",
-    "intensity_std",
-    "object_count",
-)
+#: Where a nucleus lies and points, which says nothing of its stage.
+POSITION = ("orientation", "distance_to_centre", "centroid_y", "centroid_x")
+#: The columns the feature classifier reads by default: every measurement but the
+#: position and ``intensity_integrated`` (mean × area, both read already).
+MODEL_FEATURES = tuple(n for n in FEATURES if n not in (*POSITION, "intensity_integrated"))
 #: The segmentation :func:`measure` makes when given no labels (the centre nucleus by rule).
 SEGMENTATION = {"rule": "per_image", "method": "otsu", "sigma": 1.0}
 
@@ -93,7 +106,9 @@ def measure(
         ``object_count`` 0 — an empty image, a constant one, one all NaN) and
         :data:`FEATURES`. Lengths in pixels, ``orientation`` in radians,
         ``distance_to_centre`` from the image centre to the centroid. The
-        values are ``regionprops_table``'s.
+        values are ``regionprops_table``'s; ``circularity`` is
+        ``4 pi area / perimeter²``; the others are defined in
+        :mod:`._region_extra`. Each row depends on its own image only.
 
     Raises
     ------
@@ -107,8 +122,8 @@ def measure(
     >>> table = measure(stack)
     >>> len(table["area"]), bool((table["area"] > 50).all())
     (3, True)
-    >>> sorted(table)[:4]
-    ['area', 'centroid_x', 'centroid_y', 'distance_to_centre']
+    >>> list(table)[:4], "glcm_contrast" in table
+    (['image', 'label', 'area', 'perimeter'], True)
     """
     from ..segmentation._stack import centre_object
 
@@ -150,23 +165,15 @@ def measure(
         counts = np.bincount(image_of, minlength=n)
 
     props = region_properties(regions, stack, len(image_of))
-    table = {
-        "image": image_of,
-        "label": found.astype(np.int64),
-        "area": props["area"],
-        "perimeter": props["perimeter"],
-        "major_axis_length": props["axis_major_length"],
-        "minor_axis_length": props["axis_minor_length"],
-        "eccentricity": props["eccentricity"],
-        "solidity": props["solidity"],
-        "orientation": props["orientation"],
-        "intensity_mean": props["intensity_mean"],
-        "intensity_max": props["intensity_max"],
-        "intensity_std": props["intensity_std"],
-        "intensity_integrated": props["intensity_mean"] * props["area"],
-        "centroid_y": props["centroid_y"],
-        "centroid_x": props["centroid_x"],
-    }
+    renamed = {"major_axis_length": "axis_major_length", "minor_axis_length": "axis_minor_length"}
+    table = {"image": image_of, "label": found.astype(np.int64)}
+    table.update((name, props[renamed.get(name, name)]) for name in FEATURES if
+                 renamed.get(name, name) in props)  # fmt: skip
+    table["intensity_integrated"] = props["intensity_mean"] * props["area"]
+    perimeter = props["perimeter"]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a 1-pixel object has no perimeter
+        table["circularity"] = np.where(perimeter > 0, 4 * np.pi * props["area"] / perimeter**2,
+                                        np.nan)  # fmt: skip
     table["distance_to_centre"] = np.hypot(
         table["centroid_y"] - (h - 1) / 2, table["centroid_x"] - (w - 1) / 2
     )

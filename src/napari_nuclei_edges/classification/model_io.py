@@ -74,7 +74,7 @@ def save_classifier(path, model) -> Path:
         "format": FORMAT,
         "version": VERSION,
         "plugin_version": __version__,
-        "options": model.options.to_dict(),
+        "options": _options(model.options),
         "class_names": list(model.class_names),
         "feature_names": list(model.feature_names),
         "feature_mean": np.asarray(model.feature_mean, float).tolist(),
@@ -84,6 +84,15 @@ def save_classifier(path, model) -> Path:
     }
     meta.write_text(json.dumps(info, indent=2))
     return weights
+
+
+def _options(opts) -> dict:
+    """The options to save: a feature model's hidden units as used, not "auto" (None), so
+    that the file describes its network whatever the default becomes."""
+    values = opts.to_dict()
+    if opts.model == "features":
+        values["hidden"] = opts.hidden_units
+    return values
 
 
 def load_classifier(path):
@@ -154,8 +163,11 @@ def _description(meta: Path):
     def bad(what: str) -> ValueError:
         return ValueError(f"{meta.name}: {what}; it was not saved by this plugin as it is.")
 
+    options = info["options"]
+    if isinstance(options, dict) and "hidden" not in options:
+        options = {**options, "hidden": 0}  # saved before the hidden layer: logistic regression
     try:
-        opts = ClassifierOptions.from_dict(info["options"])
+        opts = ClassifierOptions.from_dict(options)
     except ValueError as exc:
         raise bad(f"its options are not valid ({exc})") from None
     names = _names(info["class_names"], bad, "class_names")

@@ -17,7 +17,7 @@ from ...gradients import available_devices
 from ..common import settings as _settings
 
 MODEL_LABELS = {
-    "features": "measurements (logistic regression)",
+    "features": "measurements (small network)",
     "cnn": "small CNN (pixels)",
     "cnn+features": "CNN + measurements",
 }
