@@ -24,7 +24,7 @@ from ..common.choice import LayerChoice
 from ..common.layers import layer_data, layer_problem
 from ..common.layout import WrappingLabel, scroll_into_view, scrolling_layout
 from ..common.lifetime import DockLife
-from ..common.outputs import owned_output, put_labels, put_layer
+from ..common.outputs import owned_output, put_labels, put_layer, redraw_labels_in_place
 from ..common.plots import follow_theme
 from ..common.run import RunButtons, TrainingRun
 from ..common.workers import start_worker
@@ -274,9 +274,14 @@ class SegmenterWidget(QWidget):
         self._last_overlay = time.perf_counter()
 
         def on_labels(labels) -> None:
-            if name in self._viewer.layers:
-                put_labels(self._viewer, name, "segmentation", labels,
-                           {"model": model.options.to_dict(), "live": True})  # fmt: skip
+            if name not in self._viewer.layers:
+                return
+            shown = owned_output(self._viewer, name, "segmentation")
+            if shown is not None and getattr(shown.data, "shape", None) == labels.shape:
+                shown.data[...] = labels  # in place: napari re-uploads the texture only
+                return redraw_labels_in_place(shown, self._viewer)
+            put_labels(self._viewer, name, "segmentation", labels,
+                       {"model": model.options.to_dict(), "live": True})  # fmt: skip
 
         self._overlay = start_worker(
             tasks.segmented, model, layer_data(self._viewer.layers[name]),
