@@ -74,8 +74,8 @@ def patches_sentence(name: str, classes: np.ndarray, cuts: dict) -> str:
     --------
     >>> classes = np.array([[[1, 2, 3, 5]]])
     >>> patches_sentence("field", classes, {"low": 120.0, "high": 2411.5, "below": 0.01,
-    ...                                     "above": 0.002})[:72]
-    'field_patches: 1 patch of 1 × 4 px as the network sees them (turned, fl'
+    ...                                     "above": 0.002})[:60]
+    'field_patches: 1 patch of 1 × 4 px as the network sees them'
     """
     from ...segmenter.preview import PATCH_CLASSES
 
