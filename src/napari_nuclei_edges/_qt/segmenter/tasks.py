@@ -73,9 +73,14 @@ def patches_sentence(name: str, classes: np.ndarray, cuts: dict) -> str:
     Examples
     --------
     >>> classes = np.array([[[1, 2, 3, 5]]])
-    >>> patches_sentence("field", classes, {"low": 120.0, "high": 2411.5, "below": 0.01,
-    ...                                     "above": 0.002})[:60]
-    'field_patches: 1 patch of 1 × 4 px as the network sees them'
+    >>> said = patches_sentence("field", classes, {"low": 120.0, "high": 2411.5,
+    ...                                            "below": 0.01, "above": 0.002})
+    >>> said.startswith("field_patches: 1 patch of 1 × 4 px as the network sees them")
+    True
+    >>> said.split("; ")[1][:58]
+    'field_patch_classes: background, interior, boundary, seam.'
+    >>> said[said.index("so that"):said.index(" (its")]
+    'so that 120 is 0 and 2412 is 1'
     """
     from ...segmenter.preview import PATCH_CLASSES
 
